@@ -1,0 +1,99 @@
+//! The Gibbs chain panel: what the model generates, beside where each chain started.
+
+use std::sync::Arc;
+
+use crate::images::{GrayImage, chain_grid};
+use crate::trainer::{ChainCommand, ChainSnapshot, ChainStart, Command};
+
+use super::texture::{GrayTexture, fit_size};
+
+pub struct ChainView {
+    pub count: usize,
+    pub start: ChainStart,
+    pub steps_per_second: f32,
+    pub running: bool,
+    snapshot: Option<Arc<ChainSnapshot>>,
+    texture: GrayTexture,
+}
+
+impl Default for ChainView {
+    fn default() -> Self {
+        Self::new(10, ChainStart::TestDigits, 10.0, true)
+    }
+}
+
+impl ChainView {
+    pub fn new(count: usize, start: ChainStart, steps_per_second: f32, running: bool) -> Self {
+        Self { count, start, steps_per_second, running, snapshot: None, texture: GrayTexture::default() }
+    }
+
+    pub fn set_snapshot(&mut self, ctx: &egui::Context, snapshot: Arc<ChainSnapshot>) {
+        self.running = snapshot.running;
+        self.texture.set(ctx, "chains", &Self::render(&snapshot));
+        self.snapshot = Some(snapshot);
+    }
+
+    pub fn snapshot(&self) -> Option<&Arc<ChainSnapshot>> {
+        self.snapshot.as_ref()
+    }
+
+    /// Rows of up to ten chains: the start images, then the chains' current p(v|h) below them.
+    pub fn render(snapshot: &ChainSnapshot) -> GrayImage {
+        chain_grid(&snapshot.start_images, &snapshot.mean_images, snapshot.count, snapshot.image_rows, snapshot.image_cols)
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
+        let steps = self.snapshot.as_ref().map_or(0, |s| s.steps);
+        ui.horizontal_wrapped(|ui| {
+            ui.strong("Gibbs chains");
+            let label = if self.running { "⏸ Pause chains" } else { "▶ Run chains" };
+            if ui.button(label).on_hover_text("Run or pause the Gibbs chains (they run even while training is paused)").clicked() {
+                self.running = !self.running;
+                commands.push(Command::Chains(ChainCommand::Run(self.running)));
+            }
+            if ui.button("Step chains").on_hover_text("One Gibbs step v → h → v for every chain").clicked() {
+                self.running = false;
+                commands.push(Command::Chains(ChainCommand::Step));
+            }
+            if ui.button("Reset chains").on_hover_text("Start the chains again from the chosen start images").clicked() {
+                commands.push(Command::Chains(ChainCommand::Reset { start: self.start, count: self.count }));
+            }
+            ui.label(format!("step {steps}"));
+        });
+        ui.horizontal_wrapped(|ui| {
+            let before = (self.start, self.count);
+            egui::ComboBox::from_label("start from")
+                .selected_text(match self.start {
+                    ChainStart::TestDigits => "test digits",
+                    ChainStart::Noise => "noise",
+                })
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut self.start, ChainStart::TestDigits, "test digits");
+                    ui.selectable_value(&mut self.start, ChainStart::Noise, "noise");
+                })
+                .response
+                .on_hover_text("Where new chains start: one test image of each digit, or uniform random pixels");
+            ui.add(egui::Slider::new(&mut self.count, 1..=40).text("chains"))
+                .on_hover_text("How many chains run side by side");
+            if before != (self.start, self.count) {
+                commands.push(Command::Chains(ChainCommand::Reset { start: self.start, count: self.count }));
+            }
+            let rate = ui
+                .add(egui::Slider::new(&mut self.steps_per_second, 0.5..=500.0).logarithmic(true).text("steps/s"))
+                .on_hover_text("Gibbs steps per second of the live chains");
+            if rate.changed() {
+                commands.push(Command::Chains(ChainCommand::SetStepsPerSecond(self.steps_per_second)));
+            }
+        });
+        ui.label("Top row of each pair: where the chain started. Below: p(v|h) now.");
+        match self.texture.handle() {
+            Some(handle) => {
+                let size = fit_size(handle.size(), ui.available_size());
+                ui.add(egui::Image::new(handle).fit_to_exact_size(size));
+            }
+            None => {
+                ui.label("Waiting for the chains…");
+            }
+        }
+    }
+}

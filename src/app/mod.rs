@@ -1,0 +1,320 @@
+//! The window: one struct per view, each owning its state; this file wires them to the trainer.
+
+pub mod chains;
+pub mod controls;
+pub mod files;
+pub mod filters;
+pub mod loss_plot;
+pub mod status;
+pub mod texture;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::data::Dataset;
+use crate::io::export::LossCsvRow;
+use crate::toy::view::ToyExplorer;
+use crate::trainer::{ChainCommand, Command, Progress, TrainerHandle, TrainerOptions, Update};
+
+use chains::ChainView;
+use controls::ControlPanel;
+use files::{FileJobs, FileOutcome, FileRequest};
+use filters::FilterView;
+use loss_plot::{LossPlotView, describe_change};
+use status::{FrameStats, status_ui};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    Training,
+    Toy,
+}
+
+/// A message for the person, shown above the views until dismissed or replaced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notice {
+    pub text: String,
+    pub is_error: bool,
+}
+
+pub struct RbmLabApp {
+    trainer: TrainerHandle,
+    dataset: Arc<Dataset>,
+    pub controls: ControlPanel,
+    pub loss: LossPlotView,
+    pub filters: FilterView,
+    pub chains: ChainView,
+    pub toy: ToyExplorer,
+    pub tab: Tab,
+    progress: Option<Progress>,
+    notice: Option<Notice>,
+    files: FileJobs,
+    frames: FrameStats,
+    last_frame_at: Option<Instant>,
+}
+
+impl RbmLabApp {
+    /// Starts the trainer (woken repaints go to `ctx`) and builds the views.
+    pub fn new(ctx: &egui::Context, dataset: Arc<Dataset>, mut options: TrainerOptions) -> std::io::Result<Self> {
+        let repaint_ctx = ctx.clone();
+        options.waker = Some(Arc::new(move || repaint_ctx.request_repaint()));
+        let controls = ControlPanel::new(options.config.clone(), options.spec.clone());
+        let chains = ChainView::new(
+            options.chain_count,
+            options.chain_start,
+            options.chain_steps_per_second,
+            options.chains_running,
+        );
+        let trainer = TrainerHandle::spawn(dataset.clone(), options)?;
+        Ok(Self {
+            trainer,
+            dataset,
+            controls,
+            loss: LossPlotView::default(),
+            filters: FilterView::default(),
+            chains,
+            toy: ToyExplorer::default(),
+            tab: Tab::Training,
+            progress: None,
+            notice: None,
+            files: FileJobs::default(),
+            frames: FrameStats::default(),
+            last_frame_at: None,
+        })
+    }
+
+    pub fn trainer(&self) -> &TrainerHandle {
+        &self.trainer
+    }
+    pub fn progress(&self) -> Option<&Progress> {
+        self.progress.as_ref()
+    }
+    pub fn notice(&self) -> Option<&Notice> {
+        self.notice.as_ref()
+    }
+    pub fn frame_stats(&self) -> &FrameStats {
+        &self.frames
+    }
+
+    fn say(&mut self, text: impl Into<String>, is_error: bool) {
+        self.notice = Some(Notice { text: text.into(), is_error });
+    }
+
+    /// Folds one trainer update into the views.
+    pub fn apply_update(&mut self, update: Update) {
+        match update {
+            Update::Losses(points) => points.into_iter().for_each(|p| self.loss.history.push(p)),
+            Update::EpochFinished { epoch, mean_loss } => self.loss.history.push_epoch_mean(epoch, mean_loss),
+            Update::Progress(progress) => {
+                self.controls.running = progress.running;
+                self.progress = Some(progress);
+            }
+            Update::ConfigApplied { epoch_position, config } => {
+                let old = self.progress.as_ref().map(|p| p.config.clone()).unwrap_or_default();
+                self.loss.history.push_marker(epoch_position, describe_change(&old, &config));
+                if let Some(p) = &mut self.progress {
+                    p.config = config.clone();
+                }
+                if config != self.controls.config {
+                    self.controls.adopt_config(config);
+                }
+            }
+            Update::ModelReplaced { description, .. } => {
+                self.loss.history.clear();
+                self.say(format!("Model: {description}"), false);
+            }
+            Update::Saved(path) => self.say(format!("Saved {}", path.display()), false),
+            Update::Diverged { message, .. } => {
+                self.controls.running = false;
+                self.say(message, true);
+            }
+            Update::Error(message) => self.say(message, true),
+        }
+    }
+
+    /// Drains the trainer's messages and mailboxes (cheap: no numerical work).
+    fn receive(&mut self, ctx: &egui::Context) {
+        let updates: Vec<Update> = self.trainer.updates().collect();
+        for update in updates {
+            self.apply_update(update);
+        }
+        if let Some(snapshot) = self.trainer.take_model_snapshot() {
+            self.filters.set_snapshot(snapshot);
+        }
+        if let Some(snapshot) = self.trainer.take_chain_snapshot() {
+            self.chains.set_snapshot(ctx, snapshot);
+        }
+        for outcome in self.files.finished() {
+            match outcome {
+                FileOutcome::DatasetLoaded(dataset) => {
+                    self.say(
+                        format!("Dataset {}: {} training images of {}x{}", dataset.name, dataset.train.count, dataset.rows, dataset.cols),
+                        false,
+                    );
+                    self.dataset = dataset.clone();
+                    self.trainer.send(Command::SetDataset(dataset));
+                }
+                FileOutcome::ModelLoaded(model, path) => {
+                    self.say(format!("Loading {}", path.display()), false);
+                    self.trainer.send(Command::LoadModel(model));
+                }
+                FileOutcome::SavePathChosen(path) => self.trainer.send(Command::SaveModel(path)),
+                FileOutcome::Exported(path) => self.say(format!("Wrote {}", path.display()), false),
+                FileOutcome::Cancelled => {}
+                FileOutcome::Failed(message) => self.say(message, true),
+            }
+        }
+    }
+
+    fn loss_rows(&self) -> Vec<LossCsvRow> {
+        let history = &self.loss.history;
+        let mut rows: Vec<LossCsvRow> = history
+            .batch_points()
+            .iter()
+            .map(|p| LossCsvRow { epoch: p.x, batch_loss: p.y as f32, epoch_mean: None })
+            .collect();
+        for mean in history.epoch_means() {
+            rows.push(LossCsvRow { epoch: mean.x, batch_loss: f32::NAN, epoch_mean: Some(mean.y) });
+        }
+        rows.sort_by(|a, b| a.epoch.total_cmp(&b.epoch));
+        rows
+    }
+
+    fn menu_ui(&mut self, ui: &mut egui::Ui) {
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                let ctx = ui.ctx().clone();
+                if ui.button("Open dataset folder…").on_hover_text("A folder with IDX files (MNIST, Fashion-MNIST, KMNIST…)").clicked() {
+                    self.files.start(&ctx, FileRequest::OpenDataset);
+                }
+                if ui.button("Use embedded MNIST").clicked() {
+                    match Dataset::embedded_mnist() {
+                        Ok(dataset) => {
+                            let dataset = Arc::new(dataset);
+                            self.dataset = dataset.clone();
+                            self.trainer.send(Command::SetDataset(dataset));
+                        }
+                        Err(e) => self.say(format!("Embedded MNIST unreadable: {e}"), true),
+                    }
+                }
+                ui.separator();
+                if ui.button("Load model…").clicked() {
+                    self.files.start(&ctx, FileRequest::LoadModel);
+                }
+                if ui.button("Save model…").clicked() {
+                    self.files.start(&ctx, FileRequest::ChooseSavePath);
+                }
+                ui.separator();
+                if ui.button("Export filters as PNG…").clicked() {
+                    match self.filters.snapshot() {
+                        Some(s) => {
+                            let image = FilterView::render(s, self.filters.contrast);
+                            self.files.start(&ctx, FileRequest::ExportFilters(image));
+                        }
+                        None => self.say("No weights to export yet", true),
+                    }
+                }
+                if ui.button("Export samples as PNG…").clicked() {
+                    match self.chains.snapshot() {
+                        Some(s) => {
+                            let image = ChainView::render(s);
+                            self.files.start(&ctx, FileRequest::ExportSamples(image));
+                        }
+                        None => self.say("No samples to export yet", true),
+                    }
+                }
+                if ui.button("Export loss history as CSV…").clicked() {
+                    let rows = self.loss_rows();
+                    self.files.start(&ctx, FileRequest::ExportLossCsv(rows));
+                }
+                ui.separator();
+                if ui.button("Quit").clicked() {
+                    ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            });
+            ui.separator();
+            ui.selectable_value(&mut self.tab, Tab::Training, "MNIST training");
+            ui.selectable_value(&mut self.tab, Tab::Toy, "Toy RBM (5 units)");
+        });
+    }
+
+    fn notice_ui(&mut self, ui: &mut egui::Ui) {
+        let Some(notice) = &self.notice else { return };
+        let mut dismiss = false;
+        let color = if notice.is_error { egui::Color32::from_rgb(220, 80, 60) } else { ui.visuals().text_color() };
+        ui.horizontal(|ui| {
+            ui.colored_label(color, &notice.text);
+            dismiss = ui.small_button("✖").on_hover_text("Dismiss this message").clicked();
+        });
+        if dismiss {
+            self.notice = None;
+        }
+    }
+
+    fn training_ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
+        let plot_height = (ui.available_height() * 0.32).clamp(140.0, 320.0);
+        ui.allocate_ui(egui::vec2(ui.available_width(), plot_height), |ui| self.loss.ui(ui));
+        ui.separator();
+        let width = ui.available_width();
+        ui.horizontal_top(|ui| {
+            let filters_width = (width * 0.55).max(200.0);
+            ui.allocate_ui(egui::vec2(filters_width, ui.available_height()), |ui| {
+                ui.vertical(|ui| self.filters.ui(ui));
+            });
+            ui.separator();
+            ui.vertical(|ui| self.chains.ui(ui, commands));
+        });
+    }
+
+    /// Everything the window draws, callable from eframe and from kittest.
+    pub fn draw(&mut self, ui: &mut egui::Ui) {
+        let started = Instant::now();
+        let ctx = ui.ctx().clone();
+        self.receive(&ctx);
+        let mut commands = Vec::new();
+
+        egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
+        egui::Panel::bottom("status").show(ui, |ui| status_ui(ui, self.progress.as_ref(), &self.frames));
+        if self.tab == Tab::Training {
+            egui::Panel::left("controls").resizable(false).exact_size(250.0).show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| self.controls.ui(ui, &mut commands));
+            });
+        }
+        egui::CentralPanel::default().show(ui, |ui| {
+            self.notice_ui(ui);
+            match self.tab {
+                Tab::Training => self.training_ui(ui, &mut commands),
+                Tab::Toy => self.toy.ui(ui),
+            }
+        });
+
+        for command in commands {
+            if let Command::Chains(ChainCommand::Reset { .. }) = &command {
+                self.chains.running = true;
+            }
+            self.trainer.send(command);
+        }
+        if self.files.in_flight() > 0 {
+            // Poll for the dialog's answer without spinning.
+            ctx.request_repaint_after(Duration::from_millis(200));
+        }
+        let now = Instant::now();
+        let interval = self.last_frame_at.map_or(0.0, |t| now.duration_since(t).as_secs_f32());
+        self.last_frame_at = Some(now);
+        self.frames.record(now.duration_since(started), interval);
+    }
+
+    /// Stops and joins the trainer (the window is closing).
+    pub fn shutdown(&mut self) -> bool {
+        self.trainer.shutdown(Duration::from_secs(2))
+    }
+}
+
+impl eframe::App for RbmLabApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.draw(ui);
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.shutdown();
+    }
+}

@@ -1,0 +1,374 @@
+//! The command line: no subcommand opens the window; `train`, `sample` and `bench` run headless.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::data::Dataset;
+use crate::images::chain_grid;
+use crate::model::{CdWorkspace, GibbsChains, Initialisation, ModelSpec, Rbm, Threads, TrainingConfig, VisibleSampling};
+use crate::trainer::{Command, TrainerHandle, TrainerOptions, Update};
+
+#[derive(Parser, Debug)]
+#[command(name = "rbm-lab", version, about = "Watch a Restricted Boltzmann Machine learn MNIST, live")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Subcommands>,
+    #[command(flatten)]
+    pub window: WindowArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct WindowArgs {
+    /// Folder with IDX files to train on instead of the embedded MNIST.
+    #[arg(long, global = true)]
+    pub data: Option<PathBuf>,
+    /// Open the window with training paused.
+    #[arg(long)]
+    pub paused: bool,
+    /// Threads for training (default: all cores).
+    #[arg(long, global = true)]
+    pub threads: Option<usize>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Subcommands {
+    /// Train headless and save the model.
+    Train(TrainArgs),
+    /// Run Gibbs chains on a saved model and write a PNG grid of what it generates.
+    Sample(SampleArgs),
+    /// Print training samples/s for the tutorial setting and for 784x500 CD-1.
+    Bench(BenchArgs),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum SamplingArg {
+    /// The tutorial's noisy mean-field visibles.
+    Tutorial,
+    /// Binary Gibbs sampling.
+    Bernoulli,
+}
+
+impl From<SamplingArg> for VisibleSampling {
+    fn from(s: SamplingArg) -> Self {
+        match s {
+            SamplingArg::Tutorial => VisibleSampling::NoisyMeanField,
+            SamplingArg::Bernoulli => VisibleSampling::Bernoulli,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum InitArg {
+    Xavier,
+    Hinton,
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    #[arg(long, default_value_t = 1)]
+    pub epochs: usize,
+    /// Where to write the model (safetensors).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 256)]
+    pub hidden: usize,
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    #[arg(long, default_value_t = 0.005)]
+    pub lr: f32,
+    #[arg(long, default_value_t = 0.1)]
+    pub noise: f32,
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long, value_enum, default_value_t = SamplingArg::Tutorial)]
+    pub sampling: SamplingArg,
+    #[arg(long, value_enum, default_value_t = InitArg::Xavier)]
+    pub init: InitArg,
+    /// Continue from a saved model instead of a fresh one.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct SampleArgs {
+    pub model: PathBuf,
+    #[arg(long, default_value_t = 1000)]
+    pub steps: u64,
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 10)]
+    pub count: usize,
+    /// Start from test digits or from noise.
+    #[arg(long, value_enum, default_value_t = StartArg::TestDigits)]
+    pub start: StartArg,
+    #[arg(long, value_enum, default_value_t = SamplingArg::Bernoulli)]
+    pub sampling: SamplingArg,
+    #[arg(long, default_value_t = 0.1)]
+    pub noise: f32,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum StartArg {
+    TestDigits,
+    Noise,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Seconds of timed training per setting (after a short warm-up).
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+    /// Only this setting: "tutorial" (784x256 CD-10) or "h500k1" (784x500 CD-1).
+    #[arg(long)]
+    pub only: Option<String>,
+}
+
+pub fn load_dataset(dir: Option<&Path>) -> Result<Dataset> {
+    match dir {
+        Some(dir) => Dataset::load_dir(dir).with_context(|| format!("cannot read the dataset in {}", dir.display())),
+        None => Dataset::embedded_mnist().context("the embedded MNIST is unreadable"),
+    }
+}
+
+pub fn default_threads(requested: Option<usize>) -> usize {
+    requested.filter(|&n| n > 0).unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+}
+
+pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<()> {
+    let config = TrainingConfig {
+        learning_rate: args.lr,
+        k: args.k,
+        noise_std: args.noise,
+        batch_size: args.batch,
+        sampling: args.sampling.into(),
+    };
+    config.validate()?;
+    let initialisation = match args.init {
+        InitArg::Xavier => Initialisation::Xavier,
+        InitArg::Hinton => Initialisation::Hinton,
+    };
+    let spec = ModelSpec { n_hidden: args.hidden, seed: args.seed, initialisation };
+    spec.validate()?;
+    if args.epochs == 0 {
+        bail!("--epochs must be at least 1");
+    }
+    let dataset = Arc::new(load_dataset(window.data.as_deref())?);
+    let threads = default_threads(window.threads);
+    let resume = match &args.resume {
+        Some(path) => Some(crate::io::load_model(path).with_context(|| format!("cannot load {}", path.display()))?),
+        None => None,
+    };
+    let options = TrainerOptions {
+        spec,
+        config: config.clone(),
+        threads,
+        start_running: false,
+        chains_running: false,
+        chain_count: 1,
+        publish_interval: Duration::from_millis(100),
+        ..TrainerOptions::default()
+    };
+    let mut trainer = TrainerHandle::spawn(dataset.clone(), options)?;
+    let mut first_epoch = 0;
+    if let Some(model) = resume {
+        first_epoch = model.metadata.epochs_trained.ceil().max(0.0) as usize;
+        trainer.send(Command::LoadModel(Box::new(model)));
+        // Loading adopts the file's settings; the command line's win.
+        trainer.send(Command::SetConfig(config));
+    }
+    let last_epoch = first_epoch + args.epochs;
+    println!(
+        "training {}x{} on {} ({} images), {} epochs, {} threads",
+        dataset.pixels_per_image(),
+        args.hidden,
+        dataset.name,
+        dataset.train.count,
+        args.epochs,
+        threads
+    );
+    let bar = indicatif::ProgressBar::new((args.epochs * dataset.train.count) as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} images  {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    trainer.send(Command::Start);
+    let started = Instant::now();
+    let mut epoch_started = Instant::now();
+    let mut epoch_seen_at_start = 0u64;
+    let mut base_samples: Option<u64> = None;
+    let mut done = false;
+    while !done {
+        let Some(update) = trainer.recv_timeout(Duration::from_secs(60)) else {
+            bail!("the trainer stopped answering");
+        };
+        match update {
+            Update::Progress(p) => {
+                let base = *base_samples.get_or_insert(p.samples_seen);
+                bar.set_position(p.samples_seen.saturating_sub(base));
+                bar.set_message(format!("{:.0} samples/s", p.samples_per_second));
+            }
+            Update::EpochFinished { epoch, mean_loss } => {
+                let seen = ((epoch + 1 - first_epoch) * dataset.train.count) as u64;
+                let rate = (seen - epoch_seen_at_start) as f64 / epoch_started.elapsed().as_secs_f64();
+                bar.println(format!("epoch {}: mean L1 {mean_loss:.5}, {rate:.0} samples/s", epoch + 1));
+                epoch_started = Instant::now();
+                epoch_seen_at_start = seen;
+                if epoch + 1 >= last_epoch {
+                    trainer.send(Command::Pause);
+                    trainer.send(Command::SaveModel(args.out.clone()));
+                }
+            }
+            Update::Saved(path) => {
+                bar.finish_and_clear();
+                println!("saved {} after {:.1} s", path.display(), started.elapsed().as_secs_f64());
+                done = true;
+            }
+            Update::Diverged { message, .. } => {
+                bar.abandon();
+                bail!("{message}");
+            }
+            Update::Error(message) => {
+                bar.abandon();
+                bail!("{message}");
+            }
+            _ => {}
+        }
+    }
+    trainer.shutdown(Duration::from_secs(5));
+    Ok(())
+}
+
+pub fn run_sample(args: &SampleArgs, window: &WindowArgs) -> Result<()> {
+    let model = crate::io::load_model(&args.model).with_context(|| format!("cannot load {}", args.model.display()))?;
+    let (rows, cols) = (model.metadata.image_rows, model.metadata.image_cols);
+    let nv = model.rbm.n_visible();
+    if rows * cols != nv {
+        bail!("the model's metadata says {rows}x{cols} images but it has {nv} visible units");
+    }
+    if args.count == 0 || args.count > 1000 {
+        bail!("--count must be between 1 and 1000");
+    }
+    let start = match args.start {
+        StartArg::Noise => {
+            use rand::{Rng, SeedableRng};
+            let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(args.seed);
+            (0..args.count * nv).map(|_| rng.random::<f32>()).collect()
+        }
+        StartArg::TestDigits => {
+            let dataset = load_dataset(window.data.as_deref())?;
+            if dataset.pixels_per_image() != nv {
+                bail!("the dataset's images have {} pixels but the model has {nv} visible units", dataset.pixels_per_image());
+            }
+            let mut images = vec![0.0; args.count * nv];
+            let mut next = 0;
+            for (slot, image) in images.chunks_exact_mut(nv).enumerate() {
+                let label = (slot % 10) as u8;
+                let found = (next..dataset.test.count).find(|&i| dataset.test.labels.get(i) == Some(&label));
+                let index = found.unwrap_or(slot % dataset.test.count.max(1));
+                dataset.test_image_f32(index, image);
+                if slot % 10 == 9 {
+                    next = index + 1;
+                }
+            }
+            images
+        }
+    };
+    let mut chains = GibbsChains::new(start, nv, model.rbm.n_hidden(), args.seed);
+    for _ in 0..args.steps {
+        chains.step(&model.rbm, args.sampling.into(), args.noise);
+    }
+    let image = chain_grid(chains.start_images(), chains.mean_images(), args.count, rows, cols);
+    crate::io::export::write_png_gray(&args.out, image.width as u32, image.height as u32, &image.pixels)?;
+    println!("wrote {} ({} chains after {} Gibbs steps)", args.out.display(), args.count, args.steps);
+    Ok(())
+}
+
+/// Samples/s of the training loop alone (data copy included, as in the app), for one setting.
+pub fn bench_setting(dataset: &Dataset, hidden: usize, config: &TrainingConfig, threads: usize, seconds: f64) -> (f64, f64) {
+    use rand::SeedableRng;
+    let nv = dataset.pixels_per_image();
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(0);
+    let mut rbm = Rbm::initialised(nv, hidden, Initialisation::Xavier, &[], &mut rng);
+    let batch = config.batch_size;
+    let mut ws = CdWorkspace::new(nv, hidden, batch, 1);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().ok();
+    let mut cursor = 0;
+    let mut run = |rbm: &mut Rbm, ws: &mut CdWorkspace| {
+        for (r, row) in ws.data_mut(batch).chunks_exact_mut(nv).enumerate() {
+            dataset.train_image_f32((cursor + r) % dataset.train.count, row);
+        }
+        cursor += batch;
+        match &pool {
+            Some(pool) => pool.install(|| ws.step(rbm, config, batch, Threads(threads))),
+            None => ws.step(rbm, config, batch, Threads(1)),
+        };
+    };
+    let warmup = Instant::now();
+    while warmup.elapsed().as_secs_f64() < seconds.min(1.0) {
+        run(&mut rbm, &mut ws);
+    }
+    let started = Instant::now();
+    let mut samples = 0usize;
+    while started.elapsed().as_secs_f64() < seconds {
+        run(&mut rbm, &mut ws);
+        samples += batch;
+    }
+    let rate = samples as f64 / started.elapsed().as_secs_f64();
+    let flops_per_sample = (2 * config.k + 3) as f64 * 2.0 * nv as f64 * hidden as f64;
+    (rate, rate * flops_per_sample / 1e9)
+}
+
+/// GFLOP/s of one f32 matrix product of the training shape (batch x V times V x H), for reference.
+pub fn bench_sgemm(batch: usize, nv: usize, hidden: usize, threads: usize, seconds: f64) -> f64 {
+    let a = vec![0.5f32; batch * nv];
+    let w = vec![0.01f32; nv * hidden];
+    let bias = vec![0.0f32; hidden];
+    let mut out = vec![0.0f32; batch * hidden];
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().ok();
+    let mut once = || match &pool {
+        Some(pool) => pool.install(|| crate::model::linalg::affine(&mut out, &a, batch, &w, nv, hidden, &bias, Threads(threads))),
+        None => crate::model::linalg::affine(&mut out, &a, batch, &w, nv, hidden, &bias, Threads(1)),
+    };
+    for _ in 0..50 {
+        once();
+    }
+    let started = Instant::now();
+    let mut n = 0u64;
+    while started.elapsed().as_secs_f64() < seconds {
+        once();
+        n += 1;
+    }
+    n as f64 * 2.0 * (batch * nv * hidden) as f64 / started.elapsed().as_secs_f64() / 1e9
+}
+
+pub fn run_bench(args: &BenchArgs, window: &WindowArgs) -> Result<()> {
+    let dataset = load_dataset(window.data.as_deref())?;
+    let threads = default_threads(window.threads);
+    println!("rbm-lab bench: {} threads, {} s per setting, dataset {}", threads, args.seconds, dataset.name);
+    let settings = [
+        ("tutorial", 256, TrainingConfig::default()),
+        ("h500k1", 500, TrainingConfig { k: 1, ..TrainingConfig::default() }),
+    ];
+    for (name, hidden, config) in settings {
+        if args.only.as_deref().is_some_and(|only| only != name) {
+            continue;
+        }
+        let (rate, gflops) = bench_setting(&dataset, hidden, &config, threads, args.seconds);
+        let peak = bench_sgemm(config.batch_size, dataset.pixels_per_image(), hidden, threads, 1.0);
+        println!(
+            "{name:9} 784x{hidden} CD-{} batch {}: {rate:8.0} samples/s  {gflops:6.1} useful GFLOP/s  ({:.0}% of sgemm {peak:.1} GFLOP/s on this shape)",
+            config.k,
+            config.batch_size,
+            100.0 * gflops / peak
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,46 @@
+//! rbm-lab: parse the command line, then open the window or run a headless command.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use rbm_lab::app::RbmLabApp;
+use rbm_lab::cli::{Cli, Subcommands, default_threads, load_dataset, run_bench, run_sample, run_train};
+use rbm_lab::trainer::TrainerOptions;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Some(Subcommands::Train(args)) => run_train(args, &cli.window),
+        Some(Subcommands::Sample(args)) => run_sample(args, &cli.window),
+        Some(Subcommands::Bench(args)) => run_bench(args, &cli.window),
+        None => run_window(&cli),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rbm-lab: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_window(cli: &Cli) -> anyhow::Result<()> {
+    let dataset = Arc::new(load_dataset(cli.window.data.as_deref())?);
+    let options = TrainerOptions {
+        threads: default_threads(cli.window.threads),
+        start_running: !cli.window.paused,
+        ..TrainerOptions::default()
+    };
+    let native = eframe::NativeOptions {
+        renderer: eframe::Renderer::Glow,
+        viewport: egui::ViewportBuilder::default().with_inner_size([1440.0, 900.0]).with_title("rbm-lab"),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "rbm-lab",
+        native,
+        Box::new(move |cc| Ok(Box::new(RbmLabApp::new(&cc.egui_ctx, dataset, options)?))),
+    )
+    .map_err(|e| anyhow::anyhow!("the window could not open: {e}"))
+}

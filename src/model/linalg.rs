@@ -1,0 +1,194 @@
+//! Dense f32 matrix products on row-major slices, backed by the `gemm` crate (AVX2/AVX-512 kernels,
+//! optional rayon threads). The three shapes the RBM needs are spelled out as functions so that every
+//! call site states its shapes and the unsafe strided call lives in one place.
+
+use gemm::Parallelism;
+
+/// How many threads the matrix products may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Threads(pub usize);
+
+impl Threads {
+    fn parallelism(self) -> Parallelism {
+        if self.0 <= 1 {
+            Parallelism::None
+        } else {
+            Parallelism::Rayon(self.0)
+        }
+    }
+}
+
+/// Row-major strides of a matrix view: element (r, c) is at `r * row + c * col`.
+#[derive(Clone, Copy)]
+struct Strides {
+    row: isize,
+    col: isize,
+}
+
+/// `dst (m x n) = [dst +] alpha * lhs (m x k) * rhs (k x n)`, with explicit strides.
+#[allow(clippy::too_many_arguments)]
+fn gemm_strided(
+    (m, n, k): (usize, usize, usize),
+    dst: &mut [f32],
+    accumulate: bool,
+    lhs: &[f32],
+    lhs_strides: Strides,
+    rhs: &[f32],
+    rhs_strides: Strides,
+    alpha: f32,
+    threads: Threads,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    let last = |s: Strides, rows: usize, cols: usize| {
+        (rows.saturating_sub(1)) as isize * s.row + (cols.saturating_sub(1)) as isize * s.col
+    };
+    assert!(dst.len() >= m * n, "dst too small");
+    if k > 0 {
+        assert!((last(lhs_strides, m, k) as usize) < lhs.len(), "lhs too small");
+        assert!((last(rhs_strides, k, n) as usize) < rhs.len(), "rhs too small");
+    }
+    // SAFETY: the asserts above keep every strided access inside the slices; dst does not alias
+    // lhs or rhs because it is borrowed mutably.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.as_ptr(),
+            lhs_strides.col,
+            lhs_strides.row,
+            rhs.as_ptr(),
+            rhs_strides.col,
+            rhs_strides.row,
+            1.0,
+            alpha,
+            false,
+            false,
+            false,
+            threads.parallelism(),
+        );
+    }
+}
+
+/// `out (rows x n) = a (rows x k) * w (k x n) + bias`, where `w` is row-major k x n.
+pub fn affine(out: &mut [f32], a: &[f32], rows: usize, w: &[f32], k: usize, n: usize, bias: &[f32], threads: Threads) {
+    fill_rows_with(out, rows, bias);
+    gemm_strided(
+        (rows, n, k),
+        out,
+        true,
+        a,
+        Strides { row: k as isize, col: 1 },
+        w,
+        Strides { row: n as isize, col: 1 },
+        1.0,
+        threads,
+    );
+}
+
+/// `out (rows x k) = a (rows x n) * w^T + bias`, where `w` is row-major k x n (so w^T is n x k).
+pub fn affine_transposed(
+    out: &mut [f32],
+    a: &[f32],
+    rows: usize,
+    w: &[f32],
+    k: usize,
+    n: usize,
+    bias: &[f32],
+    threads: Threads,
+) {
+    fill_rows_with(out, rows, bias);
+    gemm_strided(
+        (rows, k, n),
+        out,
+        true,
+        a,
+        Strides { row: n as isize, col: 1 },
+        w,
+        Strides { row: 1, col: n as isize },
+        1.0,
+        threads,
+    );
+}
+
+/// `w (k x n) += alpha * a^T b`, where `a` is rows x k and `b` is rows x n (both row-major).
+#[allow(clippy::too_many_arguments)]
+pub fn add_outer_products(w: &mut [f32], k: usize, n: usize, a: &[f32], b: &[f32], rows: usize, alpha: f32, threads: Threads) {
+    gemm_strided(
+        (k, n, rows),
+        w,
+        true,
+        a,
+        Strides { row: 1, col: k as isize },
+        b,
+        Strides { row: n as isize, col: 1 },
+        alpha,
+        threads,
+    );
+}
+
+fn fill_rows_with(out: &mut [f32], rows: usize, row: &[f32]) {
+    for dst in out.chunks_exact_mut(row.len()).take(rows) {
+        dst.copy_from_slice(row);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
+        let mut c = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                c[i * n + j] = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
+            }
+        }
+        c
+    }
+
+    fn pattern(len: usize, salt: f32) -> Vec<f32> {
+        (0..len).map(|i| ((i as f32 * 0.37 + salt).sin())).collect()
+    }
+
+    #[test]
+    fn products_match_naive_loops() {
+        let (m, k, n) = (5, 7, 3);
+        let a = pattern(m * k, 0.1);
+        let w = pattern(k * n, 0.7);
+        let bias = pattern(n, 1.3);
+        for threads in [Threads(1), Threads(2)] {
+            let mut out = vec![0.0; m * n];
+            affine(&mut out, &a, m, &w, k, n, &bias, threads);
+            let want = naive(&a, &w, m, k, n);
+            for i in 0..m * n {
+                assert!((out[i] - want[i] - bias[i % n]).abs() < 1e-5);
+            }
+            // a2 (m x n) * w^T (n x k)
+            let a2 = pattern(m * n, 2.0);
+            let bias_k = pattern(k, 0.2);
+            let mut out2 = vec![0.0; m * k];
+            affine_transposed(&mut out2, &a2, m, &w, k, n, &bias_k, threads);
+            let wt: Vec<f32> = (0..n * k).map(|idx| w[(idx % k) * n + idx / k]).collect();
+            let want2 = naive(&a2, &wt, m, n, k);
+            for i in 0..m * k {
+                assert!((out2[i] - want2[i] - bias_k[i % k]).abs() < 1e-5);
+            }
+            // w += 0.5 a^T b, a: m x k, b: m x n
+            let mut acc = w.clone();
+            let b = pattern(m * n, 3.0);
+            add_outer_products(&mut acc, k, n, &a, &b, m, 0.5, threads);
+            let at: Vec<f32> = (0..k * m).map(|idx| a[(idx % m) * k + idx / m]).collect();
+            let want3 = naive(&at, &b, k, m, n);
+            for i in 0..k * n {
+                assert!((acc[i] - w[i] - 0.5 * want3[i]).abs() < 1e-5);
+            }
+        }
+    }
+}

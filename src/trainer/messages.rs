@@ -1,0 +1,132 @@
+//! The typed messages between the window (or a test) and the trainer thread.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::data::Dataset;
+use crate::io::ModelFile;
+use crate::model::{ModelSpec, TrainingConfig};
+
+/// UI → trainer.
+pub enum Command {
+    /// Train continuously.
+    Start,
+    /// Stop training after the current batch (chains keep running if they are on).
+    Pause,
+    /// Train exactly one batch, then pause.
+    Step,
+    /// A fresh model with this shape and seed; history starts over.
+    Reset(ModelSpec),
+    /// New hyperparameters, applied at the next batch boundary.
+    SetConfig(TrainingConfig),
+    /// Replace the model with one read from a file (already parsed and checked off the UI thread).
+    LoadModel(Box<ModelFile>),
+    /// Write the current model to this path (atomically); answered by `Saved` or `Error`.
+    SaveModel(PathBuf),
+    /// Train on another dataset from now on (same image size keeps the model, otherwise Reset).
+    SetDataset(Arc<Dataset>),
+    Chains(ChainCommand),
+    /// Stop the thread; the handle joins it.
+    Shutdown,
+}
+
+/// Where new Gibbs chains start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, Default)]
+pub enum ChainStart {
+    /// Test images, one of each digit class in turn, shown beside the chains.
+    #[default]
+    TestDigits,
+    /// Uniform random pixels in [0, 1].
+    Noise,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ChainCommand {
+    Run(bool),
+    /// One Gibbs step now.
+    Step,
+    Reset { start: ChainStart, count: usize },
+    SetStepsPerSecond(f32),
+}
+
+/// One per-batch loss, with x in epochs (epoch index + fraction of the epoch done).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LossPoint {
+    pub epoch: f64,
+    pub loss: f32,
+}
+
+/// The trainer's state, sent a few times per second.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Progress {
+    pub running: bool,
+    /// Completed epochs.
+    pub epoch: usize,
+    pub batch_in_epoch: usize,
+    pub batches_per_epoch: usize,
+    pub samples_seen: u64,
+    /// Training throughput over the last half second or so of training (0 when paused).
+    pub samples_per_second: f64,
+    pub n_visible: usize,
+    pub n_hidden: usize,
+    pub dataset: String,
+    pub config: TrainingConfig,
+    pub spec: ModelSpec,
+    pub threads: usize,
+}
+
+impl Progress {
+    /// Position in epochs, as plotted.
+    pub fn epoch_position(&self) -> f64 {
+        self.epoch as f64 + self.batch_in_epoch as f64 / self.batches_per_epoch.max(1) as f64
+    }
+}
+
+/// The model's parameters at one moment, for the filter view and exports.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelSnapshot {
+    pub n_visible: usize,
+    pub n_hidden: usize,
+    pub image_rows: usize,
+    pub image_cols: usize,
+    /// Row-major V x H.
+    pub weights: Vec<f32>,
+    pub visible_bias: Vec<f32>,
+    pub hidden_bias: Vec<f32>,
+    pub epoch_position: f64,
+    /// Counts snapshots, so that views can tell a new one from the last.
+    pub version: u64,
+}
+
+/// The Gibbs chains at one moment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChainSnapshot {
+    pub count: usize,
+    pub image_rows: usize,
+    pub image_cols: usize,
+    /// Where each chain started (count x V).
+    pub start_images: Vec<f32>,
+    /// p(v|h) after the latest step (count x V).
+    pub mean_images: Vec<f32>,
+    pub steps: u64,
+    pub running: bool,
+    pub steps_per_second: f32,
+    pub start: ChainStart,
+}
+
+/// Trainer → UI.
+#[derive(Clone, Debug)]
+pub enum Update {
+    /// Per-batch losses since the last message, in order; never dropped.
+    Losses(Vec<LossPoint>),
+    EpochFinished { epoch: usize, mean_loss: f64 },
+    Progress(Progress),
+    /// New hyperparameters took effect at this position (the plot marks it).
+    ConfigApplied { epoch_position: f64, config: TrainingConfig },
+    /// A new model replaced the old one (Reset or Load): loss history restarts.
+    ModelReplaced { description: String, epoch_position: f64 },
+    Saved(PathBuf),
+    /// Training produced NaN/inf: paused, last finite weights restored.
+    Diverged { epoch_position: f64, message: String },
+    Error(String),
+}

@@ -1,0 +1,196 @@
+//! The RBM's math against brute-force enumeration on tiny models, and one CD step against the
+//! tutorial's formulas written out by hand with the same random numbers.
+
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rbm_lab::model::rng::{RowStreams, normal_f32, uniform_f32};
+use rbm_lab::model::{CdWorkspace, Initialisation, Rbm, Threads, TrainingConfig, VisibleSampling};
+
+const NV: usize = 4;
+const NH: usize = 3;
+
+fn tiny_rbm(seed: u64) -> Rbm {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut rbm = Rbm::initialised(NV, NH, Initialisation::Xavier, &[], &mut rng);
+    // Non-zero biases and larger weights so that every term matters.
+    let (w, b_v, b_h) = rbm.parameters_mut();
+    for (i, x) in w.iter_mut().enumerate() {
+        *x = *x * 3.0 + (i as f32 * 0.13).sin() * 0.5;
+    }
+    for (i, x) in b_v.iter_mut().enumerate() {
+        *x = 0.3 - 0.2 * i as f32;
+    }
+    for (j, x) in b_h.iter_mut().enumerate() {
+        *x = -0.4 + 0.35 * j as f32;
+    }
+    rbm
+}
+
+fn bits(state: usize, n: usize) -> Vec<f32> {
+    (0..n).map(|i| ((state >> i) & 1) as f32).collect()
+}
+
+fn log_sum_exp(xs: &[f64]) -> f64 {
+    let m = xs.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    m + xs.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
+}
+
+#[test]
+fn free_energy_equals_minus_log_sum_over_hidden_states() {
+    let rbm = tiny_rbm(1);
+    for vs in 0..1 << NV {
+        let v = bits(vs, NV);
+        let neg_energies: Vec<f64> = (0..1 << NH).map(|hs| -rbm.energy(&v, &bits(hs, NH))).collect();
+        let brute = -log_sum_exp(&neg_energies);
+        let f = rbm.free_energy(&v);
+        assert!((f - brute).abs() < 1e-9, "v={vs:04b}: F={f} brute={brute}");
+    }
+}
+
+#[test]
+fn energy_matches_the_formula_for_a_hand_set_model() {
+    // W = [[1, -2], [0.5, 0]], b_v = [0.1, -0.3], b_h = [0.2, 0.7]; v = (1, 1), h = (1, 0):
+    // -E = 0.1 - 0.3 + 0.2 + (1 + 0.5) = 1.5
+    let rbm = Rbm::from_parameters(2, 2, vec![1.0, -2.0, 0.5, 0.0], vec![0.1, -0.3], vec![0.2, 0.7]).unwrap();
+    assert!((rbm.energy(&[1.0, 1.0], &[1.0, 0.0]) + 1.5).abs() < 1e-6);
+    assert!((rbm.energy(&[1.0, 0.0], &[0.0, 1.0]) - (-0.1 - 0.7 + 2.0)).abs() < 1e-6);
+}
+
+#[test]
+fn conditionals_match_enumeration() {
+    let rbm = tiny_rbm(2);
+    for vs in 0..1 << NV {
+        let v = bits(vs, NV);
+        let weights: Vec<f64> = (0..1 << NH).map(|hs| (-rbm.energy(&v, &bits(hs, NH))).exp()).collect();
+        let z: f64 = weights.iter().sum();
+        let p = rbm.hidden_probabilities(&v, 1, Threads(1));
+        for j in 0..NH {
+            let brute: f64 = (0..1 << NH).filter(|hs| hs >> j & 1 == 1).map(|hs| weights[hs]).sum::<f64>() / z;
+            assert!((p[j] as f64 - brute).abs() < 1e-5, "p(h{j}|v={vs:04b}) {} vs {brute}", p[j]);
+        }
+    }
+    for hs in 0..1 << NH {
+        let h = bits(hs, NH);
+        let weights: Vec<f64> = (0..1 << NV).map(|vs| (-rbm.energy(&bits(vs, NV), &h)).exp()).collect();
+        let z: f64 = weights.iter().sum();
+        let p = rbm.visible_probabilities(&h, 1, Threads(1));
+        for i in 0..NV {
+            let brute: f64 = (0..1 << NV).filter(|vs| vs >> i & 1 == 1).map(|vs| weights[vs]).sum::<f64>() / z;
+            assert!((p[i] as f64 - brute).abs() < 1e-5, "p(v{i}|h={hs:03b}) {} vs {brute}", p[i]);
+        }
+    }
+}
+
+fn sig(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// The tutorial's CD-k written out with plain loops, drawing from the same per-row streams in the
+/// same order (per row: H uniforms for h, then V draws for v, k times).
+fn cd_by_hand(rbm: &Rbm, v0: &[Vec<f64>], cfg: &TrainingConfig, seed: u64) -> (Vec<f64>, Vec<f64>, Vec<f64>, f64) {
+    let (nv, nh) = (rbm.n_visible(), rbm.n_hidden());
+    let w: Vec<f64> = rbm.weights_slice().iter().map(|&x| x as f64).collect();
+    let bv: Vec<f64> = rbm.visible_bias().iter().map(|&x| x as f64).collect();
+    let bh: Vec<f64> = rbm.hidden_bias().iter().map(|&x| x as f64).collect();
+    let ph = |v: &[f64]| -> Vec<f64> { (0..nh).map(|j| sig(bh[j] + (0..nv).map(|i| v[i] * w[i * nh + j]).sum::<f64>())).collect() };
+    let pv = |h: &[f64]| -> Vec<f64> { (0..nv).map(|i| sig(bv[i] + (0..nh).map(|j| h[j] * w[i * nh + j]).sum::<f64>())).collect() };
+    let rows = v0.len();
+    let mut streams = RowStreams::new(seed, rows);
+    let mut vk_all = Vec::new();
+    for (r, v0r) in v0.iter().enumerate() {
+        let rng = &mut streams.streams_mut()[r];
+        let mut v = v0r.clone();
+        for _ in 0..cfg.k {
+            let h: Vec<f64> = ph(&v).iter().map(|&p| if (uniform_f32(rng) as f64) < p { 1.0 } else { 0.0 }).collect();
+            v = match cfg.sampling {
+                VisibleSampling::NoisyMeanField => pv(&h).iter().map(|&p| p + cfg.noise_std as f64 * normal_f32(rng) as f64).collect(),
+                VisibleSampling::Bernoulli => pv(&h).iter().map(|&p| if (uniform_f32(rng) as f64) < p { 1.0 } else { 0.0 }).collect(),
+            };
+        }
+        vk_all.push(v);
+    }
+    let lr = cfg.learning_rate as f64;
+    let b = rows as f64;
+    let mut w_new = w.clone();
+    let mut bv_new = bv.clone();
+    let mut bh_new = bh.clone();
+    let mut l1 = 0.0;
+    for r in 0..rows {
+        let (p0, pk) = (ph(&v0[r]), ph(&vk_all[r]));
+        for i in 0..nv {
+            for j in 0..nh {
+                w_new[i * nh + j] += lr * (v0[r][i] * p0[j] - vk_all[r][i] * pk[j]) / b;
+            }
+            bv_new[i] += lr * (v0[r][i] - vk_all[r][i]) / b;
+            l1 += (vk_all[r][i] - v0[r][i]).abs();
+        }
+        for j in 0..nh {
+            bh_new[j] += lr * (p0[j] - pk[j]) / b;
+        }
+    }
+    (w_new, bv_new, bh_new, l1 / (b * nv as f64))
+}
+
+fn check_one_cd_step(sampling: VisibleSampling, threads: Threads) {
+    let rbm0 = tiny_rbm(3);
+    let v0: Vec<Vec<f64>> = (0..5).map(|r| (0..NV).map(|i| ((r * 7 + i * 3) % 10) as f64 / 9.0).collect()).collect();
+    let cfg = TrainingConfig { learning_rate: 0.3, k: 3, noise_std: 0.1, batch_size: 5, sampling };
+    let seed = 42;
+    let (w, bv, bh, loss) = cd_by_hand(&rbm0, &v0, &cfg, seed);
+
+    let mut rbm = rbm0.clone();
+    let mut ws = CdWorkspace::new(NV, NH, 8, seed);
+    let data: Vec<f32> = v0.iter().flatten().map(|&x| x as f32).collect();
+    ws.data_mut(5).copy_from_slice(&data);
+    let stats = ws.step(&mut rbm, &cfg, 5, threads);
+
+    for (a, b) in rbm.weights_slice().iter().zip(&w) {
+        assert!((*a as f64 - b).abs() < 1e-5, "W {a} vs {b}");
+    }
+    for (a, b) in rbm.visible_bias().iter().zip(&bv) {
+        assert!((*a as f64 - b).abs() < 1e-5, "b_v {a} vs {b}");
+    }
+    for (a, b) in rbm.hidden_bias().iter().zip(&bh) {
+        assert!((*a as f64 - b).abs() < 1e-5, "b_h {a} vs {b}");
+    }
+    assert!((stats.reconstruction_l1 as f64 - loss).abs() < 1e-5, "loss {} vs {loss}", stats.reconstruction_l1);
+    assert_ne!(rbm.weights_slice(), rbm0.weights_slice(), "the step must change the weights");
+}
+
+#[test]
+fn one_tutorial_cd_step_equals_the_formulas_by_hand() {
+    check_one_cd_step(VisibleSampling::NoisyMeanField, Threads(1));
+}
+
+#[test]
+fn one_bernoulli_cd_step_equals_the_formulas_by_hand() {
+    check_one_cd_step(VisibleSampling::Bernoulli, Threads(1));
+}
+
+#[test]
+fn threads_do_not_change_the_result() {
+    check_one_cd_step(VisibleSampling::NoisyMeanField, Threads(2));
+    let run = |threads| {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
+        let mut rbm = Rbm::initialised(784, 64, Initialisation::Xavier, &[], &mut rng);
+        let mut ws = CdWorkspace::new(784, 64, 64, 5);
+        let cfg = TrainingConfig::default();
+        for b in 0..3 {
+            ws.data_mut(64).iter_mut().enumerate().for_each(|(i, x)| *x = ((i * 31 + b) % 17) as f32 / 16.0);
+            ws.step(&mut rbm, &cfg, 64, threads);
+        }
+        rbm
+    };
+    assert_eq!(run(Threads(1)), run(Threads(2)), "tutorial mode must be bit-for-bit the same on 1 and 2 threads");
+}
+
+#[test]
+fn xavier_initialisation_has_the_tutorial_scale() {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+    let rbm = Rbm::initialised(784, 256, Initialisation::Xavier, &[], &mut rng);
+    let w = rbm.weights_slice();
+    let var = w.iter().map(|&x| (x as f64).powi(2)).sum::<f64>() / w.len() as f64;
+    let want = 2.0 / (784.0 + 256.0);
+    assert!((var / want - 1.0).abs() < 0.02, "variance {var} vs {want}");
+    assert!(rbm.visible_bias().iter().chain(rbm.hidden_bias().iter()).all(|&b| b == 0.0));
+}

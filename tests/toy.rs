@@ -1,0 +1,337 @@
+//! The toy RBM's math against hand calculation and brute-force enumeration.
+
+use rbm_lab::toy::data::DatasetError;
+use rbm_lab::toy::rbm::{log_sum_exp, sigmoid};
+use rbm_lab::toy::train::{exact_gradient, model_statistics};
+use rbm_lab::toy::{
+    GibbsChain, ToyDataset, ToyRbm, ToyTrainer, TrainMethod, kl_divergence, mass_on_data,
+};
+
+/// A 3 x 2 model with every parameter different, so a mixed-up index shows.
+fn hand_set() -> ToyRbm {
+    let mut rbm = ToyRbm::zeros(3, 2);
+    rbm.visible_bias = vec![0.1, -0.2, 0.3];
+    rbm.hidden_bias = vec![-0.4, 0.5];
+    rbm.weights = vec![1.0, -2.0, 3.0, 0.25, -0.5, 0.75];
+    rbm
+}
+
+/// Deterministic, varied parameters for larger sizes (no RNG needed).
+fn patterned(n_visible: usize, n_hidden: usize) -> ToyRbm {
+    let mut rbm = ToyRbm::zeros(n_visible, n_hidden);
+    for (k, a) in rbm.visible_bias.iter_mut().enumerate() {
+        *a = ((k * 7 % 5) as f64 - 2.0) * 0.3;
+    }
+    for (k, b) in rbm.hidden_bias.iter_mut().enumerate() {
+        *b = ((k * 3 % 4) as f64 - 1.5) * 0.4;
+    }
+    for (k, w) in rbm.weights.iter_mut().enumerate() {
+        *w = ((k * 11 % 9) as f64 - 4.0) * 0.35;
+    }
+    rbm
+}
+
+fn state_by_name(rbm: &ToyRbm, name: &str) -> u32 {
+    (0..rbm.n_states() as u32)
+        .find(|&s| rbm.state_name(s) == name)
+        .unwrap_or_else(|| panic!("no state named {name}"))
+}
+
+#[test]
+fn probabilities_sum_to_one() {
+    for rbm in [
+        ToyRbm::tutorial(),
+        ToyRbm::zeros(3, 2),
+        hand_set(),
+        patterned(6, 4),
+    ] {
+        let e = rbm.enumerate();
+        let total: f64 = e.probabilities.iter().sum();
+        assert!((total - 1.0).abs() < 1e-12, "joint sums to {total}");
+        let marginal_total: f64 = e.visible_marginals.iter().sum();
+        assert!((marginal_total - 1.0).abs() < 1e-12);
+        assert_eq!(e.probabilities.len(), rbm.n_states());
+    }
+    assert_eq!(ToyRbm::tutorial().n_states(), 32);
+    assert_eq!(patterned(6, 4).n_states(), 1024);
+}
+
+#[test]
+fn scores_match_the_formula_for_hand_set_weights() {
+    let rbm = hand_set();
+    // ACD: a_A + a_C + b_D + w_AD + w_CD
+    let acd = 0.1 + 0.3 - 0.4 + 1.0 - 0.5;
+    assert!((rbm.score(state_by_name(&rbm, "ACD")) - acd).abs() < 1e-12);
+    // BE: a_B + b_E + w_BE
+    let be = -0.2 + 0.5 + 0.25;
+    assert!((rbm.score(state_by_name(&rbm, "BE")) - be).abs() < 1e-12);
+    assert_eq!(rbm.score(state_by_name(&rbm, "None")), 0.0);
+    // Every state against the formula written over 0/1 vectors.
+    for s in 0..32u32 {
+        let v: Vec<f64> = (0..3).map(|i| f64::from(s >> i & 1)).collect();
+        let h: Vec<f64> = (0..2).map(|j| f64::from(s >> (3 + j) & 1)).collect();
+        let mut score = 0.0;
+        for i in 0..3 {
+            score += rbm.visible_bias[i] * v[i];
+        }
+        for j in 0..2 {
+            score += rbm.hidden_bias[j] * h[j];
+            for i in 0..3 {
+                score += v[i] * rbm.weight(i, j) * h[j];
+            }
+        }
+        assert!((rbm.score(s) - score).abs() < 1e-12, "state {s}");
+        assert_eq!(rbm.energy(s), -rbm.score(s));
+        let e = rbm.enumerate();
+        let z: f64 = (0..32u32).map(|t| rbm.score(t).exp()).sum();
+        assert!((e.probabilities[s as usize] - score.exp() / z).abs() < 1e-12);
+        assert!((e.partition_function() - z).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn tutorial_weights_rank_acd_and_be_on_top() {
+    let rbm = ToyRbm::tutorial();
+    let e = rbm.enumerate();
+    let mut states: Vec<u32> = (0..32).collect();
+    states.sort_by(|&x, &y| e.probabilities[y as usize].total_cmp(&e.probabilities[x as usize]));
+    let top: Vec<String> = states[..2].iter().map(|&s| rbm.state_name(s)).collect();
+    assert_eq!(top, ["ACD", "BE"]);
+    // Strictly above the third, so the ranking is not a tie broken by index.
+    assert!(e.scores[states[1] as usize] > e.scores[states[2] as usize] + 0.1);
+    // The tutorial's spirit, weight by weight.
+    assert!(rbm.weight(0, 0) > 0.0 && rbm.weight(2, 0) > 0.0);
+    assert!(rbm.weight(1, 1) > rbm.weight(0, 0));
+    assert!(rbm.weight(2, 1) < 0.0);
+}
+
+#[test]
+fn scenarios_are_named_and_ordered_as_in_the_tutorial() {
+    let rbm = ToyRbm::tutorial();
+    let names: Vec<String> = rbm
+        .states_in_tutorial_order()
+        .into_iter()
+        .map(|s| rbm.state_name(s))
+        .collect();
+    assert_eq!(names.len(), 32);
+    assert_eq!(&names[..7], ["None", "A", "B", "C", "D", "E", "AB"]);
+    assert_eq!(&names[26..], ["ABCD", "ABCE", "ABDE", "ACDE", "BCDE", "ABCDE"]);
+    let data = ToyDataset::tutorial();
+    let mut consistent: Vec<String> = (0..32u32)
+        .filter(|&s| data.contains(rbm.visible_part(s)))
+        .map(|s| rbm.state_name(s))
+        .collect();
+    consistent.sort();
+    assert_eq!(
+        consistent,
+        ["AC", "ACD", "ACDE", "ACE", "B", "BD", "BDE", "BE"]
+    );
+    assert_eq!(rbm.visible_bits(0b101), "101");
+    assert_eq!(rbm.visible_name(0b101), "AC");
+    // Larger sizes: letters continue after the visibles.
+    let big = ToyRbm::zeros(6, 4);
+    assert_eq!(big.state_name((1 << 10) - 1), "ABCDEFGHIJ");
+    assert_eq!(big.unit_name(6), 'G');
+}
+
+#[test]
+fn marginals_agree_with_free_energy_and_data_frequencies_are_four_and_two_sixths() {
+    for rbm in [ToyRbm::tutorial(), hand_set(), patterned(6, 4), patterned(2, 3)] {
+        let e = rbm.enumerate();
+        let neg_f: Vec<f64> = (0..rbm.n_visible_states() as u32)
+            .map(|v| rbm.neg_free_energy(v))
+            .collect();
+        assert!((log_sum_exp(&neg_f) - e.log_z).abs() < 1e-10);
+        for (v, p) in e.visible_marginals.iter().enumerate() {
+            assert!((p - (neg_f[v] - e.log_z).exp()).abs() < 1e-12);
+        }
+    }
+    let data = ToyDataset::tutorial();
+    let f = data.frequencies();
+    assert!((f[0b101] - 4.0 / 6.0).abs() < 1e-15);
+    assert!((f[0b010] - 2.0 / 6.0).abs() < 1e-15);
+    assert_eq!(f.iter().filter(|&&p| p > 0.0).count(), 2);
+    assert_eq!(kl_divergence(&f, &f), 0.0);
+    let uniform = vec![1.0 / 8.0; 8];
+    let expected = 4.0 / 6.0 * (4.0f64 / 6.0 * 8.0).ln() + 2.0 / 6.0 * (2.0f64 / 6.0 * 8.0).ln();
+    assert!((kl_divergence(&f, &uniform) - expected).abs() < 1e-12);
+    assert!((mass_on_data(&data, &uniform) - 0.25).abs() < 1e-15);
+}
+
+#[test]
+fn exact_gradient_matches_finite_differences_of_the_log_likelihood() {
+    let data = ToyDataset::tutorial();
+    let log_likelihood = |rbm: &ToyRbm| {
+        let e = rbm.enumerate();
+        data.rows()
+            .iter()
+            .map(|&v| e.visible_marginals[v as usize].ln())
+            .sum::<f64>()
+            / data.len() as f64
+    };
+    let rbm = hand_set();
+    let g = exact_gradient(&rbm, data.rows());
+    let eps = 1e-6;
+    for k in 0..6 {
+        let (mut plus, mut minus) = (rbm.clone(), rbm.clone());
+        plus.weights[k] += eps;
+        minus.weights[k] -= eps;
+        let numeric = (log_likelihood(&plus) - log_likelihood(&minus)) / (2.0 * eps);
+        assert!((numeric - g.pairs[k]).abs() < 1e-6, "w[{k}]");
+    }
+    for i in 0..3 {
+        let (mut plus, mut minus) = (rbm.clone(), rbm.clone());
+        plus.visible_bias[i] += eps;
+        minus.visible_bias[i] -= eps;
+        let numeric = (log_likelihood(&plus) - log_likelihood(&minus)) / (2.0 * eps);
+        assert!((numeric - g.visible[i]).abs() < 1e-6, "a[{i}]");
+    }
+    for j in 0..2 {
+        let (mut plus, mut minus) = (rbm.clone(), rbm.clone());
+        plus.hidden_bias[j] += eps;
+        minus.hidden_bias[j] -= eps;
+        let numeric = (log_likelihood(&plus) - log_likelihood(&minus)) / (2.0 * eps);
+        assert!((numeric - g.hidden[j]).abs() < 1e-6, "b[{j}]");
+    }
+    // <h_j>_model by brute force over joint states.
+    let e = rbm.enumerate();
+    let stats = model_statistics(&rbm);
+    for j in 0..2 {
+        let brute: f64 = (0..32usize)
+            .filter(|s| s >> (3 + j) & 1 == 1)
+            .map(|s| e.probabilities[s])
+            .sum();
+        assert!((brute - stats.hidden[j]).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn exact_training_on_the_six_rows_fits_the_data() {
+    let data = ToyDataset::tutorial();
+    for start in [ToyRbm::tutorial(), ToyRbm::zeros(3, 2)] {
+        let mut rbm = start;
+        let mut trainer = ToyTrainer::new(TrainMethod::Exact, 0.1, 7);
+        let kl_before = kl_divergence(&data.frequencies(), &rbm.enumerate().visible_marginals);
+        for _ in 0..1000 {
+            trainer.epoch(&mut rbm, &data);
+        }
+        let e = rbm.enumerate();
+        let kl = kl_divergence(&data.frequencies(), &e.visible_marginals);
+        let mass = e.visible_marginals[0b101] + e.visible_marginals[0b010];
+        assert!(kl < 0.05, "KL {kl} (was {kl_before})");
+        assert!(mass > 0.95, "mass on {{101, 010}}: {mass}");
+        assert_eq!(trainer.steps(), 6000);
+        assert!(mass_on_data(&data, &e.visible_marginals) > 0.95);
+    }
+}
+
+#[test]
+fn one_step_uses_one_row_in_order() {
+    let data = ToyDataset::tutorial();
+    let mut rbm = ToyRbm::zeros(3, 2);
+    let mut trainer = ToyTrainer::new(TrainMethod::Exact, 0.5, 1);
+    assert_eq!(trainer.step(&mut rbm, &data), 0);
+    // Row 0 is 101: from zeros the model term is 1/2 for every unit, so A and C rise, B falls.
+    assert!((rbm.visible_bias[0] - 0.25).abs() < 1e-12);
+    assert!((rbm.visible_bias[1] + 0.25).abs() < 1e-12);
+    assert_eq!(trainer.step(&mut rbm, &data), 1);
+    for _ in 0..4 {
+        trainer.step(&mut rbm, &data);
+    }
+    assert_eq!(trainer.next_row(), 0);
+}
+
+#[test]
+fn cd_training_finds_the_data_and_is_reproducible() {
+    let data = ToyDataset::tutorial();
+    let run = |seed| {
+        let mut rbm = ToyRbm::zeros(3, 2);
+        rbm.weights = vec![0.1, -0.1, -0.1, 0.1, 0.1, -0.1];
+        let mut trainer = ToyTrainer::new(TrainMethod::ContrastiveDivergence { k: 1 }, 0.1, seed);
+        for _ in 0..2000 {
+            trainer.epoch(&mut rbm, &data);
+        }
+        rbm
+    };
+    let rbm = run(3);
+    assert_eq!(rbm, run(3), "same seed, same model");
+    let e = rbm.enumerate();
+    // CD-1 finds the two modes (mass) but, being a noisy estimate, jitters their 2:1 ratio, so
+    // its KL stays well above the exact method's.
+    let kl = kl_divergence(&data.frequencies(), &e.visible_marginals);
+    let kl_uniform = kl_divergence(&data.frequencies(), &[1.0 / 8.0; 8]);
+    assert!(kl < kl_uniform / 1.4, "CD-1 KL {kl}");
+    assert!(mass_on_data(&data, &e.visible_marginals) > 0.95);
+}
+
+#[test]
+fn gibbs_visit_frequencies_match_exact_probabilities() {
+    let rbm = ToyRbm::tutorial();
+    let exact = rbm.enumerate().probabilities;
+    let mut chain = GibbsChain::new(&rbm, 2024);
+    chain.run(&rbm, 200_000);
+    assert_eq!(chain.steps(), 200_000);
+    let freq = chain.frequencies();
+    let worst = freq
+        .iter()
+        .zip(&exact)
+        .map(|(f, p)| (f - p).abs())
+        .fold(0.0, f64::max);
+    assert!(worst < 0.01, "largest |frequency - p| = {worst}");
+    // Same seed, same chain.
+    let mut again = GibbsChain::new(&rbm, 2024);
+    again.run(&rbm, 1000);
+    let mut first = GibbsChain::new(&rbm, 2024);
+    first.run(&rbm, 1000);
+    assert_eq!(again.visits(), first.visits());
+}
+
+#[test]
+fn gibbs_converges_on_a_larger_model_too() {
+    let rbm = patterned(4, 3);
+    let exact = rbm.enumerate().probabilities;
+    let mut chain = GibbsChain::new(&rbm, 5);
+    chain.run(&rbm, 200_000);
+    let worst = chain
+        .frequencies()
+        .iter()
+        .zip(&exact)
+        .map(|(f, p)| (f - p).abs())
+        .fold(0.0, f64::max);
+    assert!(worst < 0.01, "largest |frequency - p| = {worst}");
+}
+
+#[test]
+fn huge_weights_stay_finite() {
+    let mut rbm = ToyRbm::tutorial();
+    rbm.weights.iter_mut().for_each(|w| *w *= 400.0);
+    let e = rbm.enumerate();
+    assert!(e.log_z.is_finite());
+    assert!(e.probabilities.iter().all(|p| p.is_finite()));
+    assert!((e.probabilities.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    assert_eq!(sigmoid(-1000.0), 0.0);
+    assert_eq!(sigmoid(1000.0), 1.0);
+}
+
+#[test]
+fn datasets_parse_and_reject_with_reasons() {
+    let data = ToyDataset::parse("101, 010;101\n101 010\t101", 3).unwrap();
+    assert_eq!(data, ToyDataset::tutorial());
+    assert_eq!(data.to_text(), "101, 010, 101, 101, 010, 101");
+    assert_eq!(ToyDataset::alternating(3), ToyDataset::tutorial());
+    assert_eq!(ToyDataset::alternating(6).rows()[0], 0b010101);
+    assert_eq!(ToyDataset::parse(" ,, ", 3), Err(DatasetError::Empty));
+    assert!(matches!(
+        ToyDataset::parse("101, 01", 3),
+        Err(DatasetError::WrongLength { row: 2, found: 2, expected: 3, .. })
+    ));
+    assert!(matches!(
+        ToyDataset::parse("1x1", 3),
+        Err(DatasetError::NotBinary { row: 1, .. })
+    ));
+    let too_many = vec!["1"; 300].join(",");
+    assert!(matches!(
+        ToyDataset::parse(&too_many, 1),
+        Err(DatasetError::TooManyRows { found: 300 })
+    ));
+}
