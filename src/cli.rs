@@ -9,7 +9,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::data::Dataset;
 use crate::images::chain_grid;
-use crate::model::{CdWorkspace, GibbsChains, Initialisation, ModelSpec, Rbm, Threads, TrainingConfig, VisibleSampling};
+use crate::model::{
+    CdWorkspace, GibbsChains, Initialisation, ModelSpec, Rbm, Threads, TrainingConfig, VisibleSampling,
+};
 use crate::trainer::{Command, TrainerHandle, TrainerOptions, Update};
 
 #[derive(Parser, Debug)]
@@ -69,25 +71,34 @@ pub enum InitArg {
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
+    /// Passes over the training images.
     #[arg(long, default_value_t = 1)]
     pub epochs: usize,
     /// Where to write the model (safetensors).
     #[arg(long)]
     pub out: PathBuf,
+    /// Hidden units.
     #[arg(long, default_value_t = 256)]
     pub hidden: usize,
+    /// Gibbs steps per contrastive-divergence update (CD-k).
     #[arg(long, default_value_t = 10)]
     pub k: usize,
+    /// Learning rate.
     #[arg(long, default_value_t = 0.005)]
     pub lr: f32,
+    /// Std. dev. of the Gaussian noise on the visibles (tutorial sampling only).
     #[arg(long, default_value_t = 0.1)]
     pub noise: f32,
+    /// Images per update.
     #[arg(long, default_value_t = 64)]
     pub batch: usize,
+    /// Seed of initialisation, shuffling and sampling.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// How the chain produces visibles.
     #[arg(long, value_enum, default_value_t = SamplingArg::Tutorial)]
     pub sampling: SamplingArg,
+    /// Weight initialisation.
     #[arg(long, value_enum, default_value_t = InitArg::Xavier)]
     pub init: InitArg,
     /// Continue from a saved model instead of a fresh one.
@@ -97,20 +108,27 @@ pub struct TrainArgs {
 
 #[derive(Args, Debug)]
 pub struct SampleArgs {
+    /// A model saved by rbm-lab (safetensors).
     pub model: PathBuf,
+    /// Gibbs steps per chain.
     #[arg(long, default_value_t = 1000)]
     pub steps: u64,
+    /// The PNG to write.
     #[arg(long)]
     pub out: PathBuf,
+    /// Number of chains.
     #[arg(long, default_value_t = 10)]
     pub count: usize,
     /// Start from test digits or from noise.
     #[arg(long, value_enum, default_value_t = StartArg::TestDigits)]
     pub start: StartArg,
+    /// How the chains produce visibles (Bernoulli: true Gibbs sampling of the RBM).
     #[arg(long, value_enum, default_value_t = SamplingArg::Bernoulli)]
     pub sampling: SamplingArg,
+    /// Noise for tutorial sampling.
     #[arg(long, default_value_t = 0.1)]
     pub noise: f32,
+    /// Seed of the chains' random numbers.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 }
@@ -265,7 +283,10 @@ pub fn run_sample(args: &SampleArgs, window: &WindowArgs) -> Result<()> {
         StartArg::TestDigits => {
             let dataset = load_dataset(window.data.as_deref())?;
             if dataset.pixels_per_image() != nv {
-                bail!("the dataset's images have {} pixels but the model has {nv} visible units", dataset.pixels_per_image());
+                bail!(
+                    "the dataset's images have {} pixels but the model has {nv} visible units",
+                    dataset.pixels_per_image()
+                );
             }
             let mut images = vec![0.0; args.count * nv];
             let mut next = 0;
@@ -292,7 +313,13 @@ pub fn run_sample(args: &SampleArgs, window: &WindowArgs) -> Result<()> {
 }
 
 /// Samples/s of the training loop alone (data copy included, as in the app), for one setting.
-pub fn bench_setting(dataset: &Dataset, hidden: usize, config: &TrainingConfig, threads: usize, seconds: f64) -> (f64, f64) {
+pub fn bench_setting(
+    dataset: &Dataset,
+    hidden: usize,
+    config: &TrainingConfig,
+    threads: usize,
+    seconds: f64,
+) -> (f64, f64) {
     use rand::SeedableRng;
     let nv = dataset.pixels_per_image();
     let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(0);
@@ -334,7 +361,9 @@ pub fn bench_sgemm(batch: usize, nv: usize, hidden: usize, threads: usize, secon
     let mut out = vec![0.0f32; batch * hidden];
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().ok();
     let mut once = || match &pool {
-        Some(pool) => pool.install(|| crate::model::linalg::affine(&mut out, &a, batch, &w, nv, hidden, &bias, Threads(threads))),
+        Some(pool) => {
+            pool.install(|| crate::model::linalg::affine(&mut out, &a, batch, &w, nv, hidden, &bias, Threads(threads)))
+        }
         None => crate::model::linalg::affine(&mut out, &a, batch, &w, nv, hidden, &bias, Threads(1)),
     };
     for _ in 0..50 {

@@ -75,9 +75,20 @@ pub fn unit_ranges(weights: &[f32], n_visible: usize, n_hidden: usize) -> Vec<(f
 }
 
 /// Every hidden unit's incoming weights as a `rows x cols` tile (`weights` is row-major V x H, V = rows·cols).
-pub fn filter_atlas(weights: &[f32], n_hidden: usize, rows: usize, cols: usize, contrast: Contrast, layout: &GridLayout) -> GrayImage {
+pub fn filter_atlas(
+    weights: &[f32],
+    n_hidden: usize,
+    rows: usize,
+    cols: usize,
+    contrast: Contrast,
+    layout: &GridLayout,
+) -> GrayImage {
     let n_visible = rows * cols;
-    let mut image = GrayImage { width: layout.width(), height: layout.height(), pixels: vec![40; layout.width() * layout.height()] };
+    let mut image = GrayImage {
+        width: layout.width(),
+        height: layout.height(),
+        pixels: vec![40; layout.width() * layout.height()],
+    };
     if weights.len() < n_visible * n_hidden {
         return image;
     }
@@ -102,7 +113,11 @@ pub fn filter_atlas(weights: &[f32], n_hidden: usize, rows: usize, cols: usize, 
 
 /// Images with values in [0, 1] (`count` of them, each rows x cols) laid out in a grid.
 pub fn image_grid(images: &[f32], rows: usize, cols: usize, layout: &GridLayout) -> GrayImage {
-    let mut image = GrayImage { width: layout.width(), height: layout.height(), pixels: vec![40; layout.width() * layout.height()] };
+    let mut image = GrayImage {
+        width: layout.width(),
+        height: layout.height(),
+        pixels: vec![40; layout.width() * layout.height()],
+    };
     for (index, src) in images.chunks_exact(rows * cols).enumerate().take(layout.tiles) {
         let (x0, y0) = layout.origin(index);
         for r in 0..rows {

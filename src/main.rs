@@ -19,7 +19,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("rbm-lab: {e:#}");
+            eprintln!("rbm-lab: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }
@@ -43,4 +43,19 @@ fn run_window(cli: &Cli) -> anyhow::Result<()> {
         Box::new(move |cc| Ok(Box::new(RbmLabApp::new(&cc.egui_ctx, dataset, options)?))),
     )
     .map_err(|e| anyhow::anyhow!("the window could not open: {e}"))
+}
+
+/// The error and its causes on one line, skipping a cause whose text its parent already shows.
+fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+    }
+    line
 }

@@ -9,9 +9,7 @@ use std::time::Instant;
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use rbm_lab::data::{
-    Dataset, IdxError, ImageArray, parse_idx_images, parse_idx_labels, read_idx_images,
-};
+use rbm_lab::data::{Dataset, IdxError, ImageArray, parse_idx_images, parse_idx_labels, read_idx_images};
 
 // ---------------------------------------------------------------------------------------------
 // Allocation tracking: records the largest single allocation made by the current thread, so a
@@ -129,10 +127,7 @@ fn check_is_mnist(ds: &Dataset) {
     for &l in &ds.test.labels {
         test_counts[usize::from(l)] += 1;
     }
-    assert_eq!(
-        test_counts,
-        [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-    );
+    assert_eq!(test_counts, [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
     // Sums of the uncompressed data, computed independently with Python's gzip module.
     let sum = |bytes: &[u8]| bytes.iter().map(|&b| u64::from(b)).sum::<u64>();
     assert_eq!(sum(&ds.train.labels), 267_236);
@@ -187,15 +182,7 @@ fn non_square_images_round_trip_plain_and_gzip() {
     let (bytes, pixels) = synthetic_images(3, 5, 7);
     for input in [bytes.clone(), gzip(&bytes)] {
         let images = parse_idx_images(&input).unwrap();
-        assert_eq!(
-            images,
-            ImageArray {
-                count: 3,
-                rows: 5,
-                cols: 7,
-                pixels: pixels.clone()
-            }
-        );
+        assert_eq!(images, ImageArray { count: 3, rows: 5, cols: 7, pixels: pixels.clone() });
     }
     let labels = synthetic_labels(3);
     assert_eq!(parse_idx_labels(&labels).unwrap(), vec![0, 1, 2]);
@@ -252,12 +239,7 @@ fn without_test_files_part_of_training_is_held_out() {
 fn holdout_is_at_most_ten_thousand() {
     let ds = Dataset::from_arrays(
         "big",
-        ImageArray {
-            count: 70_000,
-            rows: 1,
-            cols: 1,
-            pixels: vec![0; 70_000],
-        },
+        ImageArray { count: 70_000, rows: 1, cols: 1, pixels: vec![0; 70_000] },
         vec![0; 70_000],
         None,
     )
@@ -282,19 +264,13 @@ fn truncated_data() {
     let (bytes, _) = synthetic_images(3, 5, 7);
     let cut = &bytes[..bytes.len() - 1];
     let err = parse_idx_images(cut).unwrap_err();
-    assert!(
-        matches!(err, IdxError::Truncated { expected_bytes: 121, found_bytes: 120 }),
-        "{err:?}"
-    );
+    assert!(matches!(err, IdxError::Truncated { expected_bytes: 121, found_bytes: 120 }), "{err:?}");
     // Cut inside the header, and in the gzip form too.
     assert!(matches!(
         parse_idx_images(&bytes[..10]).unwrap_err(),
         IdxError::Truncated { expected_bytes: 16, found_bytes: 10 }
     ));
-    assert!(matches!(
-        parse_idx_images(&[]).unwrap_err(),
-        IdxError::Truncated { expected_bytes: 4, found_bytes: 0 }
-    ));
+    assert!(matches!(parse_idx_images(&[]).unwrap_err(), IdxError::Truncated { expected_bytes: 4, found_bytes: 0 }));
     assert!(matches!(
         parse_idx_images(&gzip(cut)).unwrap_err(),
         IdxError::Truncated { expected_bytes: 121, found_bytes: 120 }
@@ -314,10 +290,7 @@ fn trailing_data() {
     bytes.extend_from_slice(&[1, 2]);
     for input in [bytes.clone(), gzip(&bytes)] {
         let err = parse_idx_images(&input).unwrap_err();
-        assert!(
-            matches!(err, IdxError::TrailingData { expected_bytes: 121, found_bytes: 123 }),
-            "{err:?}"
-        );
+        assert!(matches!(err, IdxError::TrailingData { expected_bytes: 121, found_bytes: 123 }), "{err:?}");
     }
 }
 
@@ -372,10 +345,7 @@ fn lying_header_within_the_limit_allocates_only_what_is_there() {
     for input in [&bytes, &gz] {
         let (result, largest) = largest_allocation_during(|| parse_idx_images(input));
         let err = result.unwrap_err();
-        assert!(
-            matches!(err, IdxError::Truncated { expected_bytes: 784_000_016, found_bytes: 800 }),
-            "{err:?}"
-        );
+        assert!(matches!(err, IdxError::Truncated { expected_bytes: 784_000_016, found_bytes: 800 }), "{err:?}");
         assert!(largest < 1 << 20, "allocated {largest} bytes");
     }
 }
@@ -385,10 +355,7 @@ fn count_mismatch_between_images_and_labels() {
     let dir = synthetic_dir();
     write(dir.path(), "train-labels-idx1-ubyte", &synthetic_labels(9));
     let err = Dataset::load_dir(dir.path()).unwrap_err();
-    assert!(
-        matches!(err, IdxError::CountMismatch { set: "training", images: 10, labels: 9 }),
-        "{err:?}"
-    );
+    assert!(matches!(err, IdxError::CountMismatch { set: "training", images: 10, labels: 9 }), "{err:?}");
 }
 
 #[test]
@@ -414,10 +381,7 @@ fn corrupt_gzip() {
     let middle = gz.len() / 2;
     gz[middle] ^= 0x55;
     let err = parse_idx_images(&gz).unwrap_err();
-    assert!(
-        matches!(err, IdxError::Gzip(_) | IdxError::Truncated { .. } | IdxError::TrailingData { .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, IdxError::Gzip(_) | IdxError::Truncated { .. } | IdxError::TrailingData { .. }), "{err:?}");
 }
 
 #[test]
@@ -425,18 +389,12 @@ fn missing_file_in_folder() {
     let dir = synthetic_dir();
     std::fs::remove_file(dir.path().join("train-labels-idx1-ubyte")).unwrap();
     let err = Dataset::load_dir(dir.path()).unwrap_err();
-    assert!(
-        matches!(err, IdxError::MissingFile { which: "train-labels-idx1-ubyte", .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, IdxError::MissingFile { which: "train-labels-idx1-ubyte", .. }), "{err:?}");
     // One test file without the other is a mistake, not a request for a holdout.
     let dir = synthetic_dir();
     std::fs::remove_file(dir.path().join("t10k-images-idx3-ubyte")).unwrap();
     let err = Dataset::load_dir(dir.path()).unwrap_err();
-    assert!(
-        matches!(err, IdxError::MissingFile { which: "t10k-images-idx3-ubyte", .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, IdxError::MissingFile { which: "t10k-images-idx3-ubyte", .. }), "{err:?}");
 }
 
 #[test]
@@ -452,10 +410,7 @@ fn train_and_test_of_different_sizes() {
     write(dir.path(), "t10k-images-idx3-ubyte", &synthetic_images(4, 7, 5).0);
     let err = Dataset::load_dir(dir.path()).unwrap_err();
     assert!(
-        matches!(
-            err,
-            IdxError::SizeMismatch { train_rows: 5, train_cols: 7, test_rows: 7, test_cols: 5 }
-        ),
+        matches!(err, IdxError::SizeMismatch { train_rows: 5, train_cols: 7, test_rows: 7, test_cols: 5 }),
         "{err:?}"
     );
 }

@@ -92,8 +92,12 @@ fn cd_by_hand(rbm: &Rbm, v0: &[Vec<f64>], cfg: &TrainingConfig, seed: u64) -> (V
     let w: Vec<f64> = rbm.weights_slice().iter().map(|&x| x as f64).collect();
     let bv: Vec<f64> = rbm.visible_bias().iter().map(|&x| x as f64).collect();
     let bh: Vec<f64> = rbm.hidden_bias().iter().map(|&x| x as f64).collect();
-    let ph = |v: &[f64]| -> Vec<f64> { (0..nh).map(|j| sig(bh[j] + (0..nv).map(|i| v[i] * w[i * nh + j]).sum::<f64>())).collect() };
-    let pv = |h: &[f64]| -> Vec<f64> { (0..nv).map(|i| sig(bv[i] + (0..nh).map(|j| h[j] * w[i * nh + j]).sum::<f64>())).collect() };
+    let ph = |v: &[f64]| -> Vec<f64> {
+        (0..nh).map(|j| sig(bh[j] + (0..nv).map(|i| v[i] * w[i * nh + j]).sum::<f64>())).collect()
+    };
+    let pv = |h: &[f64]| -> Vec<f64> {
+        (0..nv).map(|i| sig(bv[i] + (0..nh).map(|j| h[j] * w[i * nh + j]).sum::<f64>())).collect()
+    };
     let rows = v0.len();
     let mut streams = RowStreams::new(seed, rows);
     let mut vk_all = Vec::new();
@@ -103,8 +107,12 @@ fn cd_by_hand(rbm: &Rbm, v0: &[Vec<f64>], cfg: &TrainingConfig, seed: u64) -> (V
         for _ in 0..cfg.k {
             let h: Vec<f64> = ph(&v).iter().map(|&p| if (uniform_f32(rng) as f64) < p { 1.0 } else { 0.0 }).collect();
             v = match cfg.sampling {
-                VisibleSampling::NoisyMeanField => pv(&h).iter().map(|&p| p + cfg.noise_std as f64 * normal_f32(rng) as f64).collect(),
-                VisibleSampling::Bernoulli => pv(&h).iter().map(|&p| if (uniform_f32(rng) as f64) < p { 1.0 } else { 0.0 }).collect(),
+                VisibleSampling::NoisyMeanField => {
+                    pv(&h).iter().map(|&p| p + cfg.noise_std as f64 * normal_f32(rng) as f64).collect()
+                }
+                VisibleSampling::Bernoulli => {
+                    pv(&h).iter().map(|&p| if (uniform_f32(rng) as f64) < p { 1.0 } else { 0.0 }).collect()
+                }
             };
         }
         vk_all.push(v);
@@ -172,15 +180,17 @@ fn threads_do_not_change_the_result() {
     check_one_cd_step(VisibleSampling::NoisyMeanField, Threads(2));
     let run = |threads| {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
-        let mut rbm = Rbm::initialised(784, 64, Initialisation::Xavier, &[], &mut rng);
-        let mut ws = CdWorkspace::new(784, 64, 64, 5);
+        let mut rbm = Rbm::initialised(784, 256, Initialisation::Xavier, &[], &mut rng);
+        let mut ws = CdWorkspace::new(784, 256, 64, 5);
         let cfg = TrainingConfig::default();
-        for b in 0..3 {
-            ws.data_mut(64).iter_mut().enumerate().for_each(|(i, x)| *x = ((i * 31 + b) % 17) as f32 / 16.0);
-            ws.step(&mut rbm, &cfg, 64, threads);
+        // Full batches and a ragged last one (37 rows: blocks of 19 and 18 on two threads).
+        for (b, rows) in [64, 64, 37].into_iter().enumerate() {
+            ws.data_mut(rows).iter_mut().enumerate().for_each(|(i, x)| *x = ((i * 31 + b) % 17) as f32 / 16.0);
+            ws.step(&mut rbm, &cfg, rows, threads);
         }
         rbm
     };
+    assert_eq!(run(Threads(1)), run(Threads(3)), "three threads");
     assert_eq!(run(Threads(1)), run(Threads(2)), "tutorial mode must be bit-for-bit the same on 1 and 2 threads");
 }
 

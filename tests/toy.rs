@@ -1,11 +1,9 @@
 //! The toy RBM's math against hand calculation and brute-force enumeration.
 
 use rbm_lab::toy::data::DatasetError;
-use rbm_lab::toy::rbm::{log_sum_exp, sigmoid};
+use rbm_lab::toy::rbm::{log_sum_exp, sigmoid, tutorial_order};
 use rbm_lab::toy::train::{exact_gradient, model_statistics};
-use rbm_lab::toy::{
-    GibbsChain, ToyDataset, ToyRbm, ToyTrainer, TrainMethod, kl_divergence, mass_on_data,
-};
+use rbm_lab::toy::{GibbsChain, ToyDataset, ToyRbm, ToyTrainer, TrainMethod, kl_divergence, mass_on_data};
 
 /// A 3 x 2 model with every parameter different, so a mixed-up index shows.
 fn hand_set() -> ToyRbm {
@@ -32,19 +30,12 @@ fn patterned(n_visible: usize, n_hidden: usize) -> ToyRbm {
 }
 
 fn state_by_name(rbm: &ToyRbm, name: &str) -> u32 {
-    (0..rbm.n_states() as u32)
-        .find(|&s| rbm.state_name(s) == name)
-        .unwrap_or_else(|| panic!("no state named {name}"))
+    (0..rbm.n_states() as u32).find(|&s| rbm.state_name(s) == name).unwrap_or_else(|| panic!("no state named {name}"))
 }
 
 #[test]
 fn probabilities_sum_to_one() {
-    for rbm in [
-        ToyRbm::tutorial(),
-        ToyRbm::zeros(3, 2),
-        hand_set(),
-        patterned(6, 4),
-    ] {
+    for rbm in [ToyRbm::tutorial(), ToyRbm::zeros(3, 2), hand_set(), patterned(6, 4)] {
         let e = rbm.enumerate();
         let total: f64 = e.probabilities.iter().sum();
         assert!((total - 1.0).abs() < 1e-12, "joint sums to {total}");
@@ -108,26 +99,25 @@ fn tutorial_weights_rank_acd_and_be_on_top() {
 #[test]
 fn scenarios_are_named_and_ordered_as_in_the_tutorial() {
     let rbm = ToyRbm::tutorial();
-    let names: Vec<String> = rbm
-        .states_in_tutorial_order()
-        .into_iter()
-        .map(|s| rbm.state_name(s))
-        .collect();
+    let names: Vec<String> = rbm.states_in_tutorial_order().into_iter().map(|s| rbm.state_name(s)).collect();
     assert_eq!(names.len(), 32);
     assert_eq!(&names[..7], ["None", "A", "B", "C", "D", "E", "AB"]);
     assert_eq!(&names[26..], ["ABCD", "ABCE", "ABDE", "ACDE", "BCDE", "ABCDE"]);
     let data = ToyDataset::tutorial();
-    let mut consistent: Vec<String> = (0..32u32)
-        .filter(|&s| data.contains(rbm.visible_part(s)))
-        .map(|s| rbm.state_name(s))
-        .collect();
+    let mut consistent: Vec<String> =
+        (0..32u32).filter(|&s| data.contains(rbm.visible_part(s))).map(|s| rbm.state_name(s)).collect();
     consistent.sort();
-    assert_eq!(
-        consistent,
-        ["AC", "ACD", "ACDE", "ACE", "B", "BD", "BDE", "BE"]
-    );
+    assert_eq!(consistent, ["AC", "ACD", "ACDE", "ACE", "B", "BD", "BDE", "BE"]);
     assert_eq!(rbm.visible_bits(0b101), "101");
     assert_eq!(rbm.visible_name(0b101), "AC");
+    // The mask comparison agrees with comparing names, on every pair of a 4 x 3 model.
+    let mid = ToyRbm::zeros(4, 3);
+    for x in 0..128u32 {
+        for y in 0..128u32 {
+            let by_name = x.count_ones().cmp(&y.count_ones()).then_with(|| mid.state_name(x).cmp(&mid.state_name(y)));
+            assert_eq!(tutorial_order(x, y), by_name, "{x} vs {y}");
+        }
+    }
     // Larger sizes: letters continue after the visibles.
     let big = ToyRbm::zeros(6, 4);
     assert_eq!(big.state_name((1 << 10) - 1), "ABCDEFGHIJ");
@@ -138,9 +128,7 @@ fn scenarios_are_named_and_ordered_as_in_the_tutorial() {
 fn marginals_agree_with_free_energy_and_data_frequencies_are_four_and_two_sixths() {
     for rbm in [ToyRbm::tutorial(), hand_set(), patterned(6, 4), patterned(2, 3)] {
         let e = rbm.enumerate();
-        let neg_f: Vec<f64> = (0..rbm.n_visible_states() as u32)
-            .map(|v| rbm.neg_free_energy(v))
-            .collect();
+        let neg_f: Vec<f64> = (0..rbm.n_visible_states() as u32).map(|v| rbm.neg_free_energy(v)).collect();
         assert!((log_sum_exp(&neg_f) - e.log_z).abs() < 1e-10);
         for (v, p) in e.visible_marginals.iter().enumerate() {
             assert!((p - (neg_f[v] - e.log_z).exp()).abs() < 1e-12);
@@ -163,11 +151,7 @@ fn exact_gradient_matches_finite_differences_of_the_log_likelihood() {
     let data = ToyDataset::tutorial();
     let log_likelihood = |rbm: &ToyRbm| {
         let e = rbm.enumerate();
-        data.rows()
-            .iter()
-            .map(|&v| e.visible_marginals[v as usize].ln())
-            .sum::<f64>()
-            / data.len() as f64
+        data.rows().iter().map(|&v| e.visible_marginals[v as usize].ln()).sum::<f64>() / data.len() as f64
     };
     let rbm = hand_set();
     let g = exact_gradient(&rbm, data.rows());
@@ -197,10 +181,7 @@ fn exact_gradient_matches_finite_differences_of_the_log_likelihood() {
     let e = rbm.enumerate();
     let stats = model_statistics(&rbm);
     for j in 0..2 {
-        let brute: f64 = (0..32usize)
-            .filter(|s| s >> (3 + j) & 1 == 1)
-            .map(|s| e.probabilities[s])
-            .sum();
+        let brute: f64 = (0..32usize).filter(|s| s >> (3 + j) & 1 == 1).map(|s| e.probabilities[s]).sum();
         assert!((brute - stats.hidden[j]).abs() < 1e-12);
     }
 }
@@ -272,11 +253,7 @@ fn gibbs_visit_frequencies_match_exact_probabilities() {
     chain.run(&rbm, 200_000);
     assert_eq!(chain.steps(), 200_000);
     let freq = chain.frequencies();
-    let worst = freq
-        .iter()
-        .zip(&exact)
-        .map(|(f, p)| (f - p).abs())
-        .fold(0.0, f64::max);
+    let worst = freq.iter().zip(&exact).map(|(f, p)| (f - p).abs()).fold(0.0, f64::max);
     assert!(worst < 0.01, "largest |frequency - p| = {worst}");
     // Same seed, same chain.
     let mut again = GibbsChain::new(&rbm, 2024);
@@ -292,12 +269,7 @@ fn gibbs_converges_on_a_larger_model_too() {
     let exact = rbm.enumerate().probabilities;
     let mut chain = GibbsChain::new(&rbm, 5);
     chain.run(&rbm, 200_000);
-    let worst = chain
-        .frequencies()
-        .iter()
-        .zip(&exact)
-        .map(|(f, p)| (f - p).abs())
-        .fold(0.0, f64::max);
+    let worst = chain.frequencies().iter().zip(&exact).map(|(f, p)| (f - p).abs()).fold(0.0, f64::max);
     assert!(worst < 0.01, "largest |frequency - p| = {worst}");
 }
 
@@ -325,13 +297,7 @@ fn datasets_parse_and_reject_with_reasons() {
         ToyDataset::parse("101, 01", 3),
         Err(DatasetError::WrongLength { row: 2, found: 2, expected: 3, .. })
     ));
-    assert!(matches!(
-        ToyDataset::parse("1x1", 3),
-        Err(DatasetError::NotBinary { row: 1, .. })
-    ));
+    assert!(matches!(ToyDataset::parse("1x1", 3), Err(DatasetError::NotBinary { row: 1, .. })));
     let too_many = vec!["1"; 300].join(",");
-    assert!(matches!(
-        ToyDataset::parse(&too_many, 1),
-        Err(DatasetError::TooManyRows { found: 300 })
-    ));
+    assert!(matches!(ToyDataset::parse(&too_many, 1), Err(DatasetError::TooManyRows { found: 300 })));
 }

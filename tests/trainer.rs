@@ -89,7 +89,8 @@ fn learning_rate_change_applies_to_the_next_batch() {
     trainer.send(Command::Step);
     seen.wait_until(&trainer, Duration::from_secs(10), "second batch", |s| s.samples_seen() == 128);
     let after_second = snapshot_at(&mut seen, &trainer, 128);
-    let max_change = after_first.weights.iter().zip(&after_second.weights).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    let max_change =
+        after_first.weights.iter().zip(&after_second.weights).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
     assert!(max_change < 1e-20, "the second batch used the new learning rate (max change {max_change})");
 
     // And back to the default: the third batch moves the weights again.
@@ -109,7 +110,10 @@ fn learning_rate_change_applies_to_the_next_batch() {
         })
         .collect();
     assert_eq!(applied.len(), 2, "{applied:?}");
-    assert!((applied[0].0 - 64.0 / 60_000.0).abs() < 1e-12 && applied[0].1 == 1e-30, "marked after batch 1: {applied:?}");
+    assert!(
+        (applied[0].0 - 64.0 / 60_000.0).abs() < 1e-12 && applied[0].1 == 1e-30,
+        "marked after batch 1: {applied:?}"
+    );
     assert!(trainer.shutdown(Duration::from_secs(2)));
 }
 
@@ -129,7 +133,9 @@ fn pause_stops_progress_and_no_loss_point_is_dropped() {
     let xs: Vec<f64> = seen
         .updates
         .iter()
-        .filter_map(|u| if let Update::Losses(v) = u { Some(v.iter().map(|p| p.epoch).collect::<Vec<_>>()) } else { None })
+        .filter_map(
+            |u| if let Update::Losses(v) = u { Some(v.iter().map(|p| p.epoch).collect::<Vec<_>>()) } else { None },
+        )
         .flatten()
         .collect();
     assert!(xs.windows(2).all(|w| w[0] < w[1]), "loss points arrive in order");
@@ -145,7 +151,9 @@ fn divergence_pauses_and_keeps_finite_weights() {
     seen.wait_until(&trainer, Duration::from_secs(20), "a Diverged update", |s| {
         s.updates.iter().any(|u| matches!(u, Update::Diverged { .. }))
     });
-    seen.wait_until(&trainer, Duration::from_secs(5), "paused progress", |s| s.progress.as_ref().is_some_and(|p| !p.running));
+    seen.wait_until(&trainer, Duration::from_secs(5), "paused progress", |s| {
+        s.progress.as_ref().is_some_and(|p| !p.running)
+    });
     let stopped_at = seen.samples_seen();
     let diverged_at = seen
         .updates
@@ -207,7 +215,9 @@ fn a_model_of_the_wrong_size_is_refused_and_the_current_one_kept() {
         metadata: ModelMetadata::new("tiny", 10, 10, TrainingConfig::default(), ModelSpec::default()),
     };
     trainer.send(Command::LoadModel(Box::new(wrong)));
-    seen.wait_until(&trainer, Duration::from_secs(5), "an error", |s| s.updates.iter().any(|u| matches!(u, Update::Error(_))));
+    seen.wait_until(&trainer, Duration::from_secs(5), "an error", |s| {
+        s.updates.iter().any(|u| matches!(u, Update::Error(_)))
+    });
     trainer.send(Command::Step);
     seen.wait_until(&trainer, Duration::from_secs(10), "a batch", |s| s.samples_seen() == 64);
     let after = snapshot_at(&mut seen, &trainer, 64);

@@ -33,21 +33,35 @@ impl ChainView {
         self.snapshot = Some(snapshot);
     }
 
+    pub fn has_texture(&self) -> bool {
+        self.texture.handle().is_some()
+    }
+
     pub fn snapshot(&self) -> Option<&Arc<ChainSnapshot>> {
         self.snapshot.as_ref()
     }
 
     /// Rows of up to ten chains: the start images, then the chains' current p(v|h) below them.
     pub fn render(snapshot: &ChainSnapshot) -> GrayImage {
-        chain_grid(&snapshot.start_images, &snapshot.mean_images, snapshot.count, snapshot.image_rows, snapshot.image_cols)
+        chain_grid(
+            &snapshot.start_images,
+            &snapshot.mean_images,
+            snapshot.count,
+            snapshot.image_rows,
+            snapshot.image_cols,
+        )
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
         let steps = self.snapshot.as_ref().map_or(0, |s| s.steps);
         ui.horizontal_wrapped(|ui| {
             ui.strong("Gibbs chains");
-            let label = if self.running { "⏸ Pause chains" } else { "▶ Run chains" };
-            if ui.button(label).on_hover_text("Run or pause the Gibbs chains (they run even while training is paused)").clicked() {
+            let label = if self.running { "Pause chains" } else { "Run chains" };
+            if ui
+                .button(label)
+                .on_hover_text("Run or pause the Gibbs chains (they run even while training is paused)")
+                .clicked()
+            {
                 self.running = !self.running;
                 commands.push(Command::Chains(ChainCommand::Run(self.running)));
             }
@@ -55,7 +69,8 @@ impl ChainView {
                 self.running = false;
                 commands.push(Command::Chains(ChainCommand::Step));
             }
-            if ui.button("Reset chains").on_hover_text("Start the chains again from the chosen start images").clicked() {
+            if ui.button("Reset chains").on_hover_text("Start the chains again from the chosen start images").clicked()
+            {
                 commands.push(Command::Chains(ChainCommand::Reset { start: self.start, count: self.count }));
             }
             ui.label(format!("step {steps}"));

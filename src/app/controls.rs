@@ -26,12 +26,13 @@ impl ControlPanel {
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
+        ui.spacing_mut().slider_width = 120.0;
         ui.heading("Training");
         ui.horizontal(|ui| {
             let (label, hint) = if self.running {
-                ("⏸ Pause", "Stop training after the current batch")
+                ("Pause", "Stop training after the current batch")
             } else {
-                ("▶ Start", "Train continuously on the training images")
+                ("Start", "Train continuously on the training images")
             };
             if ui.button(label).on_hover_text(hint).clicked() {
                 commands.push(if self.running { Command::Pause } else { Command::Start });
@@ -65,7 +66,11 @@ impl ControlPanel {
             })
             .response
             .on_hover_text("Tutorial: sigmoid + Gaussian noise (not a true Gibbs sampler). Bernoulli: binary samples");
-        if ui.button("Tutorial defaults").on_hover_text("lr 0.005, k 10, noise 0.1, batch 64, tutorial visibles").clicked() {
+        if ui
+            .button("Tutorial defaults")
+            .on_hover_text("lr 0.005, k 10, noise 0.1, batch 64, tutorial visibles")
+            .clicked()
+        {
             *c = TrainingConfig::default();
         }
         if self.config != self.sent && self.config.validate().is_ok() {
@@ -95,7 +100,7 @@ impl ControlPanel {
             })
             .response
             .on_hover_text("Xavier: W ~ N(0, 2/(V+H)), zero biases. Hinton: W ~ N(0, 0.01²), b_v = logit(pixel means)");
-        if ui.button("⟲ Reset model").on_hover_text("Start over with a new model of this size and seed").clicked() {
+        if ui.button("Reset model").on_hover_text("Start over with a new model of this size and seed").clicked() {
             commands.push(Command::Reset(self.spec.clone()));
         }
     }

@@ -101,7 +101,10 @@ fn run(request: FileRequest) -> FileOutcome {
             }
         }
         FileRequest::ChooseSavePath => {
-            match rfd::FileDialog::new().add_filter("rbm-lab model", &["safetensors"]).set_file_name("rbm.safetensors").save_file()
+            match rfd::FileDialog::new()
+                .add_filter("rbm-lab model", &["safetensors"])
+                .set_file_name("rbm.safetensors")
+                .save_file()
             {
                 Some(path) => FileOutcome::SavePathChosen(path),
                 None => FileOutcome::Cancelled,
@@ -110,7 +113,8 @@ fn run(request: FileRequest) -> FileOutcome {
         FileRequest::ExportFilters(image) => write_image(png_dialog("filters.png").save_file(), &image),
         FileRequest::ExportSamples(image) => write_image(png_dialog("samples.png").save_file(), &image),
         FileRequest::ExportLossCsv(rows) => {
-            let Some(path) = rfd::FileDialog::new().add_filter("CSV", &["csv"]).set_file_name("loss.csv").save_file() else {
+            let Some(path) = rfd::FileDialog::new().add_filter("CSV", &["csv"]).set_file_name("loss.csv").save_file()
+            else {
                 return FileOutcome::Cancelled;
             };
             match write_loss_csv(&path, &rows) {

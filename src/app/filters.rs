@@ -23,6 +23,10 @@ impl FilterView {
         self.dirty = true;
     }
 
+    pub fn has_texture(&self) -> bool {
+        self.texture.handle().is_some()
+    }
+
     pub fn snapshot(&self) -> Option<&Arc<ModelSnapshot>> {
         self.snapshot.as_ref()
     }
@@ -40,8 +44,14 @@ impl FilterView {
         }
         self.dirty = false;
         let layout = GridLayout::square(snapshot.n_hidden, snapshot.image_cols, snapshot.image_rows);
-        let image =
-            filter_atlas(&snapshot.weights, snapshot.n_hidden, snapshot.image_rows, snapshot.image_cols, self.contrast, &layout);
+        let image = filter_atlas(
+            &snapshot.weights,
+            snapshot.n_hidden,
+            snapshot.image_rows,
+            snapshot.image_cols,
+            self.contrast,
+            &layout,
+        );
         self.ranges = unit_ranges(&snapshot.weights, snapshot.n_visible, snapshot.n_hidden);
         self.layout = Some(layout);
         self.texture.set(ctx, "filters", &image);
@@ -55,8 +65,9 @@ impl FilterView {
             let before = self.contrast;
             ui.selectable_value(&mut self.contrast, Contrast::PerUnit, "Per-unit contrast")
                 .on_hover_text("Stretch each unit's weights from its own minimum (black) to maximum (white)");
-            ui.selectable_value(&mut self.contrast, Contrast::Global, "Global contrast")
-                .on_hover_text("One scale for all units: black = most negative weight, grey = 0, white = most positive");
+            ui.selectable_value(&mut self.contrast, Contrast::Global, "Global contrast").on_hover_text(
+                "One scale for all units: black = most negative weight, grey = 0, white = most positive",
+            );
             if before != self.contrast {
                 self.dirty = true;
             }

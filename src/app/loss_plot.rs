@@ -138,6 +138,8 @@ impl LossPlotView {
             .x_axis_label("epoch")
             .y_axis_label("L1 reconstruction loss")
             .include_y(0.0)
+            .include_x(0.0)
+            .include_x(if history.batch_points().is_empty() { 1.0 } else { 0.0 })
             .allow_scroll(false)
             .show(ui, |plot| {
                 plot.line(Line::new(batches, PlotPoints::Borrowed(history.batch_points())).width(1.0));
@@ -146,7 +148,9 @@ impl LossPlotView {
                     plot.points(Points::new("epoch mean", PlotPoints::Borrowed(history.epoch_means())).radius(3.0));
                 }
                 for marker in history.markers() {
-                    plot.vline(VLine::new(marker.label.clone(), marker.epoch).color(egui::Color32::from_rgb(200, 150, 40)));
+                    plot.vline(
+                        VLine::new(marker.label.clone(), marker.epoch).color(egui::Color32::from_rgb(200, 150, 40)),
+                    );
                 }
             });
     }

@@ -50,6 +50,8 @@ pub struct RbmLabApp {
     files: FileJobs,
     frames: FrameStats,
     last_frame_at: Option<Instant>,
+    /// Frame times in the status bar (off in snapshot tests, where they would differ run to run).
+    pub show_frame_timing: bool,
 }
 
 impl RbmLabApp {
@@ -79,6 +81,7 @@ impl RbmLabApp {
             files: FileJobs::default(),
             frames: FrameStats::default(),
             last_frame_at: None,
+            show_frame_timing: true,
         })
     }
 
@@ -147,7 +150,10 @@ impl RbmLabApp {
             match outcome {
                 FileOutcome::DatasetLoaded(dataset) => {
                     self.say(
-                        format!("Dataset {}: {} training images of {}x{}", dataset.name, dataset.train.count, dataset.rows, dataset.cols),
+                        format!(
+                            "Dataset {}: {} training images of {}x{}",
+                            dataset.name, dataset.train.count, dataset.rows, dataset.cols
+                        ),
                         false,
                     );
                     self.dataset = dataset.clone();
@@ -183,7 +189,11 @@ impl RbmLabApp {
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
                 let ctx = ui.ctx().clone();
-                if ui.button("Open dataset folder…").on_hover_text("A folder with IDX files (MNIST, Fashion-MNIST, KMNIST…)").clicked() {
+                if ui
+                    .button("Open dataset folder…")
+                    .on_hover_text("A folder with IDX files (MNIST, Fashion-MNIST, KMNIST…)")
+                    .clicked()
+                {
                     self.files.start(&ctx, FileRequest::OpenDataset);
                 }
                 if ui.button("Use embedded MNIST").clicked() {
@@ -227,7 +237,7 @@ impl RbmLabApp {
                     self.files.start(&ctx, FileRequest::ExportLossCsv(rows));
                 }
                 ui.separator();
-                if ui.button("Quit").clicked() {
+                if ui.add(egui::Button::new("Quit").shortcut_text("Ctrl+Q")).clicked() {
                     ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
                 }
             });
@@ -243,7 +253,7 @@ impl RbmLabApp {
         let color = if notice.is_error { egui::Color32::from_rgb(220, 80, 60) } else { ui.visuals().text_color() };
         ui.horizontal(|ui| {
             ui.colored_label(color, &notice.text);
-            dismiss = ui.small_button("✖").on_hover_text("Dismiss this message").clicked();
+            dismiss = ui.small_button("x").on_hover_text("Dismiss this message").clicked();
         });
         if dismiss {
             self.notice = None;
@@ -261,7 +271,10 @@ impl RbmLabApp {
                 ui.vertical(|ui| self.filters.ui(ui));
             });
             ui.separator();
-            ui.vertical(|ui| self.chains.ui(ui, commands));
+            let rest = egui::vec2(ui.available_width(), ui.available_height());
+            ui.allocate_ui(rest, |ui| {
+                ui.vertical(|ui| self.chains.ui(ui, commands));
+            });
         });
     }
 
@@ -271,11 +284,15 @@ impl RbmLabApp {
         let ctx = ui.ctx().clone();
         self.receive(&ctx);
         let mut commands = Vec::new();
+        if ui.input(|i| i.modifiers.command && i.key_pressed(egui::Key::Q)) {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
 
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
-        egui::Panel::bottom("status").show(ui, |ui| status_ui(ui, self.progress.as_ref(), &self.frames));
+        egui::Panel::bottom("status")
+            .show(ui, |ui| status_ui(ui, self.progress.as_ref(), self.show_frame_timing.then_some(&self.frames)));
         if self.tab == Tab::Training {
-            egui::Panel::left("controls").resizable(false).exact_size(250.0).show(ui, |ui| {
+            egui::Panel::left("controls").resizable(false).exact_size(290.0).show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| self.controls.ui(ui, &mut commands));
             });
         }
@@ -303,9 +320,17 @@ impl RbmLabApp {
         self.frames.record(now.duration_since(started), interval);
     }
 
-    /// Stops and joins the trainer (the window is closing).
+    /// Stops and joins the trainer (the window is closing), and says what happened on stderr.
     pub fn shutdown(&mut self) -> bool {
-        self.trainer.shutdown(Duration::from_secs(2))
+        let started = Instant::now();
+        let joined = self.trainer.shutdown(Duration::from_secs(2));
+        let (samples, epochs) = self.progress.as_ref().map_or((0, 0.0), |p| (p.samples_seen, p.epoch_position()));
+        eprintln!(
+            "rbm-lab: window closed after training {samples} samples ({epochs:.3} epochs); trainer {} in {} ms",
+            if joined { "stopped" } else { "did not stop" },
+            started.elapsed().as_millis()
+        );
+        joined
     }
 }
 

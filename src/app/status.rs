@@ -48,7 +48,7 @@ impl FrameStats {
     }
 }
 
-pub fn status_ui(ui: &mut egui::Ui, progress: Option<&Progress>, frames: &FrameStats) {
+pub fn status_ui(ui: &mut egui::Ui, progress: Option<&Progress>, frames: Option<&FrameStats>) {
     ui.horizontal(|ui| {
         match progress {
             Some(p) => {
@@ -56,7 +56,12 @@ pub fn status_ui(ui: &mut egui::Ui, progress: Option<&Progress>, frames: &FrameS
                 ui.separator();
                 ui.label(format!("model {}x{}", p.n_visible, p.n_hidden));
                 ui.separator();
-                ui.label(format!("epoch {:.3} (batch {}/{})", p.epoch_position(), p.batch_in_epoch, p.batches_per_epoch));
+                ui.label(format!(
+                    "epoch {:.3} (batch {}/{})",
+                    p.epoch_position(),
+                    p.batch_in_epoch,
+                    p.batches_per_epoch
+                ));
                 ui.separator();
                 if p.running {
                     ui.label(format!("{:.0} samples/s on {} threads", p.samples_per_second, p.threads));
@@ -68,6 +73,7 @@ pub fn status_ui(ui: &mut egui::Ui, progress: Option<&Progress>, frames: &FrameS
                 ui.label("starting trainer…");
             }
         }
+        let Some(frames) = frames else { return };
         ui.separator();
         ui.label(format!(
             "frame: {:.1} ms p95 ({:.1} mean) app CPU, {:.0} fps",
@@ -75,6 +81,8 @@ pub fn status_ui(ui: &mut egui::Ui, progress: Option<&Progress>, frames: &FrameS
             frames.cpu_mean_ms(),
             frames.fps()
         ))
-        .on_hover_text("CPU time of rbm-lab's own UI code per frame (95th percentile and mean over the last 240 frames)");
+        .on_hover_text(
+            "CPU time of rbm-lab's own UI code per frame (95th percentile and mean over the last 240 frames)",
+        );
     });
 }

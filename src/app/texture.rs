@@ -28,11 +28,11 @@ impl GrayTexture {
 }
 
 /// The largest size with the image's aspect ratio that fits in `available`, in whole multiples of
-/// the image's pixels when it is magnified (crisp pixels), never below a quarter of its size.
+/// the image's pixels when it is magnified a lot (even pixels), never below a quarter of its size.
 pub fn fit_size(image: [usize; 2], available: egui::Vec2) -> egui::Vec2 {
     let (w, h) = (image[0].max(1) as f32, image[1].max(1) as f32);
     let mut scale = (available.x / w).min(available.y / h);
-    if scale >= 1.0 {
+    if scale >= 3.0 {
         scale = scale.floor();
     }
     let scale = scale.max(0.25);

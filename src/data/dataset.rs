@@ -29,19 +29,15 @@ pub struct ImageSet {
 impl ImageSet {
     /// Pairs images with their labels; their counts must agree.
     fn new(images: ImageArray, labels: Vec<u8>, set: &'static str) -> Result<Self, IdxError> {
+        assert_eq!(
+            images.pixels.len(),
+            images.count * images.pixels_per_image(),
+            "ImageArray pixels must hold count × rows × cols bytes"
+        );
         if images.count != labels.len() {
-            return Err(IdxError::CountMismatch {
-                set,
-                images: images.count,
-                labels: labels.len(),
-            });
+            return Err(IdxError::CountMismatch { set, images: images.count, labels: labels.len() });
         }
-        Ok(ImageSet {
-            count: images.count,
-            pixels_per_image: images.pixels_per_image(),
-            pixels: images.pixels,
-            labels,
-        })
+        Ok(ImageSet { count: images.count, pixels_per_image: images.pixels_per_image(), pixels: images.pixels, labels })
     }
 
     /// The pixels of image `i`, row-major.
@@ -105,7 +101,11 @@ pub struct Dataset {
 
 impl Dataset {
     /// Builds a dataset from parsed arrays, checking that labels match images and that train and
-    /// test images have the same size. Without a test set, part of the training set is held out.
+    /// test images have the same size. Without a test set, part of the training set is held out
+    /// (none if it has fewer than 6 images).
+    ///
+    /// # Panics
+    /// If an array's `pixels` is not `count * rows * cols` long (arrays from the parsers always are).
     pub fn from_arrays(
         name: impl Into<String>,
         train_images: ImageArray,
@@ -114,11 +114,7 @@ impl Dataset {
     ) -> Result<Dataset, IdxError> {
         let (rows, cols) = (train_images.rows, train_images.cols);
         if train_images.count == 0 || rows * cols == 0 {
-            return Err(IdxError::EmptyTrainingSet {
-                count: train_images.count,
-                rows,
-                cols,
-            });
+            return Err(IdxError::EmptyTrainingSet { count: train_images.count, rows, cols });
         }
         let mut train = ImageSet::new(train_images, train_labels, "training")?;
         let test_is_holdout = test.is_none();
@@ -139,14 +135,7 @@ impl Dataset {
                 train.split_off(train.count - holdout)
             }
         };
-        Ok(Dataset {
-            name: name.into(),
-            rows,
-            cols,
-            train,
-            test,
-            test_is_holdout,
-        })
+        Ok(Dataset { name: name.into(), rows, cols, train, test, test_is_holdout })
     }
 
     /// The full MNIST (60 000 training, 10 000 test images) compiled into the binary, so the
@@ -158,7 +147,8 @@ impl Dataset {
         const TEST_LABELS_GZ: &[u8] = include_bytes!("../../assets/t10k-labels-idx1-ubyte.gz");
 
         let named = |name: &'static str| move |e: IdxError| e.in_file(format!("embedded {name}.gz"));
-        // Decompression is most of the load time; the two image files go on their own threads.
+        // Decompression is nearly all of the load time: inflate the test images on a second
+        // thread while this one inflates the (six times larger) training images.
         let (train_images, test_images) = std::thread::scope(|s| {
             let test = s.spawn(|| parse_idx_images(TEST_IMAGES_GZ));
             let train = parse_idx_images(TRAIN_IMAGES_GZ);
@@ -171,42 +161,29 @@ impl Dataset {
         };
         let train_labels = parse_idx_labels(TRAIN_LABELS_GZ).map_err(named(TRAIN_LABELS))?;
         let test_labels = parse_idx_labels(TEST_LABELS_GZ).map_err(named(TEST_LABELS))?;
-        Dataset::from_arrays(
-            "MNIST",
-            train_images,
-            train_labels,
-            Some((test_images, test_labels)),
-        )
+        Dataset::from_arrays("MNIST", train_images, train_labels, Some((test_images, test_labels)))
     }
 
     /// Loads the four MNIST-style IDX files from `dir` (each plain or `.gz`, also the
     /// `train-images.idx3-ubyte` spelling). The training files are required; if both test files
     /// are absent, part of the training set is held out as test set (see [`Dataset`]).
     pub fn load_dir(dir: &Path) -> Result<Dataset, IdxError> {
-        let metadata = std::fs::metadata(dir).map_err(|source| IdxError::Io {
-            path: dir.to_owned(),
-            source,
-        })?;
+        let metadata = std::fs::metadata(dir).map_err(|source| IdxError::Io { path: dir.to_owned(), source })?;
         if !metadata.is_dir() {
             return Err(IdxError::Io {
                 path: dir.to_owned(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::NotADirectory,
-                    "expected a folder holding IDX files",
-                ),
+                source: std::io::Error::new(std::io::ErrorKind::NotADirectory, "expected a folder holding IDX files"),
             });
         }
-        let require =
-            |which: &'static str| find_idx_file(dir, which).ok_or_else(|| IdxError::MissingFile { dir: dir.to_owned(), which });
+        let require = |which: &'static str| {
+            find_idx_file(dir, which).ok_or_else(|| IdxError::MissingFile { dir: dir.to_owned(), which })
+        };
 
         let train_images = read_idx_images(&require(TRAIN_IMAGES)?)?;
         let train_labels = read_idx_labels(&require(TRAIN_LABELS)?)?;
         let test = match (find_idx_file(dir, TEST_IMAGES), find_idx_file(dir, TEST_LABELS)) {
             (None, None) => None,
-            _ => Some((
-                read_idx_images(&require(TEST_IMAGES)?)?,
-                read_idx_labels(&require(TEST_LABELS)?)?,
-            )),
+            _ => Some((read_idx_images(&require(TEST_IMAGES)?)?, read_idx_labels(&require(TEST_LABELS)?)?)),
         };
         Dataset::from_arrays(folder_name(dir), train_images, train_labels, test)
     }
@@ -260,8 +237,36 @@ fn find_idx_file(dir: &Path, stem: &str) -> Option<PathBuf> {
 /// The folder's own name ("fashion" for `data/fashion/`), resolving `.` and `..` when possible.
 fn folder_name(dir: &Path) -> String {
     let resolved = dir.canonicalize().unwrap_or_else(|_| dir.to_owned());
-    resolved
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| dir.display().to_string())
+    resolved.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| dir.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_plain_before_gz_before_dotted() {
+        let dir = tempfile::tempdir().unwrap();
+        let touch = |name: &str| std::fs::write(dir.path().join(name), b"").unwrap();
+        assert_eq!(find_idx_file(dir.path(), TRAIN_IMAGES), None);
+        touch("train-images.idx3-ubyte.gz");
+        let found = |stem| find_idx_file(dir.path(), stem).unwrap();
+        assert!(found(TRAIN_IMAGES).ends_with("train-images.idx3-ubyte.gz"));
+        touch("train-images.idx3-ubyte");
+        assert!(found(TRAIN_IMAGES).ends_with("train-images.idx3-ubyte"));
+        touch("train-images-idx3-ubyte.gz");
+        assert!(found(TRAIN_IMAGES).ends_with("train-images-idx3-ubyte.gz"));
+        touch("train-images-idx3-ubyte");
+        assert!(found(TRAIN_IMAGES).ends_with("train-images-idx3-ubyte"));
+    }
+
+    #[test]
+    fn folder_name_resolves_dot() {
+        let dir = tempfile::tempdir().unwrap();
+        let inner = dir.path().join("fashion");
+        std::fs::create_dir_all(inner.join("sub")).unwrap();
+        assert_eq!(folder_name(&inner), "fashion");
+        assert_eq!(folder_name(&inner.join(".")), "fashion");
+        assert_eq!(folder_name(&inner.join("sub").join("..")), "fashion");
+    }
 }

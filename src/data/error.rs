@@ -27,9 +27,7 @@ pub enum IdxError {
     NotGzip,
 
     /// The bytes start like gzip but do not decompress (corrupt or cut-off download).
-    #[error(
-        "the gzip data is corrupt ({0}); the download was probably damaged or cut off — download it again"
-    )]
+    #[error("the gzip data is corrupt ({0}); the download was probably damaged or cut off — download it again")]
     Gzip(#[source] std::io::Error),
 
     /// The first two bytes of an IDX file are always zero.
@@ -82,11 +80,7 @@ pub enum IdxError {
         "the {set} set has {images} images but {labels} labels; the images and labels files must come from the same \
          dataset"
     )]
-    CountMismatch {
-        set: &'static str,
-        images: usize,
-        labels: usize,
-    },
+    CountMismatch { set: &'static str, images: usize, labels: usize },
 
     /// A dataset folder lacks a file it needs.
     #[error(
@@ -101,20 +95,11 @@ pub enum IdxError {
         "training images are {train_rows}×{train_cols} but test images are {test_rows}×{test_cols}; both sets must \
          come from the same dataset"
     )]
-    SizeMismatch {
-        train_rows: usize,
-        train_cols: usize,
-        test_rows: usize,
-        test_cols: usize,
-    },
+    SizeMismatch { train_rows: usize, train_cols: usize, test_rows: usize, test_cols: usize },
 
     /// A training set with no pixels gives nothing to learn from.
     #[error("the training set is empty ({count} images of {rows}×{cols} pixels); there is nothing to train on")]
-    EmptyTrainingSet {
-        count: usize,
-        rows: usize,
-        cols: usize,
-    },
+    EmptyTrainingSet { count: usize, rows: usize, cols: usize },
 
     /// A format error, with the file it was found in.
     #[error("{}: {source}", path.display())]
@@ -139,10 +124,7 @@ impl IdxError {
         match self {
             // Io and MissingFile already name their path.
             e @ (IdxError::Io { .. } | IdxError::MissingFile { .. } | IdxError::InFile { .. }) => e,
-            e => IdxError::InFile {
-                path: path.into(),
-                source: Box::new(e),
-            },
+            e => IdxError::InFile { path: path.into(), source: Box::new(e) },
         }
     }
 }

@@ -51,12 +51,7 @@ impl ImageArray {
 /// Parses a 3-D unsigned-byte IDX file (images), given its plain or gzip-compressed bytes.
 pub fn parse_idx_images(bytes: &[u8]) -> Result<ImageArray, IdxError> {
     let (dims, pixels) = parse_idx_u8(bytes, 3)?;
-    Ok(ImageArray {
-        count: dims[0],
-        rows: dims[1],
-        cols: dims[2],
-        pixels,
-    })
+    Ok(ImageArray { count: dims[0], rows: dims[1], cols: dims[2], pixels })
 }
 
 /// Parses a 1-D unsigned-byte IDX file (labels), given its plain or gzip-compressed bytes.
@@ -77,23 +72,16 @@ pub fn read_idx_labels(path: &Path) -> Result<Vec<u8>, IdxError> {
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, IdxError> {
-    std::fs::read(path).map_err(|source| IdxError::Io {
-        path: path.to_owned(),
-        source,
-    })
+    std::fs::read(path).map_err(|source| IdxError::Io { path: path.to_owned(), source })
 }
 
 /// Adds the file name to a parse error. A `.gz` file that is neither gzip nor IDX gets the more
 /// telling [`IdxError::NotGzip`]; one that is plain IDX is accepted, since browsers often
 /// decompress downloads but keep the `.gz` name.
 fn file_error(error: IdxError, path: &Path, bytes: &[u8]) -> IdxError {
-    let named_gz = path
-        .extension()
-        .is_some_and(|ext| ext.eq_ignore_ascii_case("gz"));
+    let named_gz = path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("gz"));
     let error = match error {
-        IdxError::BadMagic { .. } if named_gz && !bytes.starts_with(&GZIP_MAGIC) => {
-            IdxError::NotGzip
-        }
+        IdxError::BadMagic { .. } if named_gz && !bytes.starts_with(&GZIP_MAGIC) => IdxError::NotGzip,
         e => e,
     };
     error.in_file(path)
@@ -105,7 +93,7 @@ fn parse_idx_u8(bytes: &[u8], expected_ndims: u8) -> Result<(Vec<usize>, Vec<u8>
     let len = bytes.len() as u64;
     if bytes.starts_with(&GZIP_MAGIC) {
         let mut source = IdxSource::Gzip(MultiGzDecoder::new(bytes));
-        parse_stream(&mut source, expected_ndims, StreamLen::AtMost(len * MAX_DEFLATE_RATIO))
+        parse_stream(&mut source, expected_ndims, StreamLen::AtMost(len.saturating_mul(MAX_DEFLATE_RATIO)))
     } else {
         let mut source = IdxSource::Plain(bytes);
         parse_stream(&mut source, expected_ndims, StreamLen::Exactly(len))
@@ -148,17 +136,10 @@ impl IdxSource<'_> {
 }
 
 /// Reads exactly `len` header bytes, or reports how far the stream got.
-fn read_header_part(
-    source: &mut IdxSource<'_>,
-    buf: &mut Vec<u8>,
-    len: u64,
-) -> Result<(), IdxError> {
+fn read_header_part(source: &mut IdxSource<'_>, buf: &mut Vec<u8>, len: u64) -> Result<(), IdxError> {
     let have = buf.len() as u64;
     if source.read_up_to(len - have, buf)? + have < len {
-        return Err(IdxError::Truncated {
-            expected_bytes: len,
-            found_bytes: buf.len() as u64,
-        });
+        return Err(IdxError::Truncated { expected_bytes: len, found_bytes: buf.len() as u64 });
     }
     Ok(())
 }
@@ -179,44 +160,28 @@ fn parse_stream(
         return Err(IdxError::UnsupportedType { code: type_code });
     }
     if ndims != expected_ndims {
-        return Err(IdxError::WrongDimensions {
-            expected: expected_ndims,
-            found: ndims,
-        });
+        return Err(IdxError::WrongDimensions { expected: expected_ndims, found: ndims });
     }
 
     let header_len = 4 + 4 * u64::from(ndims);
     read_header_part(source, &mut header, header_len)?;
-    let raw_dims: Vec<u32> = header[4..]
-        .chunks_exact(4)
-        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
+    let raw_dims: Vec<u32> =
+        header[4..].chunks_exact(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]])).collect();
 
     // Multiplying from the innermost dimension out bounds every partial product too, so the size
     // of one item (rows × cols) is sane even when the count is zero.
     let data_len = raw_dims
         .iter()
         .rev()
-        .try_fold(1u64, |acc, &d| {
-            acc.checked_mul(u64::from(d))
-                .filter(|&n| n <= MAX_DATA_BYTES)
-        })
-        .ok_or_else(|| IdxError::TooLarge {
-            dims: raw_dims.clone(),
-        })?;
+        .try_fold(1u64, |acc, &d| acc.checked_mul(u64::from(d)).filter(|&n| n <= MAX_DATA_BYTES))
+        .ok_or_else(|| IdxError::TooLarge { dims: raw_dims.clone() })?;
     let expected_len = header_len + data_len;
     if let StreamLen::Exactly(found_len) = stream_len {
         if found_len < expected_len {
-            return Err(IdxError::Truncated {
-                expected_bytes: expected_len,
-                found_bytes: found_len,
-            });
+            return Err(IdxError::Truncated { expected_bytes: expected_len, found_bytes: found_len });
         }
         if found_len > expected_len {
-            return Err(IdxError::TrailingData {
-                expected_bytes: expected_len,
-                found_bytes: found_len,
-            });
+            return Err(IdxError::TrailingData { expected_bytes: expected_len, found_bytes: found_len });
         }
     }
 
@@ -229,17 +194,11 @@ fn parse_stream(
     let mut data = Vec::with_capacity(reserve as usize);
     let got = source.read_up_to(data_len, &mut data)?;
     if got < data_len {
-        return Err(IdxError::Truncated {
-            expected_bytes: expected_len,
-            found_bytes: header_len + got,
-        });
+        return Err(IdxError::Truncated { expected_bytes: expected_len, found_bytes: header_len + got });
     }
     let extra = source.count_rest(MAX_DATA_BYTES)?;
     if extra > 0 {
-        return Err(IdxError::TrailingData {
-            expected_bytes: expected_len,
-            found_bytes: expected_len + extra,
-        });
+        return Err(IdxError::TrailingData { expected_bytes: expected_len, found_bytes: expected_len + extra });
     }
     Ok((dims, data))
 }

@@ -10,7 +10,4 @@ mod idx;
 
 pub use dataset::{Dataset, ImageSet};
 pub use error::IdxError;
-pub use idx::{
-    ImageArray, MAX_DATA_BYTES, parse_idx_images, parse_idx_labels, read_idx_images,
-    read_idx_labels,
-};
+pub use idx::{ImageArray, MAX_DATA_BYTES, parse_idx_images, parse_idx_labels, read_idx_images, read_idx_labels};

@@ -38,14 +38,15 @@ pub fn write_png_gray(path: &Path, width: u32, height: u32, pixels: &[u8]) -> Re
     .map_err(|source| ExportError::Io { path: path.to_path_buf(), source })
 }
 
-/// One training batch in the loss history.
+/// One line of the loss CSV: a training batch, or an epoch's summary.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LossCsvRow {
-    /// Position in epochs: epoch index + fraction of that epoch done after this batch.
+    /// Position in epochs: epoch index + fraction of that epoch done.
     pub epoch: f64,
-    /// The batch's mean L1 reconstruction error, the loss the plot shows.
+    /// The batch's mean L1 reconstruction error, the loss the plot shows; NaN on a row that only
+    /// carries an epoch mean.
     pub batch_loss: f32,
-    /// Mean batch loss over the epoch this batch completed; `None` for batches inside an epoch.
+    /// Mean batch loss over the epoch ending here; `None` on ordinary batch rows.
     pub epoch_mean: Option<f64>,
 }
 
@@ -53,20 +54,33 @@ pub struct LossCsvRow {
 pub const LOSS_CSV_HEADER: &str = "epoch,batch_l1,epoch_mean_l1";
 
 /// Writes the loss history as CSV: the header `epoch,batch_l1,epoch_mean_l1`, then one line per
-/// batch. `epoch_mean_l1` is empty except on the last batch of each epoch, so that pandas reads it
-/// as NaN and `df.dropna()` gives the per-epoch curve. Numbers use Rust's shortest round-trip
-/// formatting (never an exponent), so values read back are the values written.
+/// row, in the order given.
+///
+/// A missing value (NaN, or an `epoch_mean` of `None`) is an empty field, which pandas, R and
+/// spreadsheets all read as missing, whereas a literal `NaN` is text to a spreadsheet; so
+/// `pd.read_csv(path).dropna(subset=["epoch_mean_l1"])` gives the per-epoch curve. Numbers use
+/// Rust's shortest round-trip formatting (never an exponent; infinity as `inf`), so values read
+/// back are the values written.
 pub fn write_loss_csv(path: &Path, rows: &[LossCsvRow]) -> Result<(), ExportError> {
     atomic_write(path, |writer| {
         writeln!(writer, "{LOSS_CSV_HEADER}")?;
         for row in rows {
-            write!(writer, "{},{},", row.epoch, row.batch_loss)?;
-            if let Some(mean) = row.epoch_mean {
-                write!(writer, "{mean}")?;
-            }
-            writeln!(writer)?;
+            let epoch_mean = row.epoch_mean.unwrap_or(f64::NAN);
+            writeln!(
+                writer,
+                "{},{},{}",
+                csv_field(row.epoch, row.epoch.is_nan()),
+                csv_field(row.batch_loss, row.batch_loss.is_nan()),
+                csv_field(epoch_mean, epoch_mean.is_nan()),
+            )?;
         }
         Ok(())
     })
     .map_err(|source| ExportError::Io { path: path.to_path_buf(), source })
+}
+
+/// A number as a CSV field, empty when missing. Generic so that an f32 prints as an f32 (`0.1`, not
+/// the `0.10000000149011612` of its f64 widening).
+fn csv_field(value: impl std::fmt::Display, missing: bool) -> String {
+    if missing { String::new() } else { value.to_string() }
 }

@@ -15,8 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use export::{ExportError, LossCsvRow, write_loss_csv, write_png_gray};
 pub use model_file::{
-    FORMAT_VERSION, ModelFile, ModelFileError, ModelMetadata, load_model, model_from_bytes, model_to_bytes,
-    save_model,
+    FORMAT_VERSION, ModelFile, ModelFileError, ModelMetadata, load_model, model_from_bytes, model_to_bytes, save_model,
 };
 
 /// Distinguishes temporary files of concurrent saves within one process (say an autosave racing a
@@ -31,9 +30,8 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// an existing `path` is left untouched. Replacing a file does not keep its permissions, and a
 /// symlink at `path` is replaced rather than followed.
 pub fn atomic_write(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path does not name a file"))?;
+    let file_name =
+        path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path does not name a file"))?;
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),

@@ -16,14 +16,13 @@
 //! shapes, metadata, finiteness) and says which, so the UI can tell the person what is wrong with
 //! the file. Saving refuses what loading would refuse, so that no save produces an unloadable file.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use safetensors::tensor::Metadata;
-use safetensors::{Dtype, SafeTensorError, SafeTensors, View};
+use safetensors::{Dtype, SafeTensorError, SafeTensors};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -227,53 +226,81 @@ pub fn model_to_bytes(model: &ModelFile) -> Result<Vec<u8>, ModelFileError> {
             expected: format!("{n_visible}x{n_hidden} values"),
         });
     }
+    let (visible_bias, hidden_bias) = (rbm.visible_bias().to_vec(), rbm.hidden_bias().to_vec());
     let tensors = [
-        (WEIGHTS, F32Tensor::new(vec![n_visible, n_hidden], weights.iter().copied())),
-        (VISIBLE_BIAS, F32Tensor::new(vec![n_visible], rbm.visible_bias().iter().copied())),
-        (HIDDEN_BIAS, F32Tensor::new(vec![n_hidden], rbm.hidden_bias().iter().copied())),
+        (WEIGHTS, vec![n_visible, n_hidden], weights),
+        (VISIBLE_BIAS, vec![n_visible], visible_bias.as_slice()),
+        (HIDDEN_BIAS, vec![n_hidden], hidden_bias.as_slice()),
     ];
-    let entries = HashMap::from([
-        (METADATA_KEY.to_owned(), json),
-        ("format".to_owned(), FORMAT_NAME.to_owned()),
-        ("format_version".to_owned(), metadata.format_version.to_string()),
-        ("created_by".to_owned(), metadata.created_by.clone()),
-        ("dataset".to_owned(), metadata.dataset.clone()),
-        ("image_rows".to_owned(), metadata.image_rows.to_string()),
-        ("image_cols".to_owned(), metadata.image_cols.to_string()),
+    let entries = BTreeMap::from([
+        (METADATA_KEY, json),
+        ("format", FORMAT_NAME.to_owned()),
+        ("format_version", metadata.format_version.to_string()),
+        ("created_by", metadata.created_by.clone()),
+        ("dataset", metadata.dataset.clone()),
+        ("image_rows", metadata.image_rows.to_string()),
+        ("image_cols", metadata.image_cols.to_string()),
     ]);
-    safetensors::serialize(tensors, Some(entries))
-        .map_err(|error| BadMetadata(format!("the safetensors header cannot be written: {error}")))
+    encode_f32_safetensors(&tensors, &entries)
 }
 
-/// An F32 tensor already encoded little-endian, as safetensors stores it whatever the host's order.
-struct F32Tensor {
-    shape: Vec<usize>,
-    bytes: Vec<u8>,
-}
+/// Writes the safetensors layout: the header's length (u64, little-endian), the JSON header padded
+/// with spaces to a multiple of 8 bytes (so the data is aligned for memory mapping), then each
+/// tensor's little-endian bytes at the offsets the header gives.
+///
+/// Written here rather than with `safetensors::serialize`, which takes the metadata as a `HashMap`
+/// and so orders the header differently on every call. Sorted keys make a save deterministic: the
+/// same model always gives the same bytes, which checksums, diffs and reproducibility checks rely
+/// on. The tests read the result back with the safetensors crate.
+fn encode_f32_safetensors(
+    tensors: &[(&str, Vec<usize>, &[f32])],
+    entries: &BTreeMap<&str, String>,
+) -> Result<Vec<u8>, ModelFileError> {
+    #[derive(Serialize)]
+    struct TensorEntry<'a> {
+        dtype: Dtype,
+        shape: &'a [usize],
+        data_offsets: [usize; 2],
+    }
+    #[derive(Serialize)]
+    #[serde(untagged)]
+    enum HeaderEntry<'a> {
+        Metadata(&'a BTreeMap<&'a str, String>),
+        Tensor(TensorEntry<'a>),
+    }
 
-impl F32Tensor {
-    fn new(shape: Vec<usize>, values: impl ExactSizeIterator<Item = f32>) -> Self {
-        let mut bytes = Vec::with_capacity(values.len().saturating_mul(4));
-        for value in values {
+    let too_large = || BadMetadata("the model is too large to be written as one safetensors file".into());
+    let mut header = BTreeMap::from([("__metadata__", HeaderEntry::Metadata(entries))]);
+    let mut data_len = 0usize;
+    for (name, shape, values) in tensors {
+        let end = values.len().checked_mul(4).and_then(|bytes| bytes.checked_add(data_len)).ok_or_else(too_large)?;
+        header.insert(
+            *name,
+            HeaderEntry::Tensor(TensorEntry { dtype: Dtype::F32, shape, data_offsets: [data_len, end] }),
+        );
+        data_len = end;
+    }
+    let mut json = serde_json::to_vec(&header)
+        .map_err(|error| BadMetadata(format!("the safetensors header cannot be written: {error}")))?;
+    json.resize(json.len().next_multiple_of(LENGTH_PREFIX), b' ');
+    let header_len = u64::try_from(json.len()).map_err(|_| too_large())?;
+    if header_len > MAX_HEADER_BYTES {
+        return Err(BadMetadata(format!(
+            "the metadata takes {header_len} bytes, more than the {MAX_HEADER_BYTES} a safetensors header may have"
+        )));
+    }
+
+    let total =
+        LENGTH_PREFIX.checked_add(json.len()).and_then(|len| len.checked_add(data_len)).ok_or_else(too_large)?;
+    let mut bytes = Vec::with_capacity(total);
+    bytes.extend_from_slice(&header_len.to_le_bytes());
+    bytes.extend_from_slice(&json);
+    for (_, _, values) in tensors {
+        for value in values.iter() {
             bytes.extend_from_slice(&value.to_le_bytes());
         }
-        Self { shape, bytes }
     }
-}
-
-impl View for F32Tensor {
-    fn dtype(&self) -> Dtype {
-        Dtype::F32
-    }
-    fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-    fn data(&self) -> Cow<'_, [u8]> {
-        Cow::Borrowed(&self.bytes)
-    }
-    fn data_len(&self) -> usize {
-        self.bytes.len()
-    }
+    Ok(bytes)
 }
 
 /// The header length declared by the first 8 bytes, checked against the file's total length, so
@@ -354,9 +381,8 @@ fn f32_tensor(header: &Metadata, data: &[u8], name: &'static str) -> Result<(Vec
         return Err(ModelFileError::WrongDtype { tensor: name, found: info.dtype.to_string() });
     }
     let (start, end) = info.data_offsets;
-    let raw = data
-        .get(start..end)
-        .ok_or_else(|| NotSafetensors(format!("tensor `{name}` lies outside the file's data")))?;
+    let raw =
+        data.get(start..end).ok_or_else(|| NotSafetensors(format!("tensor `{name}` lies outside the file's data")))?;
     // The crate has checked this already; checked again because the decoding below relies on it.
     let element_count = info.shape.iter().try_fold(1usize, |count, &dim| count.checked_mul(dim));
     if element_count.and_then(|count| count.checked_mul(4)) != Some(raw.len()) {

@@ -10,11 +10,7 @@ pub struct Threads(pub usize);
 
 impl Threads {
     fn parallelism(self) -> Parallelism {
-        if self.0 <= 1 {
-            Parallelism::None
-        } else {
-            Parallelism::Rayon(self.0)
-        }
+        if self.0 <= 1 { Parallelism::None } else { Parallelism::Rayon(self.0) }
     }
 }
 
@@ -119,13 +115,39 @@ pub fn affine_transposed(
 
 /// `w (k x n) += alpha * a^T b`, where `a` is rows x k and `b` is rows x n (both row-major).
 #[allow(clippy::too_many_arguments)]
-pub fn add_outer_products(w: &mut [f32], k: usize, n: usize, a: &[f32], b: &[f32], rows: usize, alpha: f32, threads: Threads) {
+pub fn add_outer_products(
+    w: &mut [f32],
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    rows: usize,
+    alpha: f32,
+    threads: Threads,
+) {
+    add_outer_products_columns(w, k, n, a, k, b, rows, alpha, threads);
+}
+
+/// Like [`add_outer_products`] for a block of `k` consecutive columns of `a`: `a` starts at the
+/// block's first column and its rows are `a_row_len` apart. Lets threads update disjoint rows of W.
+#[allow(clippy::too_many_arguments)]
+pub fn add_outer_products_columns(
+    w: &mut [f32],
+    k: usize,
+    n: usize,
+    a: &[f32],
+    a_row_len: usize,
+    b: &[f32],
+    rows: usize,
+    alpha: f32,
+    threads: Threads,
+) {
     gemm_strided(
         (k, n, rows),
         w,
         true,
         a,
-        Strides { row: 1, col: k as isize },
+        Strides { row: 1, col: a_row_len as isize },
         b,
         Strides { row: n as isize, col: 1 },
         alpha,

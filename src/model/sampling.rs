@@ -1,8 +1,8 @@
 //! Row-parallel element passes of the Gibbs chain: sigmoid, Bernoulli draws and Gaussian noise.
 //! Each row uses its own random stream, so results do not depend on how rows are split over threads.
 
-use rayon::prelude::*;
 use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
 
 use super::config::VisibleSampling;
 use super::linalg::Threads;
@@ -10,8 +10,14 @@ use super::rbm::sigmoid;
 use super::rng::{normal_f32, uniform_f32};
 
 /// Runs `f(row, stream)` over the first `rows` rows, on `threads` threads when more than one.
-fn for_each_row<F>(data: &mut [f32], width: usize, rows: usize, streams: &mut [Xoshiro256PlusPlus], threads: Threads, f: F)
-where
+fn for_each_row<F>(
+    data: &mut [f32],
+    width: usize,
+    rows: usize,
+    streams: &mut [Xoshiro256PlusPlus],
+    threads: Threads,
+    f: F,
+) where
     F: Fn(&mut [f32], &mut Xoshiro256PlusPlus) + Sync + Send,
 {
     let data = &mut data[..rows * width];

@@ -58,50 +58,30 @@ impl ToyDataset {
     pub fn alternating(n_visible: usize) -> Self {
         let odd: u32 = (0..n_visible).step_by(2).map(|i| 1 << i).sum();
         let even: u32 = ((1u32 << n_visible) - 1) & !odd;
-        Self {
-            n_visible,
-            rows: vec![odd, even, odd, odd, even, odd],
-        }
+        Self { n_visible, rows: vec![odd, even, odd, odd, even, odd] }
     }
 
     /// Parse rows of 0/1 digits separated by commas, semicolons or whitespace.
     pub fn parse(text: &str, n_visible: usize) -> Result<Self, DatasetError> {
-        let tokens: Vec<&str> = text
-            .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
-            .filter(|t| !t.is_empty())
-            .collect();
+        let tokens: Vec<&str> =
+            text.split(|c: char| c == ',' || c == ';' || c.is_whitespace()).filter(|t| !t.is_empty()).collect();
         if tokens.is_empty() {
             return Err(DatasetError::Empty);
         }
         if tokens.len() > MAX_ROWS {
-            return Err(DatasetError::TooManyRows {
-                found: tokens.len(),
-            });
+            return Err(DatasetError::TooManyRows { found: tokens.len() });
         }
         let mut rows = Vec::with_capacity(tokens.len());
         for (index, token) in tokens.iter().enumerate() {
             let row = index + 1;
             if !token.chars().all(|c| c == '0' || c == '1') {
-                return Err(DatasetError::NotBinary {
-                    row,
-                    text: (*token).to_owned(),
-                });
+                return Err(DatasetError::NotBinary { row, text: (*token).to_owned() });
             }
             let found = token.chars().count();
             if found != n_visible {
-                return Err(DatasetError::WrongLength {
-                    row,
-                    text: (*token).to_owned(),
-                    found,
-                    expected: n_visible,
-                });
+                return Err(DatasetError::WrongLength { row, text: (*token).to_owned(), found, expected: n_visible });
             }
-            let mask = token
-                .chars()
-                .enumerate()
-                .filter(|&(_, c)| c == '1')
-                .map(|(i, _)| 1u32 << i)
-                .sum();
+            let mask = token.chars().enumerate().filter(|&(_, c)| c == '1').map(|(i, _)| 1u32 << i).sum();
             rows.push(mask);
         }
         Ok(Self { n_visible, rows })
@@ -111,11 +91,7 @@ impl ToyDataset {
     pub fn to_text(&self) -> String {
         self.rows
             .iter()
-            .map(|&row| {
-                (0..self.n_visible)
-                    .map(|i| if row >> i & 1 == 1 { '1' } else { '0' })
-                    .collect::<String>()
-            })
+            .map(|&row| (0..self.n_visible).map(|i| if row >> i & 1 == 1 { '1' } else { '0' }).collect::<String>())
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -167,19 +143,10 @@ impl Default for ToyDataset {
 ///
 /// Measured as KL(data || model): the quantity exact maximum-likelihood training minimises.
 pub fn kl_divergence(p: &[f64], q: &[f64]) -> f64 {
-    p.iter()
-        .zip(q)
-        .filter(|&(&pi, _)| pi > 0.0)
-        .map(|(&pi, &qi)| pi * (pi / qi).ln())
-        .sum()
+    p.iter().zip(q).filter(|&(&pi, _)| pi > 0.0).map(|(&pi, &qi)| pi * (pi / qi).ln()).sum()
 }
 
 /// Model probability mass on the configurations that occur in the data.
 pub fn mass_on_data(data: &ToyDataset, visible_marginals: &[f64]) -> f64 {
-    visible_marginals
-        .iter()
-        .enumerate()
-        .filter(|&(v, _)| data.contains(v as u32))
-        .map(|(_, p)| p)
-        .sum()
+    visible_marginals.iter().enumerate().filter(|&(v, _)| data.contains(v as u32)).map(|(_, p)| p).sum()
 }

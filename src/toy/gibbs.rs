@@ -8,18 +8,12 @@ use super::rbm::ToyRbm;
 
 /// Draw `h ~ p(h | v)`: each hidden unit independently on with `σ(b_j + Σ_i v_i w_ij)`.
 pub fn sample_hidden(rbm: &ToyRbm, visible: u32, rng: &mut impl Rng) -> u32 {
-    (0..rbm.n_hidden())
-        .filter(|&j| rng.random::<f64>() < rbm.hidden_probability(visible, j))
-        .map(|j| 1u32 << j)
-        .sum()
+    (0..rbm.n_hidden()).filter(|&j| rng.random::<f64>() < rbm.hidden_probability(visible, j)).map(|j| 1u32 << j).sum()
 }
 
 /// Draw `v ~ p(v | h)`: each visible unit independently on with `σ(a_i + Σ_j w_ij h_j)`.
 pub fn sample_visible(rbm: &ToyRbm, hidden: u32, rng: &mut impl Rng) -> u32 {
-    (0..rbm.n_visible())
-        .filter(|&i| rng.random::<f64>() < rbm.visible_probability(hidden, i))
-        .map(|i| 1u32 << i)
-        .sum()
+    (0..rbm.n_visible()).filter(|&i| rng.random::<f64>() < rbm.visible_probability(hidden, i)).map(|i| 1u32 << i).sum()
 }
 
 /// One Gibbs chain over the joint states of a toy RBM, with visit counts.

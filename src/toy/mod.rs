@@ -20,5 +20,5 @@ pub mod view;
 pub use data::{DatasetError, ToyDataset, kl_divergence, mass_on_data};
 pub use gibbs::GibbsChain;
 pub use rbm::{Enumeration, MAX_HIDDEN, MAX_VISIBLE, ToyRbm};
-pub use train::{TrainMethod, ToyTrainer};
+pub use train::{ToyTrainer, TrainMethod};
 pub use view::ToyExplorer;

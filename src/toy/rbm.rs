@@ -36,14 +36,8 @@ impl ToyRbm {
     /// If a size is zero or above [`MAX_VISIBLE`] / [`MAX_HIDDEN`]: the explorer enumerates every
     /// state, and a size past those limits is a programming error, not a user input.
     pub fn zeros(n_visible: usize, n_hidden: usize) -> Self {
-        assert!(
-            (1..=MAX_VISIBLE).contains(&n_visible),
-            "n_visible must be in 1..={MAX_VISIBLE}, got {n_visible}"
-        );
-        assert!(
-            (1..=MAX_HIDDEN).contains(&n_hidden),
-            "n_hidden must be in 1..={MAX_HIDDEN}, got {n_hidden}"
-        );
+        assert!((1..=MAX_VISIBLE).contains(&n_visible), "n_visible must be in 1..={MAX_VISIBLE}, got {n_visible}");
+        assert!((1..=MAX_HIDDEN).contains(&n_hidden), "n_hidden must be in 1..={MAX_HIDDEN}, got {n_hidden}");
         Self {
             n_visible,
             n_hidden,
@@ -215,12 +209,7 @@ impl ToyRbm {
         for (state, p) in probabilities.iter().enumerate() {
             visible_marginals[self.visible_part(state as u32) as usize] += p;
         }
-        Enumeration {
-            scores,
-            log_z,
-            probabilities,
-            visible_marginals,
-        }
+        Enumeration { scores, log_z, probabilities, visible_marginals }
     }
 
     /// Unit name: letters in order, visible units first, so the tutorial's 3 x 2 toy gets exactly
@@ -241,16 +230,14 @@ impl ToyRbm {
 
     /// A visible configuration as the tutorial writes data rows: unit A first, e.g. `101`.
     pub fn visible_bits(&self, visible: u32) -> String {
-        (0..self.n_visible)
-            .map(|i| if visible >> i & 1 == 1 { '1' } else { '0' })
-            .collect()
+        (0..self.n_visible).map(|i| if visible >> i & 1 == 1 { '1' } else { '0' }).collect()
     }
 
     /// All joint states in the tutorial's order: by number of active units, then by name
     /// (None, A, B, ..., ACDE, ABCDE for 3 x 2).
     pub fn states_in_tutorial_order(&self) -> Vec<u32> {
         let mut states: Vec<u32> = (0..self.n_states() as u32).collect();
-        states.sort_by(|&x, &y| tutorial_order(x, y, self.n_units()));
+        states.sort_by(|&x, &y| tutorial_order(x, y));
         states
     }
 }
@@ -268,22 +255,29 @@ pub fn unit_letter(unit: usize) -> char {
 
 /// Name of a mask over the first `n_units` units: active letters in order, or `None`.
 pub fn state_name(state: u32, n_units: usize) -> String {
-    let name: String = (0..n_units)
-        .filter(|&k| state >> k & 1 == 1)
-        .map(unit_letter)
-        .collect();
-    if name.is_empty() {
-        "None".to_owned()
-    } else {
-        name
-    }
+    let name: String = (0..n_units).filter(|&k| state >> k & 1 == 1).map(unit_letter).collect();
+    if name.is_empty() { "None".to_owned() } else { name }
 }
 
 /// The tutorial's listing order: fewer active units first, then alphabetical by name.
-pub fn tutorial_order(x: u32, y: u32, n_units: usize) -> Ordering {
-    x.count_ones()
-        .cmp(&y.count_ones())
-        .then_with(|| state_name(x, n_units).cmp(&state_name(y, n_units)))
+///
+/// Names list active units in index order, so "alphabetical" is the lexicographic order of the
+/// set bits from the lowest up; compared on the masks directly because sorting 1024 states by
+/// allocated names every frame would be wasteful.
+pub fn tutorial_order(x: u32, y: u32) -> Ordering {
+    x.count_ones().cmp(&y.count_ones()).then_with(|| {
+        let (mut a, mut b) = (x, y);
+        while a != 0 && b != 0 {
+            let (ia, ib) = (a.trailing_zeros(), b.trailing_zeros());
+            if ia != ib {
+                return ia.cmp(&ib);
+            }
+            a &= a - 1;
+            b &= b - 1;
+        }
+        // Same number of set bits, so both ran out together.
+        Ordering::Equal
+    })
 }
 
 /// The exact distribution of a [`ToyRbm`], by scoring all `2^n` joint states.
@@ -318,11 +312,7 @@ pub fn sigmoid(x: f64) -> f64 {
 
 /// `ln(1 + e^x)` without overflow for large `x` or loss of precision for very negative `x`.
 pub fn softplus(x: f64) -> f64 {
-    if x > 0.0 {
-        x + (-x).exp().ln_1p()
-    } else {
-        x.exp().ln_1p()
-    }
+    if x > 0.0 { x + (-x).exp().ln_1p() } else { x.exp().ln_1p() }
 }
 
 /// `ln Σ exp(x_k)`, shifted by the maximum so that it is exact for any finite scores.

@@ -146,14 +146,7 @@ pub struct ToyTrainer {
 impl ToyTrainer {
     /// A trainer at row 0 with its random stream seeded by `seed`.
     pub fn new(method: TrainMethod, learning_rate: f64, seed: u64) -> Self {
-        Self {
-            method,
-            learning_rate,
-            seed,
-            rng: Xoshiro256PlusPlus::seed_from_u64(seed),
-            next_row: 0,
-            steps: 0,
-        }
+        Self { method, learning_rate, seed, rng: Xoshiro256PlusPlus::seed_from_u64(seed), next_row: 0, steps: 0 }
     }
 
     /// Back to row 0, zero steps, random stream restarted from `seed`.

@@ -45,7 +45,10 @@ pub enum ChainCommand {
     Run(bool),
     /// One Gibbs step now.
     Step,
-    Reset { start: ChainStart, count: usize },
+    Reset {
+        start: ChainStart,
+        count: usize,
+    },
     SetStepsPerSecond(f32),
 }
 
@@ -119,14 +122,26 @@ pub struct ChainSnapshot {
 pub enum Update {
     /// Per-batch losses since the last message, in order; never dropped.
     Losses(Vec<LossPoint>),
-    EpochFinished { epoch: usize, mean_loss: f64 },
+    EpochFinished {
+        epoch: usize,
+        mean_loss: f64,
+    },
     Progress(Progress),
     /// New hyperparameters took effect at this position (the plot marks it).
-    ConfigApplied { epoch_position: f64, config: TrainingConfig },
+    ConfigApplied {
+        epoch_position: f64,
+        config: TrainingConfig,
+    },
     /// A new model replaced the old one (Reset or Load): loss history restarts.
-    ModelReplaced { description: String, epoch_position: f64 },
+    ModelReplaced {
+        description: String,
+        epoch_position: f64,
+    },
     Saved(PathBuf),
     /// Training produced NaN/inf: paused, last finite weights restored.
-    Diverged { epoch_position: f64, message: String },
+    Diverged {
+        epoch_position: f64,
+        message: String,
+    },
     Error(String),
 }

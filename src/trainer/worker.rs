@@ -46,6 +46,24 @@ struct Outbox {
 }
 
 impl Outbox {
+    /// Keeps the backlog bounded if nobody drains the channel for a long time (a hidden window):
+    /// past this many points, neighbours are averaged pairwise, as the plot itself does.
+    const MAX_PENDING_LOSSES: usize = 100_000;
+
+    fn push_loss(&mut self, point: LossPoint) {
+        self.pending_losses.push(point);
+        if self.pending_losses.len() > Self::MAX_PENDING_LOSSES {
+            self.pending_losses = self
+                .pending_losses
+                .chunks(2)
+                .map(|pair| LossPoint {
+                    epoch: pair.iter().map(|p| p.epoch).sum::<f64>() / pair.len() as f64,
+                    loss: pair.iter().map(|p| p.loss).sum::<f32>() / pair.len() as f32,
+                })
+                .collect();
+        }
+    }
+
     fn event(&mut self, update: Update) {
         self.pending_events.push_back(update);
     }
@@ -211,6 +229,8 @@ impl Worker {
             config,
         };
         worker.reset_model(worker.spec.clone());
+        // The first model is no news: nothing was replaced.
+        worker.outbox.pending_events.clear();
         worker
     }
 
@@ -281,7 +301,7 @@ impl Worker {
                 let file = self.model_file();
                 match crate::io::save_model(&path, &file) {
                     Ok(()) => self.outbox.event(Update::Saved(path)),
-                    Err(e) => self.outbox.event(Update::Error(format!("Could not save {}: {e}", path.display()))),
+                    Err(e) => self.outbox.event(Update::Error(format!("Save failed: {e}"))),
                 }
             }
             Command::SetDataset(dataset) => {
@@ -338,7 +358,8 @@ impl Worker {
 
     fn reset_model(&mut self, spec: ModelSpec) {
         let n_visible = self.dataset.pixels_per_image();
-        let means = if spec.initialisation == Initialisation::Hinton { self.pixel_means().to_vec() } else { Vec::new() };
+        let means =
+            if spec.initialisation == Initialisation::Hinton { self.pixel_means().to_vec() } else { Vec::new() };
         let mut init_rng = stream_rng(spec.seed, Stream::Init, 0);
         self.rbm = Rbm::initialised(n_visible, spec.n_hidden, spec.initialisation, &means, &mut init_rng);
         self.spec = spec;
@@ -512,7 +533,7 @@ impl Worker {
         }
         self.last_finite.clone_from(&self.rbm);
         self.model_changed = true;
-        self.outbox.pending_losses.push(LossPoint { epoch: position, loss: stats.reconstruction_l1 });
+        self.outbox.push_loss(LossPoint { epoch: position, loss: stats.reconstruction_l1 });
         self.epoch_loss_sum += stats.reconstruction_l1 as f64;
         self.epoch_batches += 1;
         if self.cursor >= n {

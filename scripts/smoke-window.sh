@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Real-window smoke test: runs the release binary under Xvfb, checks that it draws a non-blank
+# window and trains, closes it with Ctrl+Q and checks that it exits cleanly and promptly.
+# Usage: scripts/smoke-window.sh [BINARY] [OUT_DIR]
+# Needs: xvfb x11-apps imagemagick xdotool
+set -euo pipefail
+bin=${1:-target/release/rbm-lab}
+out=${2:-$(mktemp -d)}
+mkdir -p "$out"
+for d in $(seq 90 140); do [ -e /tmp/.X11-unix/X$d ] || { disp=:$d; break; }; done
+export DISPLAY=$disp
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
+chmod 700 "$XDG_RUNTIME_DIR"
+Xvfb "$disp" -screen 0 1600x1000x24 -nolisten tcp >/dev/null 2>&1 &
+xvfb_pid=$!
+app_pid=
+cleanup() {
+  [ -n "$app_pid" ] && kill "$app_pid" 2>/dev/null || true
+  kill "$xvfb_pid" 2>/dev/null || true
+}
+trap cleanup EXIT
+fail() { echo "smoke-window: FAIL: $*" >&2; echo "--- program output:" >&2; cat "$out/app.log" >&2 || true; exit 1; }
+
+sleep 1
+"$bin" >"$out/app.log" 2>&1 &
+app_pid=$!
+
+wid=
+for _ in $(seq 1 60); do
+  wid=$(xdotool search --name '^rbm-lab$' 2>/dev/null | head -n1 || true)
+  [ -n "$wid" ] && break
+  kill -0 "$app_pid" 2>/dev/null || fail "the program exited before its window appeared"
+  sleep 0.5
+done
+[ -n "$wid" ] || fail "no window named rbm-lab appeared within 30 s"
+
+sleep 8  # let it train and draw
+kill -0 "$app_pid" 2>/dev/null || fail "the program exited while training"
+xwd -root -silent | convert xwd:- "$out/window.png"
+colors=$(convert "$out/window.png" -format %k info:)
+[ "$colors" -gt 100 ] || fail "the window looks blank ($colors colours in $out/window.png)"
+
+xdotool windowfocus --sync "$wid" 2>/dev/null || true
+xdotool key --clearmodifiers ctrl+q
+for _ in $(seq 1 50); do
+  kill -0 "$app_pid" 2>/dev/null || break
+  sleep 0.1
+done
+if kill -0 "$app_pid" 2>/dev/null; then fail "still running 5 s after Ctrl+Q"; fi
+set +e
+wait "$app_pid"
+code=$?
+set -e
+app_pid=
+[ "$code" -eq 0 ] || fail "exit code $code"
+line=$(grep -o 'window closed after training [0-9]* samples.*' "$out/app.log" || true)
+[ -n "$line" ] || fail "no shutdown summary in the log"
+samples=$(echo "$line" | awk '{print $5}')
+[ "$samples" -gt 0 ] || fail "it did not train ($line)"
+echo "$line" | grep -q "trainer stopped" || fail "the trainer did not stop ($line)"
+echo "smoke-window: ok: $colors colours on screen; $line"

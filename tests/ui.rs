@@ -1,0 +1,107 @@
+//! The window driven through egui_kittest: real views, a real trainer thread, rendered with wgpu
+//! (Mesa lavapipe in CI) for the snapshot.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use rbm_lab::app::RbmLabApp;
+use rbm_lab::data::Dataset;
+use rbm_lab::model::{ModelSpec, TrainingConfig};
+use rbm_lab::trainer::TrainerOptions;
+
+fn mnist() -> Arc<Dataset> {
+    static DATA: OnceLock<Arc<Dataset>> = OnceLock::new();
+    DATA.get_or_init(|| Arc::new(Dataset::embedded_mnist().expect("embedded MNIST"))).clone()
+}
+
+fn harness(options: TrainerOptions) -> Harness<'static, RbmLabApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| RbmLabApp::new(&cc.egui_ctx, mnist(), options).expect("trainer thread"))
+}
+
+fn paused_options() -> TrainerOptions {
+    TrainerOptions {
+        spec: ModelSpec { n_hidden: 64, seed: 3, ..ModelSpec::default() },
+        config: TrainingConfig { k: 2, ..TrainingConfig::default() },
+        start_running: false,
+        chains_running: false,
+        publish_interval: Duration::from_millis(10),
+        ..TrainerOptions::default()
+    }
+}
+
+/// Steps frames (the trainer runs in real time beside them) until `done` holds.
+fn step_until(harness: &mut Harness<'static, RbmLabApp>, what: &str, done: impl Fn(&RbmLabApp) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done(harness.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        harness.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn pressing_start_makes_the_trainer_run() {
+    let mut harness = harness(paused_options());
+    step_until(&mut harness, "first progress", |app| app.progress().is_some());
+    assert!(!harness.state().progress().unwrap().running);
+    harness.get_by_label("Start").click();
+    step_until(&mut harness, "training to run", |app| app.progress().is_some_and(|p| p.running && p.samples_seen > 0));
+    harness.run_steps(2);
+    harness.get_by_label("Pause").click();
+    step_until(&mut harness, "training to pause", |app| app.progress().is_some_and(|p| !p.running));
+}
+
+#[test]
+fn learning_rate_slider_sends_the_new_value() {
+    let mut harness = harness(paused_options());
+    step_until(&mut harness, "first progress", |app| app.progress().is_some());
+    harness.get_by_role_and_label(Role::Slider, "learning rate").set_value_accesskit(0.02);
+    step_until(&mut harness, "the trainer to adopt lr 0.02", |app| {
+        app.progress().is_some_and(|p| (p.config.learning_rate - 0.02).abs() < 1e-6)
+    });
+    // The change is marked on the loss plot.
+    assert_eq!(harness.state().loss.history.markers().len(), 1);
+    harness.get_by_role_and_label(Role::Slider, "CD-k").set_value_accesskit(5.0);
+    step_until(&mut harness, "the trainer to adopt k 5", |app| app.progress().is_some_and(|p| p.config.k == 5));
+}
+
+#[test]
+fn filters_and_chains_render() {
+    let mut harness = harness(TrainerOptions { chains_running: true, ..paused_options() });
+    step_until(&mut harness, "filters and chains", |app| {
+        app.filters.snapshot().is_some() && app.chains.snapshot().is_some_and(|c| c.steps > 0)
+    });
+    harness.run_steps(2);
+    assert!(harness.state().filters.has_texture() && harness.state().chains.has_texture());
+    harness.get_by_label("Filters (64 hidden units)");
+    harness.get_by_label("Global contrast").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().filters.contrast, rbm_lab::images::Contrast::Global);
+}
+
+#[test]
+fn toy_tab_opens() {
+    let mut harness = harness(paused_options());
+    harness.get_by_label("Toy RBM (5 units)").click();
+    harness.run_steps(3);
+    assert_eq!(harness.state().tab, rbm_lab::app::Tab::Toy);
+}
+
+#[test]
+fn main_window_snapshot() {
+    let mut harness = harness(TrainerOptions {
+        spec: ModelSpec { n_hidden: 256, seed: 0, ..ModelSpec::default() },
+        ..paused_options()
+    });
+    harness.state_mut().show_frame_timing = false;
+    step_until(&mut harness, "filters and chains", |app| {
+        app.filters.snapshot().is_some() && app.chains.snapshot().is_some() && app.progress().is_some()
+    });
+    harness.run_steps(3);
+    harness.snapshot("main_window");
+}
