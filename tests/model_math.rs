@@ -64,9 +64,9 @@ fn conditionals_match_enumeration() {
         let weights: Vec<f64> = (0..1 << NH).map(|hs| (-rbm.energy(&v, &bits(hs, NH))).exp()).collect();
         let z: f64 = weights.iter().sum();
         let p = rbm.hidden_probabilities(&v, 1, Threads(1));
-        for j in 0..NH {
+        for (j, &pj) in p.iter().enumerate() {
             let brute: f64 = (0..1 << NH).filter(|hs| hs >> j & 1 == 1).map(|hs| weights[hs]).sum::<f64>() / z;
-            assert!((p[j] as f64 - brute).abs() < 1e-5, "p(h{j}|v={vs:04b}) {} vs {brute}", p[j]);
+            assert!((pj as f64 - brute).abs() < 1e-5, "p(h{j}|v={vs:04b}) {pj} vs {brute}");
         }
     }
     for hs in 0..1 << NH {
@@ -74,9 +74,9 @@ fn conditionals_match_enumeration() {
         let weights: Vec<f64> = (0..1 << NV).map(|vs| (-rbm.energy(&bits(vs, NV), &h)).exp()).collect();
         let z: f64 = weights.iter().sum();
         let p = rbm.visible_probabilities(&h, 1, Threads(1));
-        for i in 0..NV {
+        for (i, &pi) in p.iter().enumerate() {
             let brute: f64 = (0..1 << NV).filter(|vs| vs >> i & 1 == 1).map(|vs| weights[vs]).sum::<f64>() / z;
-            assert!((p[i] as f64 - brute).abs() < 1e-5, "p(v{i}|h={hs:03b}) {} vs {brute}", p[i]);
+            assert!((pi as f64 - brute).abs() < 1e-5, "p(v{i}|h={hs:03b}) {pi} vs {brute}");
         }
     }
 }

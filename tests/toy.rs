@@ -62,13 +62,13 @@ fn scores_match_the_formula_for_hand_set_weights() {
         let v: Vec<f64> = (0..3).map(|i| f64::from(s >> i & 1)).collect();
         let h: Vec<f64> = (0..2).map(|j| f64::from(s >> (3 + j) & 1)).collect();
         let mut score = 0.0;
-        for i in 0..3 {
-            score += rbm.visible_bias[i] * v[i];
+        for (a, vi) in rbm.visible_bias.iter().zip(&v) {
+            score += a * vi;
         }
-        for j in 0..2 {
-            score += rbm.hidden_bias[j] * h[j];
-            for i in 0..3 {
-                score += v[i] * rbm.weight(i, j) * h[j];
+        for (j, (b, hj)) in rbm.hidden_bias.iter().zip(&h).enumerate() {
+            score += b * hj;
+            for (i, vi) in v.iter().enumerate() {
+                score += vi * rbm.weight(i, j) * hj;
             }
         }
         assert!((rbm.score(s) - score).abs() < 1e-12, "state {s}");

@@ -222,3 +222,35 @@ fn a_six_by_four_model_is_still_enumerated_exactly() {
     harness.run();
     harness.snapshot("toy_explorer_6x4");
 }
+
+#[test]
+fn dragging_an_edge_up_raises_its_weight() {
+    let mut harness = harness();
+    harness.run();
+    let graph = harness.get_by_label_contains("Network graph").rect();
+    // Where the view puts A (first of three people) and D (first of two fruits).
+    let radius = (graph.width() * 0.84 / 3.0 * 0.3).clamp(9.0, 20.0);
+    let a = egui::pos2(graph.left() + graph.width() * (0.08 + 0.84 * (0.5 / 3.0)), graph.top() + 22.0 + radius);
+    let d = egui::pos2(graph.left() + graph.width() * (0.08 + 0.84 * 0.25), graph.bottom() - 38.0 - radius);
+    let on_edge = a + (d - a) * 0.4;
+    let before = harness.state().model().weight(0, 0);
+
+    harness.hover_at(on_edge);
+    harness.run();
+    harness.drag_at(on_edge);
+    harness.run();
+    for k in 1..=4 {
+        harness.hover_at(on_edge - egui::vec2(0.0, 10.0 * k as f32));
+        harness.run();
+    }
+    harness.drop_at(on_edge - egui::vec2(0.0, 40.0));
+    harness.run();
+
+    let after = harness.state().model().weight(0, 0);
+    // 40 px up at 40 px per unit: about +1, give or take the drag threshold.
+    assert!(after - before > 0.5 && after - before < 1.5, "{before} -> {after}");
+    // Nothing else moved.
+    let mut expected = ToyRbm::tutorial();
+    expected.set_weight(0, 0, after);
+    assert_eq!(harness.state().model(), &expected);
+}

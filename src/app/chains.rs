@@ -54,6 +54,9 @@ impl ChainView {
 
     pub fn ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
         let steps = self.snapshot.as_ref().map_or(0, |s| s.steps);
+        // Taken before any widget: an overflowing row would widen the Ui for what follows.
+        let width = ui.available_width();
+        ui.spacing_mut().slider_width = 90.0;
         ui.horizontal_wrapped(|ui| {
             ui.strong("Gibbs chains");
             let label = if self.running { "Pause chains" } else { "Run chains" };
@@ -93,6 +96,8 @@ impl ChainView {
             if before != (self.start, self.count) {
                 commands.push(Command::Chains(ChainCommand::Reset { start: self.start, count: self.count }));
             }
+        });
+        ui.horizontal(|ui| {
             let rate = ui
                 .add(egui::Slider::new(&mut self.steps_per_second, 0.5..=500.0).logarithmic(true).text("steps/s"))
                 .on_hover_text("Gibbs steps per second of the live chains");
@@ -103,7 +108,7 @@ impl ChainView {
         ui.label("Top row of each pair: where the chain started. Below: p(v|h) now.");
         match self.texture.handle() {
             Some(handle) => {
-                let size = fit_size(handle.size(), ui.available_size());
+                let size = fit_size(handle.size(), egui::vec2(width, ui.available_height()));
                 ui.add(egui::Image::new(handle).fit_to_exact_size(size));
             }
             None => {

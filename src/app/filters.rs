@@ -59,6 +59,7 @@ impl FilterView {
 
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         self.refresh(ui.ctx());
+        let width = ui.available_width();
         ui.horizontal(|ui| {
             let units = self.snapshot.as_ref().map_or(0, |s| s.n_hidden);
             ui.strong(format!("Filters ({units} hidden units)"));
@@ -76,7 +77,7 @@ impl FilterView {
             ui.label("Waiting for the first weights…");
             return;
         };
-        let size = fit_size(handle.size(), ui.available_size());
+        let size = fit_size(handle.size(), egui::vec2(width, ui.available_height()));
         let response = ui.add(egui::Image::new(handle).fit_to_exact_size(size).sense(egui::Sense::hover()));
         if let Some(pos) = response.hover_pos() {
             let rel = (pos - response.rect.min) / response.rect.size();

@@ -178,7 +178,6 @@ struct ChainParams<'a> {
 }
 
 /// The chain of one block of rows: p0 = p(h|v0), k Gibbs steps into vk, pk = p(h|vk).
-#[allow(clippy::too_many_arguments)]
 fn run_chain(
     m: ChainParams<'_>,
     rows: usize,

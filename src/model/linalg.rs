@@ -22,7 +22,6 @@ struct Strides {
 }
 
 /// `dst (m x n) = [dst +] alpha * lhs (m x k) * rhs (k x n)`, with explicit strides.
-#[allow(clippy::too_many_arguments)]
 fn gemm_strided(
     (m, n, k): (usize, usize, usize),
     dst: &mut [f32],
@@ -114,7 +113,6 @@ pub fn affine_transposed(
 }
 
 /// `w (k x n) += alpha * a^T b`, where `a` is rows x k and `b` is rows x n (both row-major).
-#[allow(clippy::too_many_arguments)]
 pub fn add_outer_products(
     w: &mut [f32],
     k: usize,
@@ -130,7 +128,6 @@ pub fn add_outer_products(
 
 /// Like [`add_outer_products`] for a block of `k` consecutive columns of `a`: `a` starts at the
 /// block's first column and its rows are `a_row_len` apart. Lets threads update disjoint rows of W.
-#[allow(clippy::too_many_arguments)]
 pub fn add_outer_products_columns(
     w: &mut [f32],
     k: usize,
@@ -176,7 +173,7 @@ mod tests {
     }
 
     fn pattern(len: usize, salt: f32) -> Vec<f32> {
-        (0..len).map(|i| ((i as f32 * 0.37 + salt).sin())).collect()
+        (0..len).map(|i| (i as f32 * 0.37 + salt).sin()).collect()
     }
 
     #[test]

@@ -525,10 +525,26 @@ impl ToyExplorer {
     // ---------------------------------------------------------------- controls
 
     fn controls_ui(&mut self, ui: &mut Ui) {
-        egui::CollapsingHeader::new("Weights and biases").default_open(true).show(ui, |ui| self.parameters_ui(ui));
-        egui::CollapsingHeader::new("Training").default_open(true).show(ui, |ui| self.training_ui(ui));
-        egui::CollapsingHeader::new("Gibbs sampling").default_open(true).show(ui, |ui| self.gibbs_ui(ui));
-        egui::CollapsingHeader::new("Size and data").default_open(false).show(ui, |ui| self.size_ui(ui));
+        egui::CollapsingHeader::new("Weights and biases")
+            .default_open(true)
+            .show(ui, |ui| self.parameters_ui(ui))
+            .header_response
+            .on_hover_text("Every number of the model, editable; the graph and table follow");
+        egui::CollapsingHeader::new("Training")
+            .default_open(true)
+            .show(ui, |ui| self.training_ui(ui))
+            .header_response
+            .on_hover_text("Learn the data rows by the exact gradient or by CD-k");
+        egui::CollapsingHeader::new("Gibbs sampling")
+            .default_open(true)
+            .show(ui, |ui| self.gibbs_ui(ui))
+            .header_response
+            .on_hover_text("Sample the model and compare visit frequencies with the exact probabilities");
+        egui::CollapsingHeader::new("Size and data")
+            .default_open(false)
+            .show(ui, |ui| self.size_ui(ui))
+            .header_response
+            .on_hover_text("Up to 6 people x 4 fruits (1024 states) and your own data rows");
     }
 
     fn parameters_ui(&mut self, ui: &mut Ui) {
@@ -843,6 +859,13 @@ impl ToyExplorer {
             .include_y(0.0)
             .include_y(tallest * 1.45)
             .y_axis_min_width(30.0)
+            // Steps of 1, 2 or 5 x 10^k: egui_plot's default powers of ten leave a single "0"
+            // label when the range is, say, 0 to 0.8.
+            .y_grid_spacer(egui_plot::uniform_grid_spacer(|input| {
+                let step = nice_step((input.bounds.1 - input.bounds.0) / 4.0);
+                [step / 2.0, step, step * 10.0]
+            }))
+            .y_axis_formatter(|mark, _| format!("{}", (mark.value * 1e4).round() / 1e4))
             .legend(Legend::default().position(egui_plot::Corner::LeftTop))
             .x_axis_formatter(move |mark, _| {
                 let x = mark.value;
@@ -1143,6 +1166,25 @@ fn distance_to_segment(p: Pos2, a: Pos2, b: Pos2) -> f32 {
     let ab: Vec2 = b - a;
     let t = ((p - a).dot(ab) / ab.length_sq().max(1e-6)).clamp(0.0, 1.0);
     p.distance(a + ab * t)
+}
+
+/// The 1-2-5 number nearest above `raw`: grid steps people read at a glance.
+fn nice_step(raw: f64) -> f64 {
+    if !(raw.is_finite() && raw > 0.0) {
+        return 1.0;
+    }
+    let magnitude = 10f64.powf(raw.log10().floor());
+    let mantissa = raw / magnitude;
+    let nice = if mantissa <= 1.0 {
+        1.0
+    } else if mantissa <= 2.0 {
+        2.0
+    } else if mantissa <= 5.0 {
+        5.0
+    } else {
+        10.0
+    };
+    nice * magnitude
 }
 
 /// Three decimals, with no "-0.000": the energy of a zero-score state is -0.0 in IEEE arithmetic.
