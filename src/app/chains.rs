@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::images::{GrayImage, chain_grid};
+use crate::model::VisibleSampling;
 use crate::trainer::{ChainCommand, ChainSnapshot, ChainStart, Command};
 
 use super::texture::{GrayTexture, fit_size};
@@ -12,6 +13,9 @@ pub struct ChainView {
     pub start: ChainStart,
     pub steps_per_second: f32,
     pub running: bool,
+    pub restart_every: u64,
+    /// `None`: as in training.
+    pub sampling: Option<VisibleSampling>,
     snapshot: Option<Arc<ChainSnapshot>>,
     texture: GrayTexture,
 }
@@ -24,7 +28,16 @@ impl Default for ChainView {
 
 impl ChainView {
     pub fn new(count: usize, start: ChainStart, steps_per_second: f32, running: bool) -> Self {
-        Self { count, start, steps_per_second, running, snapshot: None, texture: GrayTexture::default() }
+        Self {
+            count,
+            start,
+            steps_per_second,
+            running,
+            restart_every: 200,
+            sampling: None,
+            snapshot: None,
+            texture: GrayTexture::default(),
+        }
     }
 
     pub fn set_snapshot(&mut self, ctx: &egui::Context, snapshot: Arc<ChainSnapshot>) {
@@ -104,7 +117,31 @@ impl ChainView {
             if rate.changed() {
                 commands.push(Command::Chains(ChainCommand::SetStepsPerSecond(self.steps_per_second)));
             }
+            let restart = ui
+                .add(egui::Slider::new(&mut self.restart_every, 0..=5000).logarithmic(true).text("restart every"))
+                .on_hover_text("Start the chains again from their start images every this many steps (0: never)");
+            if restart.changed() {
+                commands.push(Command::Chains(ChainCommand::SetRestartEvery(self.restart_every)));
+            }
         });
+        let before = self.sampling;
+        let name = |s: Option<VisibleSampling>| match s {
+            None => "as in training",
+            Some(VisibleSampling::NoisyMeanField) => "tutorial (mean-field + noise)",
+            Some(VisibleSampling::Bernoulli) => "Bernoulli (true Gibbs)",
+        };
+        egui::ComboBox::from_label("chain visibles")
+            .selected_text(name(self.sampling))
+            .show_ui(ui, |ui| {
+                for option in [None, Some(VisibleSampling::NoisyMeanField), Some(VisibleSampling::Bernoulli)] {
+                    ui.selectable_value(&mut self.sampling, option, name(option));
+                }
+            })
+            .response
+            .on_hover_text("How the chains sample the visibles: Bernoulli draws true samples of the RBM");
+        if before != self.sampling {
+            commands.push(Command::Chains(ChainCommand::SetSampling(self.sampling)));
+        }
         ui.label("Top row of each pair: where the chain started. Below: p(v|h) now.");
         match self.texture.handle() {
             Some(handle) => {

@@ -1,7 +1,7 @@
 //! The loss plot: per-batch L1 and per-epoch means against epochs, with a marker wherever the
 //! hyperparameters changed. The history is decimated so memory stays bounded over hours.
 
-use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints, Points, VLine};
+use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints, Points, Text, VLine};
 
 use crate::model::TrainingConfig;
 use crate::trainer::LossPoint;
@@ -28,6 +28,7 @@ pub struct LossHistory {
     epoch_means: Vec<PlotPoint>,
     markers: Vec<ConfigMarker>,
     total_batches: u64,
+    max_loss: f64,
 }
 
 impl LossHistory {
@@ -37,6 +38,7 @@ impl LossHistory {
 
     pub fn push(&mut self, point: LossPoint) {
         self.total_batches += 1;
+        self.max_loss = self.max_loss.max(point.loss as f64);
         let stride = self.stride.max(1);
         self.bucket_sum.0 += point.epoch;
         self.bucket_sum.1 += point.loss as f64;
@@ -61,14 +63,14 @@ impl LossHistory {
     }
 
     pub fn push_epoch_mean(&mut self, epoch: usize, mean: f64) {
-        self.epoch_means.push(PlotPoint::new(epoch as f64 + 1.0, mean));
+        // At the middle of the epoch it averages.
+        self.epoch_means.push(PlotPoint::new(epoch as f64 + 0.5, mean));
     }
 
-    /// Records a change; changes within a few batches of each other (a slider drag) share one marker.
-    pub fn push_marker(&mut self, epoch: f64, label: String) {
-        if let Some(last) = self.markers.last_mut()
-            && (epoch - last.epoch).abs() < 0.01
-        {
+    /// Records a change at `epoch`. With `merge`, the change replaces the last marker (the app
+    /// merges the stream of changes from one slider drag into one marker).
+    pub fn push_marker(&mut self, epoch: f64, label: String, merge: bool) {
+        if merge && let Some(last) = self.markers.last_mut() {
             last.label = label;
             return;
         }
@@ -94,6 +96,11 @@ impl LossHistory {
     pub fn total_batches(&self) -> u64 {
         self.total_batches
     }
+    /// The largest plotted loss (0 when empty).
+    pub fn max_loss(&self) -> f64 {
+        self.max_loss
+    }
+
     pub fn last_loss(&self) -> Option<f64> {
         self.points.last().map(|p| p.y)
     }
@@ -147,9 +154,16 @@ impl LossPlotView {
                     plot.line(Line::new("epoch mean", PlotPoints::Borrowed(history.epoch_means())).width(2.0));
                     plot.points(Points::new("epoch mean", PlotPoints::Borrowed(history.epoch_means())).radius(3.0));
                 }
+                // One legend entry for all changes; each line carries its own label at the top.
+                let color = egui::Color32::from_rgb(200, 150, 40);
+                // At the data's top: a position from the plot's bounds would grow them every frame.
+                let top = history.max_loss();
                 for marker in history.markers() {
-                    plot.vline(
-                        VLine::new(marker.label.clone(), marker.epoch).color(egui::Color32::from_rgb(200, 150, 40)),
+                    plot.vline(VLine::new("settings changed", marker.epoch).color(color));
+                    plot.text(
+                        Text::new("settings changed", PlotPoint::new(marker.epoch, top), marker.label.clone())
+                            .anchor(egui::Align2::LEFT_TOP)
+                            .color(color),
                     );
                 }
             });
@@ -176,11 +190,11 @@ mod tests {
     }
 
     #[test]
-    fn nearby_markers_merge() {
+    fn merged_markers_keep_the_latest_label() {
         let mut h = LossHistory::default();
-        h.push_marker(1.0, "lr 1".into());
-        h.push_marker(1.001, "lr 2".into());
-        h.push_marker(2.0, "k 3".into());
+        h.push_marker(1.0, "lr 1".into(), false);
+        h.push_marker(1.001, "lr 2".into(), true);
+        h.push_marker(2.0, "k 3".into(), false);
         assert_eq!(h.markers().len(), 2);
         assert_eq!(h.markers()[0].label, "lr 2");
     }

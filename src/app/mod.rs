@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::data::Dataset;
 use crate::io::export::LossCsvRow;
+use crate::model::TrainingConfig;
 use crate::toy::view::ToyExplorer;
 use crate::trainer::{ChainCommand, Command, Progress, TrainerHandle, TrainerOptions, Update};
 
@@ -50,6 +51,9 @@ pub struct RbmLabApp {
     files: FileJobs,
     frames: FrameStats,
     last_frame_at: Option<Instant>,
+    /// When the last hyperparameter marker was placed, and the settings before that gesture began.
+    last_marker_at: Option<Instant>,
+    gesture_base: Option<TrainingConfig>,
     /// Frame times in the status bar (off in snapshot tests, where they would differ run to run).
     pub show_frame_timing: bool,
 }
@@ -81,6 +85,8 @@ impl RbmLabApp {
             files: FileJobs::default(),
             frames: FrameStats::default(),
             last_frame_at: None,
+            last_marker_at: None,
+            gesture_base: None,
             show_frame_timing: true,
         })
     }
@@ -113,7 +119,15 @@ impl RbmLabApp {
             }
             Update::ConfigApplied { epoch_position, config } => {
                 let old = self.progress.as_ref().map(|p| p.config.clone()).unwrap_or_default();
-                self.loss.history.push_marker(epoch_position, describe_change(&old, &config));
+                // Changes less than a second apart come from one gesture (a slider drag): one marker.
+                let now = Instant::now();
+                let merge = self.last_marker_at.is_some_and(|t| now.duration_since(t) < Duration::from_secs(1));
+                self.last_marker_at = Some(now);
+                if !merge || self.gesture_base.is_none() {
+                    self.gesture_base = Some(old.clone());
+                }
+                let label = describe_change(self.gesture_base.as_ref().unwrap_or(&old), &config);
+                self.loss.history.push_marker(epoch_position, label, merge);
                 if let Some(p) = &mut self.progress {
                     p.config = config.clone();
                 }

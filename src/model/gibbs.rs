@@ -50,6 +50,13 @@ impl GibbsChains {
         &self.visible_mean
     }
 
+    /// Back to the start images, step counter at zero (the random streams go on).
+    pub fn restart(&mut self) {
+        self.visible.copy_from_slice(&self.start);
+        self.visible_mean.copy_from_slice(&self.start);
+        self.steps = 0;
+    }
+
     /// One full Gibbs step v → h → v. Chains whose shape does not match `rbm` are left alone.
     pub fn step(&mut self, rbm: &Rbm, sampling_mode: VisibleSampling, noise_std: f32) {
         let (nv, nh) = (rbm.n_visible(), rbm.n_hidden());

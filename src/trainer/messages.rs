@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::data::Dataset;
 use crate::io::ModelFile;
-use crate::model::{ModelSpec, TrainingConfig};
+use crate::model::{ModelSpec, TrainingConfig, VisibleSampling};
 
 /// UI → trainer.
 pub enum Command {
@@ -50,6 +50,11 @@ pub enum ChainCommand {
         count: usize,
     },
     SetStepsPerSecond(f32),
+    /// Start again from the start images every this many steps (0: never), so the chains show what
+    /// the current model makes of the digits instead of lingering in a state from an old model.
+    SetRestartEvery(u64),
+    /// How the chains produce visibles; `None` follows the training setting.
+    SetSampling(Option<VisibleSampling>),
 }
 
 /// One per-batch loss, with x in epochs (epoch index + fraction of the epoch done).

@@ -61,6 +61,8 @@ pub struct TrainerOptions {
     pub chain_start: ChainStart,
     pub chains_running: bool,
     pub chain_steps_per_second: f32,
+    /// Chains restart from their start images every this many steps (0: never).
+    pub chain_restart_every: u64,
     /// How often progress and losses are published (the UI cannot show more than its frame rate).
     pub publish_interval: Duration,
     pub waker: Option<Waker>,
@@ -77,6 +79,7 @@ impl Default for TrainerOptions {
             chain_start: ChainStart::TestDigits,
             chains_running: true,
             chain_steps_per_second: 10.0,
+            chain_restart_every: 200,
             publish_interval: Duration::from_millis(33),
             waker: None,
         }

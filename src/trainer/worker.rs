@@ -15,7 +15,9 @@ use super::{
 };
 use crate::data::Dataset;
 use crate::io::{ModelFile, ModelMetadata};
-use crate::model::{CdWorkspace, GibbsChains, Initialisation, ModelSpec, Rbm, Threads, TrainingConfig};
+use crate::model::{
+    CdWorkspace, GibbsChains, Initialisation, ModelSpec, Rbm, Threads, TrainingConfig, VisibleSampling,
+};
 
 /// Separate random streams derived from the one seed, so that e.g. changing the chain count does not
 /// change the training run.
@@ -130,6 +132,8 @@ struct Chains {
     sampler: GibbsChains,
     running: bool,
     steps_per_second: f32,
+    restart_every: u64,
+    sampling: Option<VisibleSampling>,
     start: ChainStart,
     count: usize,
     generation: u64,
@@ -208,6 +212,8 @@ impl Worker {
                 sampler: GibbsChains::new(Vec::new(), n_visible, spec.n_hidden, 0),
                 running: options.chains_running,
                 steps_per_second: options.chain_steps_per_second.max(0.1),
+                restart_every: options.chain_restart_every,
+                sampling: None,
                 start: options.chain_start,
                 count: options.chain_count,
                 generation: 0,
@@ -332,7 +338,7 @@ impl Worker {
             }
             ChainCommand::Step => {
                 self.chains.running = false;
-                self.chains.sampler.step(&self.rbm, self.config.sampling, self.config.noise_std);
+                self.step_chains_once();
             }
             ChainCommand::Reset { start, count } => {
                 self.chains.start = start;
@@ -343,6 +349,8 @@ impl Worker {
                 self.chains.steps_per_second = rate.clamp(0.1, 1000.0);
             }
             ChainCommand::SetStepsPerSecond(_) => {}
+            ChainCommand::SetRestartEvery(steps) => self.chains.restart_every = steps,
+            ChainCommand::SetSampling(sampling) => self.chains.sampling = sampling,
         }
         self.chains.changed = true;
     }
@@ -555,7 +563,7 @@ impl Worker {
         // Bounded catch-up so that a slow batch never makes the chains monopolise the thread.
         let mut steps = 0;
         while self.chains.next_step_at <= now && steps < 50 {
-            self.chains.sampler.step(&self.rbm, self.config.sampling, self.config.noise_std);
+            self.step_chains_once();
             self.chains.next_step_at += period;
             steps += 1;
         }
@@ -565,6 +573,15 @@ impl Worker {
         if steps > 0 {
             self.chains.changed = true;
         }
+    }
+
+    fn step_chains_once(&mut self) {
+        let chains = &mut self.chains;
+        if chains.restart_every > 0 && chains.sampler.steps() >= chains.restart_every {
+            chains.sampler.restart();
+        }
+        let sampling = chains.sampling.unwrap_or(self.config.sampling);
+        chains.sampler.step(&self.rbm, sampling, self.config.noise_std);
     }
 
     fn publish_if_due(&mut self) {
