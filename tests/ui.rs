@@ -105,3 +105,21 @@ fn main_window_snapshot() {
     harness.run_steps(3);
     harness.snapshot("main_window");
 }
+
+#[test]
+fn an_idle_window_stops_repainting() {
+    // Paused trainer, paused chains: once the first updates are in, nothing should ask for frames
+    // (a window left open must not spin a core).
+    let mut harness = harness(paused_options());
+    step_until(&mut harness, "first updates", |app| {
+        app.progress().is_some() && app.filters.snapshot().is_some() && app.chains.snapshot().is_some()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    harness.run_steps(3);
+    assert!(harness.try_run().is_ok(), "the idle window keeps requesting repaints");
+    // Over the next second the idle trainer publishes nothing that would wake the window.
+    std::thread::sleep(Duration::from_millis(1000));
+    let woken = harness.state().trainer().updates().count();
+    assert_eq!(woken, 0, "an idle trainer sent {woken} updates");
+    assert!(!harness.ctx.has_requested_repaint(), "a repaint was requested while idle");
+}

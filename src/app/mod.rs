@@ -62,7 +62,9 @@ impl RbmLabApp {
     /// Starts the trainer (woken repaints go to `ctx`) and builds the views.
     pub fn new(ctx: &egui::Context, dataset: Arc<Dataset>, mut options: TrainerOptions) -> std::io::Result<Self> {
         let repaint_ctx = ctx.clone();
-        options.waker = Some(Arc::new(move || repaint_ctx.request_repaint()));
+        // A zero-delay request makes egui paint twice; a 1 ms delay paints once per publication,
+        // so the window draws at the trainer's publishing rate (~30 Hz) and no faster.
+        options.waker = Some(Arc::new(move || repaint_ctx.request_repaint_after(Duration::from_millis(1))));
         let controls = ControlPanel::new(options.config.clone(), options.spec.clone());
         let chains = ChainView::new(
             options.chain_count,

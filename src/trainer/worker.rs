@@ -109,22 +109,34 @@ impl Outbox {
     }
 }
 
-/// Measures training throughput over windows of about half a second of training time.
+/// Measures training throughput in wall-clock time over windows of about half a second: while
+/// training runs continuously, the time between batch ends counts (chains, publishing and commands
+/// included), so the figure is what a person gets, not just the batch's own compute time.
+#[derive(Default)]
 struct Throughput {
     samples: u64,
-    busy: Duration,
+    elapsed: Duration,
     rate: f64,
+    last_batch_end: Option<Instant>,
 }
 
 impl Throughput {
-    fn record(&mut self, samples: usize, took: Duration) {
+    fn record(&mut self, samples: usize, batch_started: Instant) {
+        let now = Instant::now();
+        let since = self.last_batch_end.filter(|&t| t <= batch_started).unwrap_or(batch_started);
+        self.last_batch_end = Some(now);
         self.samples += samples as u64;
-        self.busy += took;
-        if self.busy >= Duration::from_millis(500) {
-            self.rate = self.samples as f64 / self.busy.as_secs_f64();
+        self.elapsed += now.duration_since(since);
+        if self.elapsed >= Duration::from_millis(500) {
+            self.rate = self.samples as f64 / self.elapsed.as_secs_f64();
             self.samples = 0;
-            self.busy = Duration::ZERO;
+            self.elapsed = Duration::ZERO;
         }
+    }
+
+    /// Training stopped: the pause must not count as training time.
+    fn interrupt(&mut self) {
+        self.last_batch_end = None;
     }
 }
 
@@ -171,6 +183,7 @@ pub(super) struct Worker {
     last_publish: Instant,
     last_model_publish: Instant,
     pixel_means: Option<Vec<f32>>,
+    last_progress: Option<Progress>,
 }
 
 impl Worker {
@@ -222,7 +235,7 @@ impl Worker {
             },
             threads,
             pool,
-            throughput: Throughput { samples: 0, busy: Duration::ZERO, rate: 0.0 },
+            throughput: Throughput::default(),
             commands,
             outbox: Outbox { tx, pending_losses: Vec::new(), pending_events: VecDeque::new(), waker: options.waker },
             mailboxes,
@@ -230,6 +243,7 @@ impl Worker {
             last_publish: now - options.publish_interval,
             last_model_publish: now - Duration::from_secs(1),
             pixel_means: None,
+            last_progress: None,
             dataset,
             spec,
             config,
@@ -270,6 +284,9 @@ impl Worker {
                 if self.steps_requested > 0 {
                     self.steps_requested -= 1;
                 }
+            }
+            if !self.running {
+                self.throughput.interrupt();
             }
             self.step_chains_if_due();
             self.publish_if_due();
@@ -391,7 +408,7 @@ impl Worker {
         self.workspace_generation = 0;
         self.workspace = self.new_workspace(self.config.batch_size);
         self.outbox.pending_losses.clear();
-        self.throughput = Throughput { samples: 0, busy: Duration::ZERO, rate: 0.0 };
+        self.throughput = Throughput::default();
         self.model_changed = true;
         self.reset_chains();
     }
@@ -519,7 +536,7 @@ impl Worker {
             Some(pool) => pool.install(|| workspace.step(rbm, config, rows, threads)),
             None => workspace.step(rbm, config, rows, Threads(1)),
         };
-        self.throughput.record(rows, started.elapsed());
+        self.throughput.record(rows, started);
         self.cursor += rows;
         self.samples_seen += rows as u64;
         let position = self.epoch_position();
@@ -605,7 +622,13 @@ impl Worker {
             spec: self.spec.clone(),
             threads: self.threads,
         };
-        sent |= self.outbox.try_send_latest(Update::Progress(progress));
+        // Unchanged progress is not news: an idle trainer leaves the window idle too.
+        if self.last_progress.as_ref() != Some(&progress)
+            && self.outbox.try_send_latest(Update::Progress(progress.clone()))
+        {
+            self.last_progress = Some(progress);
+            sent = true;
+        }
         // Weights at most ~10 times a second: the filter view cannot usefully show more.
         if self.model_changed && now.duration_since(self.last_model_publish) >= Duration::from_millis(100) {
             self.last_model_publish = now;
