@@ -10,7 +10,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::data::Dataset;
 use crate::images::chain_grid;
 use crate::model::{
-    CdWorkspace, GibbsChains, Initialisation, ModelSpec, Rbm, Threads, TrainingConfig, VisibleSampling,
+    CdWorkspace, GibbsChains, GradientMethod, Initialisation, LrSchedule, ModelSpec, Rbm, Threads, TrainingConfig,
+    VisibleSampling,
 };
 use crate::trainer::{Command, TrainerHandle, TrainerOptions, Update};
 
@@ -52,6 +53,8 @@ pub enum SamplingArg {
     Tutorial,
     /// Binary Gibbs sampling.
     Bernoulli,
+    /// The probabilities p(v|h) themselves (Hinton's choice during learning).
+    Probabilities,
 }
 
 impl From<SamplingArg> for VisibleSampling {
@@ -59,8 +62,24 @@ impl From<SamplingArg> for VisibleSampling {
         match s {
             SamplingArg::Tutorial => VisibleSampling::NoisyMeanField,
             SamplingArg::Bernoulli => VisibleSampling::Bernoulli,
+            SamplingArg::Probabilities => VisibleSampling::Probabilities,
         }
     }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum MethodArg {
+    /// Contrastive divergence (chains start at the data).
+    Cd,
+    /// Persistent contrastive divergence (fantasy particles).
+    Pcd,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ScheduleArg {
+    Constant,
+    Linear,
+    Exponential,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -101,6 +120,45 @@ pub struct TrainArgs {
     /// Weight initialisation.
     #[arg(long, value_enum, default_value_t = InitArg::Xavier)]
     pub init: InitArg,
+    /// Gradient estimator.
+    #[arg(long, value_enum, default_value_t = MethodArg::Cd)]
+    pub method: MethodArg,
+    /// PCD fantasy particles (0: the batch size).
+    #[arg(long, default_value_t = 0)]
+    pub particles: usize,
+    /// Momentum after the warm-up (0: none). Hinton's guide: 0.9.
+    #[arg(long, default_value_t = 0.0)]
+    pub momentum: f32,
+    /// Momentum during the warm-up.
+    #[arg(long, default_value_t = 0.5)]
+    pub initial_momentum: f32,
+    /// Warm-up epochs with the initial momentum.
+    #[arg(long, default_value_t = 5.0)]
+    pub momentum_warmup: f32,
+    /// L2 weight decay on W (e.g. 0.0002).
+    #[arg(long, default_value_t = 0.0)]
+    pub weight_decay: f32,
+    /// Target mean activation of the hidden units (with --sparsity-cost).
+    #[arg(long, default_value_t = 0.05)]
+    pub sparsity_target: f32,
+    /// Weight of the sparsity penalty (0: none).
+    #[arg(long, default_value_t = 0.0)]
+    pub sparsity_cost: f32,
+    /// Centered gradients (Melchior et al. 2016).
+    #[arg(long)]
+    pub centering: bool,
+    /// Moving-average rate of the centering offsets.
+    #[arg(long, default_value_t = 0.01)]
+    pub centering_rate: f32,
+    /// Learning-rate schedule over --epochs.
+    #[arg(long, value_enum, default_value_t = ScheduleArg::Constant)]
+    pub lr_schedule: ScheduleArg,
+    /// Final learning rate as a fraction of --lr (linear/exponential schedules).
+    #[arg(long, default_value_t = 0.01)]
+    pub final_lr_fraction: f32,
+    /// Train on binarised images (pixels sampled from their intensities every batch).
+    #[arg(long)]
+    pub binarize: bool,
     /// Continue from a saved model instead of a fresh one.
     #[arg(long)]
     pub resume: Option<PathBuf>,
@@ -167,6 +225,27 @@ pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<()> {
         noise_std: args.noise,
         batch_size: args.batch,
         sampling: args.sampling.into(),
+        method: match args.method {
+            MethodArg::Cd => GradientMethod::Cd,
+            MethodArg::Pcd => GradientMethod::Pcd,
+        },
+        pcd_particles: args.particles,
+        momentum: args.momentum,
+        initial_momentum: args.initial_momentum,
+        momentum_warmup_epochs: args.momentum_warmup,
+        weight_decay: args.weight_decay,
+        sparsity_target: args.sparsity_target,
+        sparsity_cost: args.sparsity_cost,
+        centering: args.centering,
+        centering_rate: args.centering_rate,
+        lr_schedule: match args.lr_schedule {
+            ScheduleArg::Constant => LrSchedule::Constant,
+            ScheduleArg::Linear => LrSchedule::Linear,
+            ScheduleArg::Exponential => LrSchedule::Exponential,
+        },
+        planned_epochs: args.epochs as f32,
+        final_lr_fraction: args.final_lr_fraction,
+        binarize_data: args.binarize,
     };
     config.validate()?;
     let initialisation = match args.init {

@@ -107,6 +107,7 @@ fn cd_by_hand(rbm: &Rbm, v0: &[Vec<f64>], cfg: &TrainingConfig, seed: u64) -> (V
         for _ in 0..cfg.k {
             let h: Vec<f64> = ph(&v).iter().map(|&p| if (uniform_f32(rng) as f64) < p { 1.0 } else { 0.0 }).collect();
             v = match cfg.sampling {
+                VisibleSampling::Probabilities => pv(&h),
                 VisibleSampling::NoisyMeanField => {
                     pv(&h).iter().map(|&p| p + cfg.noise_std as f64 * normal_f32(rng) as f64).collect()
                 }
@@ -142,7 +143,14 @@ fn cd_by_hand(rbm: &Rbm, v0: &[Vec<f64>], cfg: &TrainingConfig, seed: u64) -> (V
 fn check_one_cd_step(sampling: VisibleSampling, threads: Threads) {
     let rbm0 = tiny_rbm(3);
     let v0: Vec<Vec<f64>> = (0..5).map(|r| (0..NV).map(|i| ((r * 7 + i * 3) % 10) as f64 / 9.0).collect()).collect();
-    let cfg = TrainingConfig { learning_rate: 0.3, k: 3, noise_std: 0.1, batch_size: 5, sampling };
+    let cfg = TrainingConfig {
+        learning_rate: 0.3,
+        k: 3,
+        noise_std: 0.1,
+        batch_size: 5,
+        sampling,
+        ..TrainingConfig::default()
+    };
     let seed = 42;
     let (w, bv, bh, loss) = cd_by_hand(&rbm0, &v0, &cfg, seed);
 

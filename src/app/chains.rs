@@ -129,11 +129,17 @@ impl ChainView {
             None => "as in training",
             Some(VisibleSampling::NoisyMeanField) => "tutorial (mean-field + noise)",
             Some(VisibleSampling::Bernoulli) => "Bernoulli (true Gibbs)",
+            Some(VisibleSampling::Probabilities) => "probabilities (mean-field)",
         };
         egui::ComboBox::from_label("chain visibles")
             .selected_text(name(self.sampling))
             .show_ui(ui, |ui| {
-                for option in [None, Some(VisibleSampling::NoisyMeanField), Some(VisibleSampling::Bernoulli)] {
+                for option in [
+                    None,
+                    Some(VisibleSampling::NoisyMeanField),
+                    Some(VisibleSampling::Bernoulli),
+                    Some(VisibleSampling::Probabilities),
+                ] {
                     ui.selectable_value(&mut self.sampling, option, name(option));
                 }
             })

@@ -1,6 +1,6 @@
-//! One contrastive-divergence (CD-k) update, allocation-free after construction.
+//! One contrastive-divergence update (CD-k or PCD-k), allocation-free once the buffers are sized.
 //!
-//! The tutorial's step (with `VisibleSampling::NoisyMeanField`):
+//! The tutorial's step (the defaults: CD, `VisibleSampling::NoisyMeanField`, no extras):
 //!   p0 = σ(v0 W + b_h);  v = v0
 //!   repeat k: h ~ Bernoulli(σ(v W + b_h));  v = σ(h Wᵀ + b_v) + noise·N(0,1)
 //!   pk = σ(v W + b_h)
@@ -8,8 +8,21 @@
 //!   loss = mean |v − v0|
 //! The first chain step reuses p0 (the tutorial recomputes the same product), so a step costs 2k+3
 //! matrix products. Both halves of the weight update go through one product with 2B rows.
+//!
+//! Beyond the tutorial (all off by default, see `TrainingConfig`): persistent chains (PCD), momentum,
+//! L2 weight decay, a sparsity penalty on the hidden activations, centering (Melchior, Fischer &
+//! Wiskott, JMLR 2016), a learning-rate schedule and binarised data. The model is always stored in
+//! the standard parametrisation (W, b_v, b_h); centering only changes the direction of the update:
+//! with offsets μ (visible) and λ (hidden), the centered gradients are
+//!   ∇W = ⟨(v−μ)(h−λ)ᵀ⟩_data − ⟨(v−μ)(h−λ)ᵀ⟩_model,  ∇b = ⟨v⟩_d − ⟨v⟩_m,  ∇c = ⟨h⟩_d − ⟨h⟩_m
+//! for the centered biases b = b_v + Wλ, c = b_h + Wᵀμ, so that after the step
+//!   b_v += Δb − ΔW λ,  b_h += Δc − ΔWᵀ μ.
+//! Moving the offsets afterwards does not change the modelled distribution (it is defined by the
+//! standard parameters), which is the reparametrisation of the paper.
 
-use super::config::TrainingConfig;
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use super::config::{GradientMethod, TrainingConfig};
 use super::linalg::{self, Threads};
 use super::rbm::Rbm;
 use super::rng::RowStreams;
@@ -18,42 +31,112 @@ use super::sampling;
 /// What one update reports.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StepStats {
-    /// Mean absolute difference between the chain's last visible state and the data (the tutorial's loss).
+    /// The tutorial's loss for CD: mean |v_k − v0| between the chain's last visible state and the
+    /// data. For PCD (whose chains are not tied to the data) the mean-field reconstruction
+    /// mean |σ(p(h|v0) Wᵀ + b_v) − v0|.
     pub reconstruction_l1: f32,
     pub rows: usize,
+    /// The learning rate and momentum the schedules gave for this step.
+    pub learning_rate: f32,
+    pub momentum: f32,
 }
 
-/// Buffers for CD-k on batches of up to `capacity` rows.
+/// Momentum buffers: the last applied change of each parameter.
+struct Velocity {
+    w: Vec<f32>,
+    b_v: Vec<f32>,
+    b_h: Vec<f32>,
+}
+
+/// Buffers for CD-k / PCD-k on batches of up to `capacity` rows.
 pub struct CdWorkspace {
     n_visible: usize,
     n_hidden: usize,
     capacity: usize,
-    /// Rows 0..B: the data v0; rows B..2B: −v_k (negated so one product gives v0ᵀp0 − v_kᵀp_k).
+    chain_capacity: usize,
+    /// Data rows (v0, centered when centering), then the negative rows (−v_k, scaled and centered).
     stacked_visible: Vec<f32>,
-    /// Rows 0..B: p(h|v0); rows B..2B: p(h|v_k).
+    /// p(h|v0), then p(h|v_k), both centered when centering.
     stacked_hidden: Vec<f32>,
+    /// The negative chains' visible and hidden states; for PCD the persistent fantasy particles.
     chain_visible: Vec<f32>,
     chain_hidden: Vec<f32>,
-    streams: RowStreams,
+    /// Mean-field reconstructions of the data (PCD's loss).
+    reconstruction: Vec<f32>,
+    /// PCD particles alive in `chain_visible` (0 until the first PCD step).
+    particles: usize,
+    data_streams: RowStreams,
+    chain_streams: RowStreams,
+    seed: u64,
+    velocity: Option<Velocity>,
+    /// Centering offsets μ (visible) and λ (hidden).
+    visible_offset: Option<Vec<f32>>,
+    hidden_offset: Vec<f32>,
+    /// Running mean of p(h=1|data) per hidden unit, for the sparsity penalty.
+    hidden_activity: Option<Vec<f32>>,
+    mean_v0: Vec<f32>,
+    mean_vk: Vec<f32>,
+    mean_p0: Vec<f32>,
+    mean_pk: Vec<f32>,
 }
 
 impl CdWorkspace {
     pub fn new(n_visible: usize, n_hidden: usize, capacity: usize, seed: u64) -> Self {
         let capacity = capacity.max(1);
-        Self {
+        let mut workspace = Self {
             n_visible,
             n_hidden,
             capacity,
-            stacked_visible: vec![0.0; 2 * capacity * n_visible],
-            stacked_hidden: vec![0.0; 2 * capacity * n_hidden],
-            chain_visible: vec![0.0; capacity * n_visible],
-            chain_hidden: vec![0.0; capacity * n_hidden],
-            streams: RowStreams::new(seed, capacity),
-        }
+            chain_capacity: 0,
+            stacked_visible: Vec::new(),
+            stacked_hidden: Vec::new(),
+            chain_visible: Vec::new(),
+            chain_hidden: Vec::new(),
+            reconstruction: Vec::new(),
+            particles: 0,
+            // Separate streams for the data and the chains, both one per row.
+            data_streams: RowStreams::new(seed ^ 0x5EED_DA7A, capacity),
+            chain_streams: RowStreams::new(seed, capacity),
+            seed,
+            velocity: None,
+            visible_offset: None,
+            hidden_offset: vec![0.5; n_hidden],
+            hidden_activity: None,
+            mean_v0: vec![0.0; n_visible],
+            mean_vk: vec![0.0; n_visible],
+            mean_p0: vec![0.0; n_hidden],
+            mean_pk: vec![0.0; n_hidden],
+        };
+        workspace.ensure_chain_capacity(capacity);
+        workspace
     }
 
     pub fn capacity(&self) -> usize {
         self.capacity
+    }
+
+    /// Grows the chain buffers to `rows` chains (PCD particles beyond the old count start afresh).
+    fn ensure_chain_capacity(&mut self, rows: usize) {
+        if rows <= self.chain_capacity {
+            return;
+        }
+        let (nv, nh) = (self.n_visible, self.n_hidden);
+        self.chain_capacity = rows;
+        self.stacked_visible.resize((self.capacity + rows) * nv, 0.0);
+        self.stacked_hidden.resize((self.capacity + rows) * nh, 0.0);
+        self.chain_visible.resize(rows * nv, 0.0);
+        self.chain_hidden.resize(rows * nh, 0.0);
+        self.reconstruction.resize(self.capacity * nv, 0.0);
+        self.chain_streams = RowStreams::new(self.seed, rows.max(self.capacity));
+        self.particles = 0;
+    }
+
+    /// The centering offset of the visible units (normally the training pixel means); without it,
+    /// the first batch's mean is used.
+    pub fn set_visible_offset(&mut self, means: &[f32]) {
+        if means.len() == self.n_visible {
+            self.visible_offset = Some(means.to_vec());
+        }
     }
 
     /// The buffer to fill with `rows` data vectors (row-major, values in [0, 1]) before `step`.
@@ -61,85 +144,186 @@ impl CdWorkspace {
         &mut self.stacked_visible[..rows.min(self.capacity) * self.n_visible]
     }
 
-    /// The chain's final visible state of the last step (rows x V).
+    /// The negative chains' visible states after the last step (CD: one per data row; PCD: the
+    /// persistent particles).
     pub fn last_chain_visible(&self, rows: usize) -> &[f32] {
-        &self.chain_visible[..rows.min(self.capacity) * self.n_visible]
+        &self.chain_visible[..rows.min(self.chain_capacity) * self.n_visible]
     }
 
-    /// One CD-k update of `rbm` on the `rows` data vectors placed with `data_mut`.
-    ///
-    /// With several threads, the batch rows are split into one block per thread and each block runs
-    /// its whole chain alone (no synchronisation inside the k steps); the weight update is then
-    /// split by rows of W. Each row draws from its own random stream, so the result does not depend
-    /// on the split.
+    /// One update at the start of training (schedules at epoch 0).
     pub fn step(&mut self, rbm: &mut Rbm, config: &TrainingConfig, rows: usize, threads: Threads) -> StepStats {
-        let rows = rows.min(self.capacity);
+        self.step_at(rbm, config, rows, threads, 0.0)
+    }
+
+    /// One CD-k or PCD-k update of `rbm` on the `rows` data vectors placed with `data_mut`, with
+    /// the learning-rate and momentum schedules evaluated at `epoch`.
+    ///
+    /// With several threads, the rows are split into one block per thread and each block runs its
+    /// whole chain alone (no synchronisation inside the k steps); the weight update is split by
+    /// rows of W. Each row draws from its own random stream, so the result does not depend on the
+    /// split.
+    pub fn step_at(
+        &mut self,
+        rbm: &mut Rbm,
+        config: &TrainingConfig,
+        rows: usize,
+        threads: Threads,
+        epoch: f64,
+    ) -> StepStats {
+        let rows = rows.clamp(1, self.capacity);
         let (nv, nh) = (self.n_visible, self.n_hidden);
         debug_assert_eq!((rbm.n_visible(), rbm.n_hidden()), (nv, nh));
+        let pcd = config.method == GradientMethod::Pcd;
+        let chain_rows = if pcd { config.particles().max(1) } else { rows };
+        self.ensure_chain_capacity(chain_rows);
+        let k = config.k.max(1);
+
+        if config.binarize_data {
+            let streams = &mut self.data_streams.streams_mut()[..rows];
+            sampling::binarize_rows(&mut self.stacked_visible[..rows * nv], nv, rows, streams, threads);
+        }
+        if pcd && self.particles != chain_rows {
+            // New particles start at the data, cycling through the batch.
+            for r in 0..chain_rows {
+                let src = (r % rows) * nv;
+                self.chain_visible[r * nv..(r + 1) * nv].copy_from_slice(&self.stacked_visible[src..src + nv]);
+            }
+            self.particles = chain_rows;
+        }
+
+        let lr = config.learning_rate_at(epoch);
+        let momentum = config.momentum_at(epoch);
         let (w, b_v, b_h) = rbm.parameters_mut();
-        let parts = threads.0.clamp(1, rows.max(1));
+        let model = ChainParams { w, b_v, b_h, nv, nh, k, config };
+        self.positive_phase(&model, rows, pcd, threads);
+        self.negative_phase(&model, rows, chain_rows, pcd, threads);
+        let l1 = self.statistics(rows, chain_rows, pcd);
+
+        let stats = StepStats { reconstruction_l1: l1, rows, learning_rate: lr, momentum };
+        self.prepare_outer_products(rows, chain_rows, config);
+        if config.needs_full_update() {
+            self.full_update(rbm, config, rows, chain_rows, lr, momentum, threads);
+        } else {
+            let (w, b_v, b_h) = rbm.parameters_mut();
+            self.add_outer_products(w, rows, chain_rows, lr / rows as f32, threads);
+            b_v.iter_mut().zip(self.mean_v0.iter().zip(&self.mean_vk)).for_each(|(b, (d, m))| *b += lr * (d - m));
+            b_h.iter_mut().zip(self.mean_p0.iter().zip(&self.mean_pk)).for_each(|(b, (d, m))| *b += lr * (d - m));
+        }
+        stats
+    }
+
+    /// p0 = σ(v0 W + b_h) for the data rows (and, for PCD, their mean-field reconstructions).
+    fn positive_phase(&mut self, m: &ChainParams<'_>, rows: usize, pcd: bool, threads: Threads) {
+        let (nv, nh) = (m.nv, m.nh);
+        let parts = threads.0.clamp(1, rows);
         let block = rows.div_ceil(parts);
-
-        {
-            let (v0, _) = self.stacked_visible.split_at(rows * nv);
-            let (p0, rest) = self.stacked_hidden.split_at_mut(rows * nh);
-            let pk = &mut rest[..rows * nh];
-            let vk = &mut self.chain_visible[..rows * nv];
-            let h = &mut self.chain_hidden[..rows * nh];
-            let streams = &mut self.streams.streams_mut()[..rows];
-            let w: &[f32] = w;
-            let (b_v, b_h): (&[f32], &[f32]) = (b_v, b_h);
-            let chain = |(((((v0, p0), pk), vk), h), streams): ChainBlock<'_>| {
-                let block_rows = v0.len() / nv;
-                run_chain(ChainParams { w, b_v, b_h, nv, nh, config }, block_rows, v0, p0, pk, vk, h, streams);
-            };
-            let blocks = v0
-                .chunks(block * nv)
-                .zip(p0.chunks_mut(block * nh))
-                .zip(pk.chunks_mut(block * nh))
-                .zip(vk.chunks_mut(block * nv))
-                .zip(h.chunks_mut(block * nh))
-                .zip(streams.chunks_mut(block));
-            if parts > 1 {
-                use rayon::prelude::*;
-                blocks.collect::<Vec<_>>().into_par_iter().for_each(chain);
-            } else {
-                blocks.for_each(chain);
+        let v0 = &self.stacked_visible[..rows * nv];
+        let p0 = &mut self.stacked_hidden[..rows * nh];
+        let recon = &mut self.reconstruction[..rows * nv];
+        let one = Threads(1);
+        let work = |((v0, p0), recon): ((&[f32], &mut [f32]), &mut [f32])| {
+            let block_rows = v0.len() / nv;
+            linalg::affine(p0, v0, block_rows, m.w, nv, nh, m.b_h, one);
+            sampling::sigmoid_rows(p0, nh, block_rows, one);
+            if pcd {
+                linalg::affine_transposed(recon, p0, block_rows, m.w, nv, nh, m.b_v, one);
+                sampling::sigmoid_rows(recon, nv, block_rows, one);
             }
+        };
+        let blocks = v0.chunks(block * nv).zip(p0.chunks_mut(block * nh)).zip(recon.chunks_mut(block * nv));
+        if parts > 1 {
+            use rayon::prelude::*;
+            blocks.collect::<Vec<_>>().into_par_iter().for_each(work);
+        } else {
+            blocks.for_each(work);
         }
+    }
 
-        let (v0, negated_vk) = self.stacked_visible.split_at_mut(rows * nv);
-        let (p0, pk) = self.stacked_hidden.split_at(rows * nh);
-        let vk = &self.chain_visible[..rows * nv];
-        let lr = config.learning_rate;
-        let inv_rows = 1.0 / rows as f32;
-        let mut l1 = 0.0f64;
-        for (i, bias) in b_v.iter_mut().enumerate() {
-            let mut diff = 0.0f64;
-            for r in 0..rows {
-                let d = v0[r * nv + i] - vk[r * nv + i];
-                diff += d as f64;
-                l1 += d.abs() as f64;
+    /// k Gibbs steps per chain, then pk = p(h|v_k). CD chains start at the data (reusing p0);
+    /// PCD chains carry on from the particles.
+    fn negative_phase(&mut self, m: &ChainParams<'_>, rows: usize, chain_rows: usize, pcd: bool, threads: Threads) {
+        let (nv, nh) = (m.nv, m.nh);
+        let parts = threads.0.clamp(1, chain_rows);
+        let block = chain_rows.div_ceil(parts);
+        let (data_hidden, rest) = self.stacked_hidden.split_at_mut(rows * nh);
+        let p0: &[f32] = data_hidden;
+        let pk = &mut rest[..chain_rows * nh];
+        let vk = &mut self.chain_visible[..chain_rows * nv];
+        let h = &mut self.chain_hidden[..chain_rows * nh];
+        let streams = &mut self.chain_streams.streams_mut()[..chain_rows];
+        let chain = |(index, (((pk, vk), h), streams)): ChainBlock<'_>| {
+            let block_rows = vk.len() / nv;
+            let start = (!pcd).then(|| &p0[index * block * nh..(index * block + block_rows) * nh]);
+            run_chain(m, block_rows, start, pk, vk, h, streams);
+        };
+        let blocks = pk
+            .chunks_mut(block * nh)
+            .zip(vk.chunks_mut(block * nv))
+            .zip(h.chunks_mut(block * nh))
+            .zip(streams.chunks_mut(block))
+            .enumerate();
+        if parts > 1 {
+            use rayon::prelude::*;
+            blocks.collect::<Vec<_>>().into_par_iter().for_each(chain);
+        } else {
+            blocks.for_each(chain);
+        }
+    }
+
+    /// Column means of the four phases, and the step's L1 loss.
+    fn statistics(&mut self, rows: usize, chain_rows: usize, pcd: bool) -> f32 {
+        let (nv, nh) = (self.n_visible, self.n_hidden);
+        column_means(&self.stacked_visible[..rows * nv], nv, &mut self.mean_v0);
+        column_means(&self.chain_visible[..chain_rows * nv], nv, &mut self.mean_vk);
+        column_means(&self.stacked_hidden[..rows * nh], nh, &mut self.mean_p0);
+        column_means(&self.stacked_hidden[rows * nh..(rows + chain_rows) * nh], nh, &mut self.mean_pk);
+        let v0 = &self.stacked_visible[..rows * nv];
+        let other = if pcd { &self.reconstruction[..rows * nv] } else { &self.chain_visible[..rows * nv] };
+        let l1: f64 = v0.iter().zip(other).map(|(a, b)| (a - b).abs() as f64).sum();
+        (l1 / (rows * nv) as f64) as f32
+    }
+
+    /// Turns the stacked buffers into [v0−μ; −s(v_k−μ)] and [p0−λ; pk−λ] with s = rows/chains,
+    /// so that one product with alpha = lr/rows gives lr(⟨·⟩_data − ⟨·⟩_model).
+    fn prepare_outer_products(&mut self, rows: usize, chain_rows: usize, config: &TrainingConfig) {
+        let (nv, nh) = (self.n_visible, self.n_hidden);
+        if config.centering && self.visible_offset.is_none() {
+            self.visible_offset = Some(self.mean_v0.clone());
+        }
+        let scale = rows as f32 / chain_rows as f32;
+        let (data_v, negative_v) = self.stacked_visible.split_at_mut(rows * nv);
+        let negative_v = &mut negative_v[..chain_rows * nv];
+        let chain_v = &self.chain_visible[..chain_rows * nv];
+        match (&self.visible_offset, config.centering) {
+            (Some(mu), true) => {
+                for row in data_v.chunks_exact_mut(nv) {
+                    row.iter_mut().zip(mu).for_each(|(x, m)| *x -= m);
+                }
+                for (dst, src) in negative_v.chunks_exact_mut(nv).zip(chain_v.chunks_exact(nv)) {
+                    for ((d, s), m) in dst.iter_mut().zip(src).zip(mu) {
+                        *d = -scale * (s - m);
+                    }
+                }
+                let lambda = &self.hidden_offset;
+                for row in self.stacked_hidden[..(rows + chain_rows) * nh].chunks_exact_mut(nh) {
+                    row.iter_mut().zip(lambda).for_each(|(x, l)| *x -= l);
+                }
             }
-            *bias += lr * (diff as f32) * inv_rows;
+            _ => negative_v.iter_mut().zip(chain_v).for_each(|(d, s)| *d = -scale * s),
         }
-        for (j, bias) in b_h.iter_mut().enumerate() {
-            let diff: f32 = (0..rows).map(|r| p0[r * nh + j] - pk[r * nh + j]).sum();
-            *bias += lr * diff * inv_rows;
-        }
-        for (dst, &x) in negated_vk[..rows * nv].iter_mut().zip(vk) {
-            *dst = -x;
-        }
+    }
 
-        // W += lr/B · [v0; −vk]ᵀ [p0; pk], rows of W split over the threads.
-        let stacked_rows = 2 * rows;
+    /// `target (V x H) += alpha · stacked_visibleᵀ stacked_hidden`, rows of the target split over threads.
+    fn add_outer_products(&self, target: &mut [f32], rows: usize, chain_rows: usize, alpha: f32, threads: Threads) {
+        let (nv, nh) = (self.n_visible, self.n_hidden);
+        let stacked_rows = rows + chain_rows;
         let stacked_visible = &self.stacked_visible[..stacked_rows * nv];
         let stacked_hidden = &self.stacked_hidden[..stacked_rows * nh];
-        let alpha = lr * inv_rows;
+        let parts = threads.0.clamp(1, nv);
         let w_block = nv.div_ceil(parts);
         let update = |(index, w_rows): (usize, &mut [f32])| {
-            let first = index * w_block;
             let count = w_rows.len() / nh;
+            let first = index * w_block;
             linalg::add_outer_products_columns(
                 w_rows,
                 count,
@@ -154,18 +338,98 @@ impl CdWorkspace {
         };
         if parts > 1 {
             use rayon::prelude::*;
-            w.par_chunks_mut(w_block * nh).enumerate().for_each(update);
+            target.par_chunks_mut(w_block * nh).enumerate().for_each(update);
         } else {
-            w.chunks_mut(w_block * nh).enumerate().for_each(update);
+            target.chunks_mut(w_block * nh).enumerate().for_each(update);
         }
-        StepStats { reconstruction_l1: (l1 / (rows * nv) as f64) as f32, rows }
+    }
+
+    /// The update with momentum, weight decay, sparsity and centering.
+    #[allow(clippy::too_many_arguments)]
+    fn full_update(
+        &mut self,
+        rbm: &mut Rbm,
+        config: &TrainingConfig,
+        rows: usize,
+        chain_rows: usize,
+        lr: f32,
+        momentum: f32,
+        threads: Threads,
+    ) {
+        let (nv, nh) = (self.n_visible, self.n_hidden);
+        let mut velocity = self.velocity.take().unwrap_or_else(|| Velocity {
+            w: vec![0.0; nv * nh],
+            b_v: vec![0.0; nv],
+            b_h: vec![0.0; nh],
+        });
+        {
+            let (w, _, _) = rbm.parameters_mut();
+            let decay = lr * config.weight_decay;
+            velocity.w.iter_mut().zip(w.iter()).for_each(|(v, &w)| *v = momentum * *v - decay * w);
+        }
+        self.add_outer_products(&mut velocity.w, rows, chain_rows, lr / rows as f32, threads);
+
+        // Sparsity (Hinton's practical guide, section 11): push the running mean q of each hidden
+        // unit's activation towards the target through its bias and its weights.
+        let mut hidden_gradient: Vec<f32> = self.mean_p0.iter().zip(&self.mean_pk).map(|(d, m)| d - m).collect();
+        if config.sparsity_cost > 0.0 {
+            let q = self.hidden_activity.get_or_insert_with(|| vec![config.sparsity_target; nh]);
+            for (q, &p) in q.iter_mut().zip(&self.mean_p0) {
+                *q = 0.9 * *q + 0.1 * p;
+            }
+            for (row, &v) in velocity.w.chunks_exact_mut(nh).zip(&self.mean_v0) {
+                for (x, &qj) in row.iter_mut().zip(q.iter()) {
+                    *x -= lr * config.sparsity_cost * (qj - config.sparsity_target) * v;
+                }
+            }
+            for (g, &qj) in hidden_gradient.iter_mut().zip(q.iter()) {
+                *g -= config.sparsity_cost * (qj - config.sparsity_target);
+            }
+        }
+        for ((v, d), m) in velocity.b_v.iter_mut().zip(&self.mean_v0).zip(&self.mean_vk) {
+            *v = momentum * *v + lr * (d - m);
+        }
+        for (v, g) in velocity.b_h.iter_mut().zip(&hidden_gradient) {
+            *v = momentum * *v + lr * g;
+        }
+
+        let (w, b_v, b_h) = rbm.parameters_mut();
+        w.iter_mut().zip(&velocity.w).for_each(|(w, dw)| *w += dw);
+        b_v.iter_mut().zip(&velocity.b_v).for_each(|(b, d)| *b += d);
+        b_h.iter_mut().zip(&velocity.b_h).for_each(|(b, d)| *b += d);
+        if config.centering {
+            // Back from the centered biases: b_v −= ΔW λ, b_h −= ΔWᵀ μ.
+            let mu = self.visible_offset.clone().unwrap_or_else(|| vec![0.0; nv]);
+            let lambda = &self.hidden_offset;
+            let mut correction_h = vec![0.0f32; nh];
+            for (i, row) in velocity.w.chunks_exact(nh).enumerate() {
+                b_v[i] -= row.iter().zip(lambda).map(|(dw, l)| dw * l).sum::<f32>();
+                correction_h.iter_mut().zip(row).for_each(|(c, dw)| *c += dw * mu[i]);
+            }
+            b_h.iter_mut().zip(&correction_h).for_each(|(b, c)| *b -= c);
+            // Then move the offsets towards the data means (the mean statistics are uncentered).
+            let nu = config.centering_rate;
+            if let Some(mu) = &mut self.visible_offset {
+                mu.iter_mut().zip(&self.mean_v0).for_each(|(m, d)| *m = (1.0 - nu) * *m + nu * d);
+            }
+            self.hidden_offset.iter_mut().zip(&self.mean_p0).for_each(|(l, d)| *l = (1.0 - nu) * *l + nu * d);
+        }
+        self.velocity = Some(velocity);
     }
 }
 
-type ChainBlock<'a> = (
-    ((((&'a [f32], &'a mut [f32]), &'a mut [f32]), &'a mut [f32]), &'a mut [f32]),
-    &'a mut [rand_xoshiro::Xoshiro256PlusPlus],
-);
+/// `out[j]` = mean over rows of `data[r * width + j]`.
+fn column_means(data: &[f32], width: usize, out: &mut [f32]) {
+    out.iter_mut().for_each(|x| *x = 0.0);
+    let rows = data.len() / width.max(1);
+    for row in data.chunks_exact(width) {
+        out.iter_mut().zip(row).for_each(|(o, x)| *o += x);
+    }
+    let inv = 1.0 / rows.max(1) as f32;
+    out.iter_mut().for_each(|x| *x *= inv);
+}
+
+type ChainBlock<'a> = (usize, (((&'a mut [f32], &'a mut [f32]), &'a mut [f32]), &'a mut [Xoshiro256PlusPlus]));
 
 #[derive(Clone, Copy)]
 struct ChainParams<'a> {
@@ -174,36 +438,34 @@ struct ChainParams<'a> {
     b_h: &'a [f32],
     nv: usize,
     nh: usize,
+    k: usize,
     config: &'a TrainingConfig,
 }
 
-/// The chain of one block of rows: p0 = p(h|v0), k Gibbs steps into vk, pk = p(h|vk).
+/// The chain of one block of rows: k Gibbs steps into `vk`, then pk = p(h|vk). With `start_p`
+/// (CD), the first hidden sample is drawn from those probabilities (p(h|v0)); otherwise (PCD) the
+/// chain starts from the visible state already in `vk`.
 fn run_chain(
-    m: ChainParams<'_>,
+    m: &ChainParams<'_>,
     rows: usize,
-    v0: &[f32],
-    p0: &mut [f32],
+    start_p: Option<&[f32]>,
     pk: &mut [f32],
     vk: &mut [f32],
     h: &mut [f32],
-    streams: &mut [rand_xoshiro::Xoshiro256PlusPlus],
+    streams: &mut [Xoshiro256PlusPlus],
 ) {
     let one = Threads(1);
-    let ChainParams { w, b_v, b_h, nv, nh, config } = m;
-    linalg::affine(p0, v0, rows, w, nv, nh, b_h, one);
-    sampling::sigmoid_rows(p0, nh, rows, one);
-    for step in 0..config.k {
-        if step == 0 {
-            sampling::bernoulli_rows(p0, h, nh, rows, streams, one);
-        } else {
-            linalg::affine(h, vk, rows, w, nv, nh, b_h, one);
-            sampling::sample_hidden_from_inputs(h, nh, rows, streams, one);
+    let ChainParams { w, b_v, b_h, nv, nh, k, config } = *m;
+    for step in 0..k {
+        match start_p {
+            Some(p0) if step == 0 => sampling::bernoulli_rows(p0, h, nh, rows, streams, one),
+            _ => {
+                linalg::affine(h, vk, rows, w, nv, nh, b_h, one);
+                sampling::sample_hidden_from_inputs(h, nh, rows, streams, one);
+            }
         }
         linalg::affine_transposed(vk, h, rows, w, nv, nh, b_v, one);
         sampling::visible_state_from_inputs(vk, nv, rows, streams, one, config.sampling, config.noise_std);
-    }
-    if config.k == 0 {
-        vk.copy_from_slice(v0);
     }
     linalg::affine(pk, vk, rows, w, nv, nh, b_h, one);
     sampling::sigmoid_rows(pk, nh, rows, one);

@@ -12,15 +12,20 @@ pub enum VisibleSampling {
     NoisyMeanField,
     /// Standard binary Gibbs sampling: v ~ Bernoulli(sigmoid(hWᵀ + b_v)).
     Bernoulli,
+    /// The probabilities themselves, v = sigmoid(hWᵀ + b_v): Hinton's practical choice for the
+    /// visible reconstructions during learning (less sampling noise in the statistics).
+    Probabilities,
 }
 
 impl VisibleSampling {
-    pub const ALL: [VisibleSampling; 2] = [VisibleSampling::NoisyMeanField, VisibleSampling::Bernoulli];
+    pub const ALL: [VisibleSampling; 3] =
+        [VisibleSampling::NoisyMeanField, VisibleSampling::Bernoulli, VisibleSampling::Probabilities];
 
     pub fn label(self) -> &'static str {
         match self {
             VisibleSampling::NoisyMeanField => "Tutorial (mean-field + noise)",
             VisibleSampling::Bernoulli => "Bernoulli (binary Gibbs)",
+            VisibleSampling::Probabilities => "Probabilities (mean-field)",
         }
     }
 
@@ -29,11 +34,34 @@ impl VisibleSampling {
         match self {
             VisibleSampling::NoisyMeanField => "tutorial",
             VisibleSampling::Bernoulli => "bernoulli",
+            VisibleSampling::Probabilities => "probabilities",
         }
     }
 }
 
-/// Hyperparameters that may change between any two batches.
+/// Where the negative phase's chains start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum GradientMethod {
+    /// Contrastive divergence: k Gibbs steps from each data vector (the tutorial).
+    #[default]
+    Cd,
+    /// Persistent CD (Tieleman 2008): fantasy particles that carry on from one update to the next.
+    Pcd,
+}
+
+/// How the learning rate changes over the planned epochs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum LrSchedule {
+    #[default]
+    Constant,
+    /// From lr down to lr·final_lr_fraction, linearly over `planned_epochs`.
+    Linear,
+    /// From lr down to lr·final_lr_fraction, geometrically over `planned_epochs`.
+    Exponential,
+}
+
+/// Hyperparameters that may change between any two batches. Every method beyond the tutorial's is
+/// off by default, so the defaults are exactly the tutorial's algorithm.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TrainingConfig {
@@ -46,11 +74,91 @@ pub struct TrainingConfig {
     /// Images per update (tutorial: 64).
     pub batch_size: usize,
     pub sampling: VisibleSampling,
+    pub method: GradientMethod,
+    /// Fantasy particles for PCD; 0 means "as many as the batch size".
+    pub pcd_particles: usize,
+    /// Momentum after the warm-up (Hinton's guide: 0.9); 0 disables momentum.
+    pub momentum: f32,
+    /// Momentum during the first `momentum_warmup_epochs` (Hinton's guide: 0.5).
+    pub initial_momentum: f32,
+    pub momentum_warmup_epochs: f32,
+    /// L2 weight decay on W (not on biases), as a coefficient on the gradient (e.g. 1e-4).
+    pub weight_decay: f32,
+    /// Desired mean activation of each hidden unit (e.g. 0.05); used when `sparsity_cost` > 0.
+    pub sparsity_target: f32,
+    pub sparsity_cost: f32,
+    /// Centering (Melchior, Fischer & Wiskott 2016): gradients of the model with visible and
+    /// hidden offsets, which are moving averages of the data means.
+    pub centering: bool,
+    /// Moving-average rate ν of the centering offsets (paper: 0.01).
+    pub centering_rate: f32,
+    pub lr_schedule: LrSchedule,
+    /// Length of the learning-rate schedule in epochs.
+    pub planned_epochs: f32,
+    /// Learning rate at the end of the schedule, as a fraction of `learning_rate`.
+    pub final_lr_fraction: f32,
+    /// Train on binary images: each pixel drawn as 1 with probability intensity/255, afresh for
+    /// every batch (the standard protocol behind published MNIST log-likelihoods).
+    pub binarize_data: bool,
 }
 
 impl Default for TrainingConfig {
     fn default() -> Self {
-        Self { learning_rate: 0.005, k: 10, noise_std: 0.1, batch_size: 64, sampling: VisibleSampling::NoisyMeanField }
+        Self {
+            learning_rate: 0.005,
+            k: 10,
+            noise_std: 0.1,
+            batch_size: 64,
+            sampling: VisibleSampling::NoisyMeanField,
+            method: GradientMethod::Cd,
+            pcd_particles: 0,
+            momentum: 0.0,
+            initial_momentum: 0.5,
+            momentum_warmup_epochs: 5.0,
+            weight_decay: 0.0,
+            sparsity_target: 0.05,
+            sparsity_cost: 0.0,
+            centering: false,
+            centering_rate: 0.01,
+            lr_schedule: LrSchedule::Constant,
+            planned_epochs: 100.0,
+            final_lr_fraction: 0.01,
+            binarize_data: false,
+        }
+    }
+}
+
+impl TrainingConfig {
+    /// The learning rate in force at `epoch` (fractional epochs since the start).
+    pub fn learning_rate_at(&self, epoch: f64) -> f32 {
+        let t = (epoch / self.planned_epochs.max(1e-6) as f64).clamp(0.0, 1.0) as f32;
+        let end = self.final_lr_fraction.clamp(0.0, 1.0);
+        let factor = match self.lr_schedule {
+            LrSchedule::Constant => 1.0,
+            LrSchedule::Linear => 1.0 + (end - 1.0) * t,
+            LrSchedule::Exponential => end.max(1e-12).powf(t),
+        };
+        self.learning_rate * factor
+    }
+
+    /// The momentum in force at `epoch`.
+    pub fn momentum_at(&self, epoch: f64) -> f32 {
+        if self.momentum <= 0.0 {
+            0.0
+        } else if epoch < self.momentum_warmup_epochs as f64 {
+            self.initial_momentum
+        } else {
+            self.momentum
+        }
+    }
+
+    /// Whether the update needs more than the tutorial's plain step.
+    pub fn needs_full_update(&self) -> bool {
+        self.momentum > 0.0 || self.weight_decay > 0.0 || self.sparsity_cost > 0.0 || self.centering
+    }
+
+    pub fn particles(&self) -> usize {
+        if self.pcd_particles == 0 { self.batch_size } else { self.pcd_particles }
     }
 }
 
@@ -69,6 +177,10 @@ pub enum ConfigError {
     Batch(usize),
     #[error("hidden units must be between 1 and 100000 (got {0})")]
     Hidden(usize),
+    #[error("{name} must be a finite number in {range} (got {value})")]
+    OutOfRange { name: &'static str, range: &'static str, value: f32 },
+    #[error("PCD particles must be between 0 (= batch size) and {MAX_BATCH} (got {0})")]
+    Particles(usize),
 }
 
 impl TrainingConfig {
@@ -84,6 +196,25 @@ impl TrainingConfig {
         }
         if !(1..=MAX_BATCH).contains(&self.batch_size) {
             return Err(ConfigError::Batch(self.batch_size));
+        }
+        if self.pcd_particles > MAX_BATCH {
+            return Err(ConfigError::Particles(self.pcd_particles));
+        }
+        let ranges: [(&'static str, &'static str, f32, f32, f32); 9] = [
+            ("momentum", "[0, 1)", self.momentum, 0.0, 0.999),
+            ("initial momentum", "[0, 1)", self.initial_momentum, 0.0, 0.999),
+            ("momentum warm-up epochs", "[0, 1e6]", self.momentum_warmup_epochs, 0.0, 1e6),
+            ("weight decay", "[0, 1]", self.weight_decay, 0.0, 1.0),
+            ("sparsity target", "(0, 1)", self.sparsity_target, 1e-6, 0.999_999),
+            ("sparsity cost", "[0, 100]", self.sparsity_cost, 0.0, 100.0),
+            ("centering rate", "(0, 1]", self.centering_rate, 1e-9, 1.0),
+            ("planned epochs", "(0, 1e6]", self.planned_epochs, 1e-3, 1e6),
+            ("final learning-rate fraction", "[0, 1]", self.final_lr_fraction, 0.0, 1.0),
+        ];
+        for (name, range, value, lo, hi) in ranges {
+            if !(value.is_finite() && value >= lo && value <= hi) {
+                return Err(ConfigError::OutOfRange { name, range, value });
+            }
         }
         Ok(())
     }

@@ -102,5 +102,21 @@ pub fn visible_state_from_inputs(
                 *x = if uniform_f32(rng) < sigmoid(*x) { 1.0 } else { 0.0 };
             }
         }),
+        VisibleSampling::Probabilities => sigmoid_rows(data, width, rows, threads),
     }
+}
+
+/// In place: intensities in [0, 1] → binary pixels, each 1 with probability equal to its intensity.
+pub fn binarize_rows(
+    data: &mut [f32],
+    width: usize,
+    rows: usize,
+    streams: &mut [Xoshiro256PlusPlus],
+    threads: Threads,
+) {
+    for_each_row(data, width, rows, streams, threads, |row, rng| {
+        for x in row.iter_mut() {
+            *x = if uniform_f32(rng) < *x { 1.0 } else { 0.0 };
+        }
+    });
 }

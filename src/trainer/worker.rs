@@ -413,9 +413,14 @@ impl Worker {
         self.reset_chains();
     }
 
-    fn new_workspace(&self, capacity: usize) -> CdWorkspace {
+    fn new_workspace(&mut self, capacity: usize) -> CdWorkspace {
         let seed = stream_seed(self.spec.seed, Stream::Cd, self.workspace_generation);
-        CdWorkspace::new(self.rbm.n_visible(), self.rbm.n_hidden(), capacity, seed)
+        let mut workspace = CdWorkspace::new(self.rbm.n_visible(), self.rbm.n_hidden(), capacity, seed);
+        if self.config.centering {
+            // Centering's visible offset starts at the training pixel means, as in the paper.
+            workspace.set_visible_offset(self.pixel_means());
+        }
+        workspace
     }
 
     fn reset_chains(&mut self) {
@@ -531,10 +536,11 @@ impl Worker {
             }
         }
         let threads = Threads(self.threads);
+        let epoch = self.epoch_position();
         let (workspace, rbm, config) = (&mut self.workspace, &mut self.rbm, &self.config);
         let stats = match &self.pool {
-            Some(pool) => pool.install(|| workspace.step(rbm, config, rows, threads)),
-            None => workspace.step(rbm, config, rows, Threads(1)),
+            Some(pool) => pool.install(|| workspace.step_at(rbm, config, rows, threads, epoch)),
+            None => workspace.step_at(rbm, config, rows, Threads(1), epoch),
         };
         self.throughput.record(rows, started);
         self.cursor += rows;
