@@ -10,5 +10,6 @@ pub mod data;
 pub mod images;
 pub mod io;
 pub mod model;
+pub mod quality;
 pub mod toy;
 pub mod trainer;

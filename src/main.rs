@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use rbm_lab::app::RbmLabApp;
-use rbm_lab::cli::{Cli, Subcommands, default_threads, load_dataset, run_bench, run_sample, run_train};
+use rbm_lab::cli::{Cli, Subcommands, default_threads, load_dataset, run_bench, run_eval, run_sample, run_train};
 use rbm_lab::trainer::TrainerOptions;
 
 fn main() -> ExitCode {
@@ -14,6 +14,7 @@ fn main() -> ExitCode {
         Some(Subcommands::Train(args)) => run_train(args, &cli.window),
         Some(Subcommands::Sample(args)) => run_sample(args, &cli.window),
         Some(Subcommands::Bench(args)) => run_bench(args, &cli.window),
+        Some(Subcommands::Eval(args)) => run_eval(args, &cli.window),
         None => run_window(&cli),
     };
     match result {

@@ -48,6 +48,10 @@ fn metadata(rows: usize, cols: usize, hidden: usize) -> ModelMetadata {
             noise_std: 0.0,
             batch_size: 17,
             sampling: VisibleSampling::Bernoulli,
+            method: rbm_lab::model::GradientMethod::Pcd,
+            centering: true,
+            momentum: 0.9,
+            ..TrainingConfig::default()
         },
         spec: ModelSpec { n_hidden: hidden, seed: 0xDEAD_BEEF_CAFE_F00D, initialisation: Initialisation::Hinton },
     }

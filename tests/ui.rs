@@ -123,3 +123,24 @@ fn an_idle_window_stops_repainting() {
     assert_eq!(woken, 0, "an idle trainer sent {woken} updates");
     assert!(!harness.ctx.has_requested_repaint(), "a repaint was requested while idle");
 }
+
+#[test]
+fn quality_tab_evaluates_the_model_and_shows_monitors() {
+    // 16 hidden units: log Z is exact (enumeration), so the evaluation takes a moment.
+    let mut harness = harness(TrainerOptions {
+        spec: ModelSpec { n_hidden: 16, seed: 5, ..ModelSpec::default() },
+        ..paused_options()
+    });
+    harness.get_by_label("Quality (log-likelihood)").click();
+    step_until(&mut harness, "a weights snapshot", |app| app.filters.snapshot().is_some());
+    harness.get_by_label("Evaluate now").click();
+    step_until(&mut harness, "the evaluation", |app| !app.quality.evaluations.is_empty());
+    let e = harness.state().quality.evaluations[0].clone();
+    assert!(e.exact, "16 hidden units are enumerated exactly");
+    assert!(e.test_log_likelihood < 0.0 && e.test_log_likelihood > -2000.0, "{e:?}");
+    // Training a quarter epoch produces the first monitor point.
+    harness.get_by_label("Start").click();
+    step_until(&mut harness, "a monitor point", |app| !app.quality.monitors.is_empty());
+    let m = harness.state().quality.monitors[0];
+    assert!(m.pseudo_likelihood < 0.0 && m.update_ratio > 0.0, "{m:?}");
+}

@@ -1,7 +1,7 @@
 //! The control panel: run state, hyperparameters (applied at the next batch) and the model's shape
 //! and seed (applied on Reset).
 
-use crate::model::{Initialisation, ModelSpec, TrainingConfig, VisibleSampling};
+use crate::model::{GradientMethod, Initialisation, LrSchedule, ModelSpec, TrainingConfig, VisibleSampling};
 use crate::trainer::Command;
 
 pub struct ControlPanel {
@@ -66,13 +66,25 @@ impl ControlPanel {
             })
             .response
             .on_hover_text("Tutorial: sigmoid + Gaussian noise (not a true Gibbs sampler). Bernoulli: binary samples");
-        if ui
-            .button("Tutorial defaults")
-            .on_hover_text("lr 0.005, k 10, noise 0.1, batch 64, tutorial visibles")
-            .clicked()
-        {
-            *c = TrainingConfig::default();
-        }
+        ui.horizontal(|ui| {
+            if ui
+                .button("Tutorial defaults")
+                .on_hover_text("lr 0.005, k 10, noise 0.1, batch 64, tutorial visibles")
+                .clicked()
+            {
+                *c = TrainingConfig::default();
+            }
+            if ui
+                .button("Quality recipe")
+                .on_hover_text(
+                    "Centered PCD-1: binary data, Bernoulli visibles, momentum 0.9, lr 0.01, batch 100 (see README)",
+                )
+                .clicked()
+            {
+                *c = TrainingConfig::quality_recipe();
+            }
+        });
+        egui::CollapsingHeader::new("Method").default_open(false).show(ui, |ui| method_ui(ui, c));
         if self.config != self.sent && self.config.validate().is_ok() {
             self.sent = self.config.clone();
             commands.push(Command::SetConfig(self.config.clone()));
@@ -103,5 +115,58 @@ impl ControlPanel {
         if ui.button("Reset model").on_hover_text("Start over with a new model of this size and seed").clicked() {
             commands.push(Command::Reset(self.spec.clone()));
         }
+    }
+}
+
+/// The methods beyond the tutorial's CD (all off by default).
+fn method_ui(ui: &mut egui::Ui, c: &mut TrainingConfig) {
+    ui.horizontal(|ui| {
+        ui.selectable_value(&mut c.method, GradientMethod::Cd, "CD")
+            .on_hover_text("Contrastive divergence: each chain starts at its data vector");
+        ui.selectable_value(&mut c.method, GradientMethod::Pcd, "PCD")
+            .on_hover_text("Persistent CD: fantasy particles carry on between updates (Tieleman 2008)");
+    });
+    if c.method == GradientMethod::Pcd {
+        ui.add(egui::Slider::new(&mut c.pcd_particles, 0..=2000).logarithmic(true).text("particles"))
+            .on_hover_text("Number of persistent chains; 0 means as many as the batch size");
+    }
+    ui.add(egui::Slider::new(&mut c.momentum, 0.0..=0.99).text("momentum"))
+        .on_hover_text("Momentum after the warm-up (0 = none; Hinton's guide: 0.9)");
+    if c.momentum > 0.0 {
+        ui.add(egui::Slider::new(&mut c.initial_momentum, 0.0..=0.99).text("initial momentum"))
+            .on_hover_text("Momentum during the first epochs (Hinton's guide: 0.5)");
+        ui.add(egui::Slider::new(&mut c.momentum_warmup_epochs, 0.0..=50.0).text("warm-up epochs"))
+            .on_hover_text("Epochs with the initial momentum");
+    }
+    ui.add(egui::Slider::new(&mut c.weight_decay, 0.0..=0.01).logarithmic(true).text("weight decay"))
+        .on_hover_text("L2 penalty on the weights (not the biases), e.g. 0.0002");
+    ui.add(egui::Slider::new(&mut c.sparsity_cost, 0.0..=10.0).logarithmic(true).text("sparsity cost"))
+        .on_hover_text("Strength of the push of each hidden unit's mean activation towards the target");
+    if c.sparsity_cost > 0.0 {
+        ui.add(egui::Slider::new(&mut c.sparsity_target, 0.001..=0.5).logarithmic(true).text("sparsity target"))
+            .on_hover_text("Desired mean activation of each hidden unit");
+    }
+    ui.checkbox(&mut c.centering, "centering")
+        .on_hover_text("Centered gradients with moving-average offsets (Melchior, Fischer & Wiskott 2016)");
+    ui.checkbox(&mut c.binarize_data, "binary data")
+        .on_hover_text("Train on binary images: each pixel drawn from its intensity at every batch");
+    egui::ComboBox::from_label("lr schedule")
+        .selected_text(match c.lr_schedule {
+            LrSchedule::Constant => "constant",
+            LrSchedule::Linear => "linear decay",
+            LrSchedule::Exponential => "exponential decay",
+        })
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut c.lr_schedule, LrSchedule::Constant, "constant");
+            ui.selectable_value(&mut c.lr_schedule, LrSchedule::Linear, "linear decay");
+            ui.selectable_value(&mut c.lr_schedule, LrSchedule::Exponential, "exponential decay");
+        })
+        .response
+        .on_hover_text("How the learning rate falls over the planned epochs");
+    if c.lr_schedule != LrSchedule::Constant {
+        ui.add(egui::Slider::new(&mut c.planned_epochs, 1.0..=1000.0).logarithmic(true).text("planned epochs"))
+            .on_hover_text("Length of the schedule");
+        ui.add(egui::Slider::new(&mut c.final_lr_fraction, 0.0..=1.0).text("final lr fraction"))
+            .on_hover_text("Learning rate at the end, as a fraction of the learning rate");
     }
 }

@@ -5,6 +5,7 @@ pub mod controls;
 pub mod files;
 pub mod filters;
 pub mod loss_plot;
+pub mod quality_view;
 pub mod status;
 pub mod texture;
 
@@ -22,11 +23,13 @@ use controls::ControlPanel;
 use files::{FileJobs, FileOutcome, FileRequest};
 use filters::FilterView;
 use loss_plot::{LossPlotView, describe_change};
+use quality_view::QualityView;
 use status::{FrameStats, status_ui};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tab {
     Training,
+    Quality,
     Toy,
 }
 
@@ -45,6 +48,7 @@ pub struct RbmLabApp {
     pub filters: FilterView,
     pub chains: ChainView,
     pub toy: ToyExplorer,
+    pub quality: QualityView,
     pub tab: Tab,
     progress: Option<Progress>,
     notice: Option<Notice>,
@@ -81,6 +85,7 @@ impl RbmLabApp {
             filters: FilterView::default(),
             chains,
             toy: ToyExplorer::default(),
+            quality: QualityView::default(),
             tab: Tab::Training,
             progress: None,
             notice: None,
@@ -137,8 +142,10 @@ impl RbmLabApp {
                     self.controls.adopt_config(config);
                 }
             }
+            Update::Monitors(point) => self.quality.push_monitor(point),
             Update::ModelReplaced { description, .. } => {
                 self.loss.history.clear();
+                self.quality.clear();
                 self.say(format!("Model: {description}"), false);
             }
             Update::Saved(path) => self.say(format!("Saved {}", path.display()), false),
@@ -161,6 +168,9 @@ impl RbmLabApp {
         }
         if let Some(snapshot) = self.trainer.take_chain_snapshot() {
             self.chains.set_snapshot(ctx, snapshot);
+        }
+        if let Some(diagnostics) = self.trainer.take_diagnostics() {
+            self.quality.set_diagnostics(ctx, diagnostics);
         }
         for outcome in self.files.finished() {
             match outcome {
@@ -259,6 +269,7 @@ impl RbmLabApp {
             });
             ui.separator();
             ui.selectable_value(&mut self.tab, Tab::Training, "MNIST training");
+            ui.selectable_value(&mut self.tab, Tab::Quality, "Quality (log-likelihood)");
             ui.selectable_value(&mut self.tab, Tab::Toy, "Toy RBM (5 units)");
         });
     }
@@ -311,7 +322,7 @@ impl RbmLabApp {
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
         egui::Panel::bottom("status")
             .show(ui, |ui| status_ui(ui, self.progress.as_ref(), self.show_frame_timing.then_some(&self.frames)));
-        if self.tab == Tab::Training {
+        if self.tab != Tab::Toy {
             egui::Panel::left("controls").resizable(false).exact_size(290.0).show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| self.controls.ui(ui, &mut commands));
             });
@@ -320,6 +331,10 @@ impl RbmLabApp {
             self.notice_ui(ui);
             match self.tab {
                 Tab::Training => self.training_ui(ui, &mut commands),
+                Tab::Quality => {
+                    let training = self.progress.as_ref().is_some_and(|p| p.running);
+                    self.quality.ui(ui, self.filters.snapshot(), &self.dataset, training);
+                }
                 Tab::Toy => self.toy.ui(ui),
             }
         });
@@ -330,7 +345,7 @@ impl RbmLabApp {
             }
             self.trainer.send(command);
         }
-        if self.files.in_flight() > 0 {
+        if self.files.in_flight() > 0 || self.quality.is_evaluating() {
             // Poll for the dialog's answer without spinning.
             ctx.request_repaint_after(Duration::from_millis(200));
         }

@@ -129,6 +129,23 @@ impl Default for TrainingConfig {
 }
 
 impl TrainingConfig {
+    /// Centered PCD-1 on binary data: the recipe behind the README's best log-likelihood.
+    pub fn quality_recipe() -> Self {
+        Self {
+            learning_rate: 0.01,
+            k: 1,
+            batch_size: 100,
+            sampling: VisibleSampling::Bernoulli,
+            method: GradientMethod::Pcd,
+            momentum: 0.9,
+            initial_momentum: 0.5,
+            momentum_warmup_epochs: 5.0,
+            centering: true,
+            binarize_data: true,
+            ..Self::default()
+        }
+    }
+
     /// The learning rate in force at `epoch` (fractional epochs since the start).
     pub fn learning_rate_at(&self, epoch: f64) -> f32 {
         let t = (epoch / self.planned_epochs.max(1e-6) as f64).clamp(0.0, 1.0) as f32;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::data::Dataset;
 use crate::io::ModelFile;
 use crate::model::{ModelSpec, TrainingConfig, VisibleSampling};
+use crate::quality::{Histogram, MonitorPoint};
 
 /// UI → trainer.
 pub enum Command {
@@ -143,10 +144,30 @@ pub enum Update {
         epoch_position: f64,
     },
     Saved(PathBuf),
+    /// The cheap quality monitors, every quarter epoch.
+    Monitors(MonitorPoint),
     /// Training produced NaN/inf: paused, last finite weights restored.
     Diverged {
         epoch_position: f64,
         message: String,
     },
     Error(String),
+}
+
+/// What the parameters and the updates look like, a couple of times per second.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Diagnostics {
+    pub epoch: f64,
+    pub weights: Histogram,
+    pub visible_bias: Histogram,
+    pub hidden_bias: Histogram,
+    /// The last update ΔW.
+    pub update: Histogram,
+    /// Mean |ΔW| / mean |W| (Hinton's rule of thumb: about 1e-3).
+    pub update_ratio: f64,
+    /// p(h=1|v) for up to 64 images of the last batch (rows x H): dead or always-on units show
+    /// as black or white columns.
+    pub hidden_probabilities: Vec<f32>,
+    pub rows: usize,
+    pub n_hidden: usize,
 }

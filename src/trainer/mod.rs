@@ -47,6 +47,7 @@ impl<T> Latest<T> {
 pub struct Mailboxes {
     pub model: Latest<Arc<ModelSnapshot>>,
     pub chains: Latest<Arc<ChainSnapshot>>,
+    pub diagnostics: Latest<Arc<Diagnostics>>,
 }
 
 /// How to start a trainer.
@@ -130,6 +131,10 @@ impl TrainerHandle {
 
     pub fn take_chain_snapshot(&self) -> Option<Arc<ChainSnapshot>> {
         self.mailboxes.chains.take()
+    }
+
+    pub fn take_diagnostics(&self) -> Option<Arc<Diagnostics>> {
+        self.mailboxes.diagnostics.take()
     }
 
     pub fn is_alive(&self) -> bool {

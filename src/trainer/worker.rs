@@ -10,14 +10,15 @@ use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::{
-    ChainCommand, ChainSnapshot, ChainStart, Command, LossPoint, Mailboxes, ModelSnapshot, Progress, TrainerOptions,
-    Update, Waker,
+    ChainCommand, ChainSnapshot, ChainStart, Command, Diagnostics, LossPoint, Mailboxes, ModelSnapshot, Progress,
+    TrainerOptions, Update, Waker,
 };
 use crate::data::Dataset;
 use crate::io::{ModelFile, ModelMetadata};
 use crate::model::{
     CdWorkspace, GibbsChains, Initialisation, ModelSpec, Rbm, Threads, TrainingConfig, VisibleSampling,
 };
+use crate::quality::{Histogram, MonitorData, update_ratio};
 
 /// Separate random streams derived from the one seed, so that e.g. changing the chain count does not
 /// change the training run.
@@ -184,6 +185,8 @@ pub(super) struct Worker {
     last_model_publish: Instant,
     pixel_means: Option<Vec<f32>>,
     last_progress: Option<Progress>,
+    monitor_data: Option<MonitorData>,
+    last_diagnostics: Instant,
 }
 
 impl Worker {
@@ -244,6 +247,8 @@ impl Worker {
             last_model_publish: now - Duration::from_secs(1),
             pixel_means: None,
             last_progress: None,
+            monitor_data: None,
+            last_diagnostics: now,
             dataset,
             spec,
             config,
@@ -331,6 +336,7 @@ impl Worker {
                 let same_shape = dataset.pixels_per_image() == self.rbm.n_visible();
                 self.dataset = dataset;
                 self.pixel_means = None;
+                self.monitor_data = None;
                 self.order.clear();
                 self.cursor = 0;
                 self.epoch_loss_sum = 0.0;
@@ -562,6 +568,24 @@ impl Worker {
             });
             return;
         }
+        // Every quarter epoch: the cheap quality monitors (a few ms on 1,000 + 1,000 images).
+        let quarter = |samples: usize| (4 * samples) / n;
+        if quarter(self.cursor) != quarter(self.cursor - rows) {
+            let ratio = update_ratio(self.last_finite.weights_slice(), self.rbm.weights_slice());
+            let data = self.monitor_data.get_or_insert_with(|| MonitorData::new(&self.dataset, 1000));
+            let measured = match &self.pool {
+                Some(pool) => pool.install(|| data.measure(&self.rbm, position, ratio, threads)),
+                None => data.measure(&self.rbm, position, ratio, Threads(1)),
+            };
+            if let Some(point) = measured {
+                self.outbox.event(Update::Monitors(point));
+            }
+        }
+        if self.last_diagnostics.elapsed() >= Duration::from_millis(500) {
+            self.last_diagnostics = Instant::now();
+            let batch = &self.order[self.cursor - rows..self.cursor];
+            self.mailboxes.diagnostics.put(Arc::new(self.diagnostics(batch, position)));
+        }
         self.last_finite.clone_from(&self.rbm);
         self.model_changed = true;
         self.outbox.push_loss(LossPoint { epoch: position, loss: stats.reconstruction_l1 });
@@ -574,6 +598,29 @@ impl Worker {
             self.cursor = 0;
             self.epoch_loss_sum = 0.0;
             self.epoch_batches = 0;
+        }
+    }
+
+    /// Histograms of the parameters and of the last update, and p(h|v) for the last batch.
+    fn diagnostics(&self, batch: &[u32], epoch: f64) -> Diagnostics {
+        let (w, before) = (self.rbm.weights_slice(), self.last_finite.weights_slice());
+        let update: Vec<f32> = w.iter().zip(before).map(|(a, b)| a - b).collect();
+        let nv = self.rbm.n_visible();
+        let rows = batch.len().min(64);
+        let mut images = vec![0.0; rows * nv];
+        for (row, &index) in images.chunks_exact_mut(nv).zip(batch) {
+            self.dataset.train_image_f32(index as usize, row);
+        }
+        Diagnostics {
+            epoch,
+            weights: Histogram::of(w, 60),
+            visible_bias: Histogram::of(self.rbm.visible_bias().as_slice().unwrap_or(&[]), 60),
+            hidden_bias: Histogram::of(self.rbm.hidden_bias().as_slice().unwrap_or(&[]), 60),
+            update: Histogram::of(&update, 60),
+            update_ratio: update_ratio(before, w),
+            hidden_probabilities: self.rbm.hidden_probabilities(&images, rows, Threads(1)),
+            rows,
+            n_hidden: self.rbm.n_hidden(),
         }
     }
 

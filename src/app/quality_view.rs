@@ -1,0 +1,304 @@
+//! The Quality tab: the model's log-likelihood in nats (AIS on a background thread, with progress
+//! and Cancel, while training goes on), the cheap monitors against epochs, and what the parameters,
+//! the updates and the hidden units look like.
+
+use std::sync::Arc;
+
+use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, Points};
+
+use crate::data::Dataset;
+use crate::images::{GrayImage, GridLayout, image_grid};
+use crate::model::Rbm;
+use crate::quality::{Evaluation, EvaluationEvent, EvaluationJob, EvaluationSettings, Histogram, MonitorPoint};
+use crate::trainer::{Diagnostics, ModelSnapshot};
+
+use super::texture::{GrayTexture, fit_size};
+
+/// Keeps the monitor history bounded: about 500 epochs at four points per epoch.
+const MAX_MONITOR_POINTS: usize = 2000;
+
+pub struct QualityView {
+    pub monitors: Vec<MonitorPoint>,
+    pub evaluations: Vec<Evaluation>,
+    pub settings: EvaluationSettings,
+    /// Use the paper's ~14,500 inverse temperatures (otherwise `fast_betas`).
+    pub paper_schedule: bool,
+    pub fast_betas: usize,
+    job: Option<EvaluationJob>,
+    progress: f64,
+    status: Option<String>,
+    diagnostics: Option<Arc<Diagnostics>>,
+    hidden_texture: GrayTexture,
+}
+
+impl Default for QualityView {
+    fn default() -> Self {
+        Self {
+            monitors: Vec::new(),
+            evaluations: Vec::new(),
+            settings: EvaluationSettings::default(),
+            paper_schedule: true,
+            fast_betas: 1000,
+            job: None,
+            progress: 0.0,
+            status: None,
+            diagnostics: None,
+            hidden_texture: GrayTexture::default(),
+        }
+    }
+}
+
+impl QualityView {
+    pub fn push_monitor(&mut self, point: MonitorPoint) {
+        if self.monitors.len() >= MAX_MONITOR_POINTS {
+            // Drop every other point of the older half: the curve keeps its shape.
+            let half = self.monitors.len() / 2;
+            let mut kept: Vec<MonitorPoint> = self.monitors[..half].iter().step_by(2).copied().collect();
+            kept.extend_from_slice(&self.monitors[half..]);
+            self.monitors = kept;
+        }
+        self.monitors.push(point);
+    }
+
+    pub fn clear(&mut self) {
+        self.monitors.clear();
+        self.evaluations.clear();
+        self.job = None;
+        self.status = None;
+    }
+
+    pub fn set_diagnostics(&mut self, ctx: &egui::Context, diagnostics: Arc<Diagnostics>) {
+        let image = hidden_image(&diagnostics);
+        self.hidden_texture.set(ctx, "hidden_probabilities", &image);
+        self.diagnostics = Some(diagnostics);
+    }
+
+    pub fn is_evaluating(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// Starts an evaluation of the model in `snapshot`.
+    pub fn start_evaluation(
+        &mut self,
+        ctx: &egui::Context,
+        snapshot: &ModelSnapshot,
+        dataset: Arc<Dataset>,
+        threads: usize,
+    ) {
+        let rbm = match Rbm::from_parameters(
+            snapshot.n_visible,
+            snapshot.n_hidden,
+            snapshot.weights.clone(),
+            snapshot.visible_bias.clone(),
+            snapshot.hidden_bias.clone(),
+        ) {
+            Ok(rbm) => rbm,
+            Err(e) => {
+                self.status = Some(format!("Cannot evaluate: {e}"));
+                return;
+            }
+        };
+        let settings = EvaluationSettings {
+            betas: (!self.paper_schedule).then_some(self.fast_betas),
+            threads,
+            ..self.settings.clone()
+        };
+        let wake_ctx = ctx.clone();
+        let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || wake_ctx.request_repaint());
+        match EvaluationJob::start(rbm, dataset, snapshot.epoch_position, settings, Some(wake)) {
+            Ok(job) => {
+                self.job = Some(job);
+                self.progress = 0.0;
+                self.status = Some(format!("Evaluating the model of epoch {:.2}…", snapshot.epoch_position));
+            }
+            Err(e) => self.status = Some(format!("Cannot start the evaluation thread: {e}")),
+        }
+    }
+
+    fn poll(&mut self) {
+        let Some(job) = &self.job else { return };
+        let mut finished = false;
+        for event in job.events() {
+            match event {
+                EvaluationEvent::Progress(p) => self.progress = p,
+                EvaluationEvent::Done(evaluation) => {
+                    self.status = Some(format!(
+                        "Epoch {:.2}: test log-likelihood {:.2} nats, log Z {:.2} ({}) in {:.0} s",
+                        evaluation.epoch,
+                        evaluation.test_log_likelihood,
+                        evaluation.log_z,
+                        if evaluation.exact { "exact".to_string() } else { format!("AIS, {} runs", evaluation.runs) },
+                        evaluation.seconds
+                    ));
+                    self.evaluations.push(evaluation);
+                    finished = true;
+                }
+                EvaluationEvent::Failed(message) => {
+                    self.status = Some(format!("Evaluation failed: {message}"));
+                    finished = true;
+                }
+                EvaluationEvent::Cancelled => {
+                    self.status = Some("Evaluation cancelled".into());
+                    finished = true;
+                }
+            }
+        }
+        if finished {
+            self.job = None;
+        }
+    }
+
+    /// `snapshot` is the newest model; `training` says whether the trainer is busy (AIS then takes
+    /// one thread and leaves the other to training).
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        snapshot: Option<&Arc<ModelSnapshot>>,
+        dataset: &Arc<Dataset>,
+        training: bool,
+    ) {
+        self.poll();
+        ui.horizontal(|ui| {
+            ui.strong("Log-likelihood");
+            let can_start = self.job.is_none() && snapshot.is_some();
+            if ui
+                .add_enabled(can_start, egui::Button::new("Evaluate now"))
+                .on_hover_text(
+                    "Estimate log Z by AIS and the average log-likelihood of the 10,000 binarised test images",
+                )
+                .clicked()
+                && let Some(snapshot) = snapshot
+            {
+                let threads = if training { 1 } else { 2 };
+                self.start_evaluation(ui.ctx(), snapshot, dataset.clone(), threads);
+            }
+            if let Some(job) = &self.job {
+                ui.add(egui::ProgressBar::new(self.progress as f32).desired_width(160.0).show_percentage());
+                if ui.button("Cancel").on_hover_text("Stop the evaluation").clicked() {
+                    job.cancel();
+                }
+            }
+        });
+        ui.horizontal(|ui| {
+            ui.add(egui::Slider::new(&mut self.settings.runs, 2..=1000).logarithmic(true).text("AIS runs"))
+                .on_hover_text("Independent annealing runs (paper: 100); more runs, tighter interval");
+            ui.checkbox(&mut self.paper_schedule, "paper's ~14,500 temperatures").on_hover_text(
+                "Salakhutdinov & Murray's schedule; off: a uniform schedule of the length below (faster, rougher)",
+            );
+            if !self.paper_schedule {
+                ui.add(egui::Slider::new(&mut self.fast_betas, 100..=20000).logarithmic(true).text("temperatures"))
+                    .on_hover_text("Number of inverse temperatures of the uniform schedule");
+            }
+        });
+        if let Some(status) = &self.status {
+            ui.label(status);
+        }
+        let width = ui.available_width();
+        let height = ((ui.available_height() - 40.0) / 2.0).max(150.0);
+        ui.horizontal_top(|ui| {
+            ui.allocate_ui(egui::vec2(width * 0.5 - 8.0, height), |ui| self.likelihood_plot(ui));
+            ui.allocate_ui(egui::vec2(width * 0.5 - 8.0, height), |ui| self.monitor_plot(ui));
+        });
+        ui.horizontal_top(|ui| {
+            ui.allocate_ui(egui::vec2(width * 0.62, height), |ui| self.histograms_ui(ui));
+            ui.allocate_ui(egui::vec2(width * 0.36, height), |ui| self.hidden_ui(ui));
+        });
+    }
+
+    fn likelihood_plot(&self, ui: &mut egui::Ui) {
+        ui.vertical(|ui| {
+            ui.label("Average log-likelihood (nats) of binarised images; bars: ±3σ of AIS");
+            let test: Vec<[f64; 2]> = self.evaluations.iter().map(|e| [e.epoch, e.test_log_likelihood]).collect();
+            let train: Vec<[f64; 2]> = self.evaluations.iter().map(|e| [e.epoch, e.train_log_likelihood]).collect();
+            Plot::new("likelihood_plot").legend(Legend::default()).x_axis_label("epoch").show(ui, |plot| {
+                plot.points(Points::new("test", PlotPoints::from(test.clone())).radius(4.0));
+                plot.line(Line::new("test", PlotPoints::from(test)));
+                plot.points(Points::new("train subset", PlotPoints::from(train)).radius(3.0));
+                for e in &self.evaluations {
+                    let (low, high) = e.test_interval();
+                    if low.is_finite() && high.is_finite() {
+                        plot.line(
+                            Line::new("test", PlotPoints::from(vec![[e.epoch, low], [e.epoch, high]])).width(2.0),
+                        );
+                    }
+                }
+            });
+        });
+    }
+
+    fn monitor_plot(&self, ui: &mut egui::Ui) {
+        ui.vertical(|ui| {
+            ui.label("Cheap monitors on 1,000 held-out images, every quarter epoch");
+            let series = |f: fn(&MonitorPoint) -> f64| -> Vec<[f64; 2]> {
+                self.monitors.iter().map(|m| [m.epoch, f(m)]).collect()
+            };
+            Plot::new("monitor_plot").legend(Legend::default()).x_axis_label("epoch").show(ui, |plot| {
+                plot.line(Line::new("pseudo-likelihood", PlotPoints::from(series(|m| m.pseudo_likelihood))));
+                plot.line(Line::new(
+                    "free-energy gap (held-out − train)",
+                    PlotPoints::from(series(|m| m.free_energy_gap)),
+                ));
+                plot.line(Line::new(
+                    "reconstruction MSE × 1000",
+                    PlotPoints::from(series(|m| m.reconstruction_mse * 1000.0)),
+                ));
+            });
+        });
+    }
+
+    fn histograms_ui(&self, ui: &mut egui::Ui) {
+        ui.vertical(|ui| {
+            let Some(d) = &self.diagnostics else {
+                ui.label("Histograms appear once training runs.");
+                return;
+            };
+            ui.label(format!("Update / weight ratio {:.1e} (Hinton's rule of thumb: about 1e-3)", d.update_ratio));
+            let cell = egui::vec2(ui.available_width() / 2.0 - 6.0, (ui.available_height() - 24.0) / 2.0);
+            let rows = [
+                [("weights W", &d.weights), ("last update ΔW", &d.update)],
+                [("visible biases", &d.visible_bias), ("hidden biases", &d.hidden_bias)],
+            ];
+            for row in rows {
+                ui.horizontal(|ui| {
+                    for (name, histogram) in row {
+                        ui.allocate_ui(cell, |ui| histogram_plot(ui, name, histogram));
+                    }
+                });
+            }
+        });
+    }
+
+    fn hidden_ui(&self, ui: &mut egui::Ui) {
+        ui.vertical(|ui| {
+            ui.label("p(h=1|v) for a batch: rows = images, columns = hidden units")
+                .on_hover_text("All-black columns are dead units, all-white columns always-on units");
+            let width = ui.available_width();
+            if let Some(handle) = self.hidden_texture.handle() {
+                let size = fit_size(handle.size(), egui::vec2(width, ui.available_height()));
+                // Stretch to the width: units are thin columns.
+                let size = egui::vec2(width.min(size.x.max(width)), size.y.max(120.0));
+                ui.add(egui::Image::new(handle).fit_to_exact_size(size));
+            }
+        });
+    }
+}
+
+fn histogram_plot(ui: &mut egui::Ui, name: &str, histogram: &Histogram) {
+    let width = ((histogram.max - histogram.min) / histogram.counts.len().max(1) as f32) as f64;
+    let bars: Vec<Bar> = histogram
+        .counts
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| Bar::new(histogram.bin_centre(i) as f64, c as f64).width(width.max(1e-9)))
+        .collect();
+    Plot::new(name).show_axes([true, false]).allow_scroll(false).allow_drag(false).allow_zoom(false).show(ui, |plot| {
+        plot.bar_chart(BarChart::new(name, bars));
+    });
+    ui.label(name);
+}
+
+/// The hidden probabilities as a grey image (one pixel per unit and image).
+fn hidden_image(d: &Diagnostics) -> GrayImage {
+    let layout = GridLayout { tiles: 1, columns: 1, tile_w: d.n_hidden, tile_h: d.rows, gap: 0 };
+    image_grid(&d.hidden_probabilities, d.rows, d.n_hidden, &layout)
+}

@@ -1,0 +1,304 @@
+//! How good the model is, in nats: the cheap monitors the trainer computes as it goes, and the
+//! full evaluation (AIS estimate of log Z, then the average log-likelihood of the binarised test
+//! images and of a training subset of the same size), which runs on its own thread.
+//!
+//! The protocol is the standard one for MNIST RBMs (Salakhutdinov & Murray 2008): test images
+//! binarised once by sampling each pixel from its intensity with a fixed seed; AIS from a base-rate
+//! model fitted to the training pixel marginals; 100 runs, ~14,500 inverse temperatures.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::data::{Dataset, ImageSet};
+use crate::model::ais::{AisConfig, BetaSchedule, ais_log_z, base_rate_visible_bias};
+use crate::model::eval::{
+    EvalError, average_log_likelihood, binarise, exact_log_z, free_energy_gap, pseudo_likelihood, reconstruction_error,
+};
+use crate::model::{Rbm, Threads};
+
+/// The seed of the test-set binarisation: fixed, so that every evaluation sees the same images.
+pub const BINARISATION_SEED: u64 = 0x5EED_0B17;
+
+/// Exact log Z is used instead of AIS when the smaller layer has at most this many units.
+pub const EXACT_LIMIT: usize = 20;
+
+/// The first `count` images of a set, binarised with `seed`.
+pub fn binarised_subset(set: &ImageSet, count: usize, seed: u64) -> (Vec<f32>, usize) {
+    let count = count.min(set.count);
+    (binarise(&set.pixels[..count * set.pixels_per_image], seed), count)
+}
+
+/// Cheap quality measures computed every so often during training.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MonitorPoint {
+    pub epoch: f64,
+    /// scikit-learn's pseudo-likelihood (`BernoulliRBM.score_samples`), mean over held-out images.
+    pub pseudo_likelihood: f64,
+    /// Mean free energy of held-out images minus that of training images: grows when overfitting.
+    pub free_energy_gap: f64,
+    /// Mean squared error of the mean-field reconstruction p(v|p(h|v)) of held-out images.
+    pub reconstruction_mse: f64,
+    /// Mean |ΔW| / mean |W| of the last update (Hinton's rule of thumb: about 1e-3).
+    pub update_ratio: f64,
+}
+
+/// Binarised image subsets kept for the monitors (same images every time, so curves compare).
+pub struct MonitorData {
+    train: Vec<f32>,
+    held_out: Vec<f32>,
+    rows: usize,
+}
+
+impl MonitorData {
+    /// `rows` training and `rows` test images (1,000 is enough for a smooth curve and costs a few ms).
+    pub fn new(dataset: &Dataset, rows: usize) -> Self {
+        let rows = rows.min(dataset.train.count).min(dataset.test.count);
+        let (train, _) = binarised_subset(&dataset.train, rows, BINARISATION_SEED ^ 1);
+        let (held_out, _) = binarised_subset(&dataset.test, rows, BINARISATION_SEED);
+        Self { train, held_out, rows }
+    }
+
+    pub fn measure(&self, rbm: &Rbm, epoch: f64, update_ratio: f64, threads: Threads) -> Option<MonitorPoint> {
+        if self.rows == 0 || rbm.n_visible() * self.rows != self.held_out.len() {
+            return None;
+        }
+        let pl = pseudo_likelihood(rbm, &self.held_out, self.rows, BINARISATION_SEED, threads);
+        let gap = free_energy_gap(rbm, &self.train, &self.held_out, self.rows, threads);
+        let recon = reconstruction_error(rbm, &self.held_out, self.rows, threads);
+        Some(MonitorPoint {
+            epoch,
+            pseudo_likelihood: pl.mean,
+            free_energy_gap: gap.gap,
+            reconstruction_mse: recon.mse,
+            update_ratio,
+        })
+    }
+}
+
+/// Counts of values in equal-width bins between their minimum and maximum.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Histogram {
+    pub min: f32,
+    pub max: f32,
+    pub counts: Vec<u32>,
+}
+
+impl Histogram {
+    /// Non-finite values are left out.
+    pub fn of(values: &[f32], bins: usize) -> Self {
+        let bins = bins.max(1);
+        let (min, max) = values
+            .iter()
+            .filter(|x| x.is_finite())
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+        let mut counts = vec![0u32; bins];
+        if min > max {
+            return Self { min: 0.0, max: 0.0, counts };
+        }
+        let width = (max - min).max(f32::MIN_POSITIVE);
+        for &x in values.iter().filter(|x| x.is_finite()) {
+            let bin = (((x - min) / width) * bins as f32) as usize;
+            counts[bin.min(bins - 1)] += 1;
+        }
+        Self { min, max, counts }
+    }
+
+    /// The centre of bin `i`.
+    pub fn bin_centre(&self, i: usize) -> f32 {
+        self.min + (i as f32 + 0.5) * (self.max - self.min) / self.counts.len().max(1) as f32
+    }
+}
+
+/// Mean |after − before| / mean |after| over two weight matrices.
+pub fn update_ratio(before: &[f32], after: &[f32]) -> f64 {
+    let (mut change, mut size) = (0.0f64, 0.0f64);
+    for (b, a) in before.iter().zip(after) {
+        change += (a - b).abs() as f64;
+        size += a.abs() as f64;
+    }
+    if size > 0.0 { change / size } else { 0.0 }
+}
+
+/// What the full evaluation does.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvaluationSettings {
+    /// AIS runs (paper: 100).
+    pub runs: usize,
+    /// Number of inverse temperatures; `None` is the paper's schedule (~14,500).
+    pub betas: Option<usize>,
+    /// Test images evaluated, and the size of the training subset (standard: all 10,000).
+    pub images: usize,
+    pub seed: u64,
+    pub threads: usize,
+}
+
+impl Default for EvaluationSettings {
+    fn default() -> Self {
+        Self { runs: AisConfig::PAPER_RUNS, betas: None, images: 10_000, seed: 1, threads: 1 }
+    }
+}
+
+/// The model's quality in nats.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evaluation {
+    pub epoch: f64,
+    pub n_hidden: usize,
+    pub log_z: f64,
+    /// The ±3σ interval of the AIS estimate (equal to `log_z` when exact).
+    pub log_z_low: f64,
+    pub log_z_high: f64,
+    /// True when log Z was computed exactly by enumeration.
+    pub exact: bool,
+    /// Average log-likelihood of the binarised test images, in nats.
+    pub test_log_likelihood: f64,
+    /// The same for a training subset of the same size (the gap shows overfitting).
+    pub train_log_likelihood: f64,
+    pub images: usize,
+    pub runs: usize,
+    pub betas: usize,
+    pub seconds: f64,
+}
+
+impl Evaluation {
+    /// The test log-likelihood's interval implied by log Z's ±3σ (a larger log Z lowers it).
+    pub fn test_interval(&self) -> (f64, f64) {
+        (
+            self.test_log_likelihood - (self.log_z_high - self.log_z),
+            self.test_log_likelihood + (self.log_z - self.log_z_low),
+        )
+    }
+}
+
+/// Runs the full evaluation, reporting progress in [0, 1]; `progress` returning false cancels.
+pub fn evaluate(
+    rbm: &Rbm,
+    dataset: &Dataset,
+    epoch: f64,
+    settings: &EvaluationSettings,
+    progress: &mut dyn FnMut(f64) -> bool,
+) -> Result<Evaluation, EvalError> {
+    let started = Instant::now();
+    let threads = Threads(settings.threads.max(1));
+    let (test, test_rows) = binarised_subset(&dataset.test, settings.images, BINARISATION_SEED);
+    let (train, train_rows) = binarised_subset(&dataset.train, settings.images, BINARISATION_SEED ^ 1);
+    let smaller = rbm.n_visible().min(rbm.n_hidden());
+    let (log_z, low, high, exact, runs, betas) = if smaller <= EXACT_LIMIT {
+        let log_z = exact_log_z(rbm, threads)?;
+        (log_z, log_z, log_z, true, 0, 0)
+    } else {
+        let schedule = match settings.betas {
+            Some(n) => BetaSchedule::uniform(n)?,
+            None => BetaSchedule::salakhutdinov_murray(),
+        };
+        let betas = schedule.len();
+        let config = AisConfig { runs: settings.runs.max(2), schedule, seed: settings.seed, threads };
+        let base = base_rate_visible_bias(&dataset.train_pixel_means());
+        let result = ais_log_z(rbm, &base, &config, &mut *progress)?;
+        (result.log_z, result.log_z_low, result.log_z_high, false, result.runs, betas)
+    };
+    Ok(Evaluation {
+        epoch,
+        n_hidden: rbm.n_hidden(),
+        log_z,
+        log_z_low: low,
+        log_z_high: high,
+        exact,
+        test_log_likelihood: average_log_likelihood(rbm, &test, test_rows, log_z, threads),
+        train_log_likelihood: average_log_likelihood(rbm, &train, train_rows, log_z, threads),
+        images: test_rows,
+        runs,
+        betas,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Messages from a running evaluation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EvaluationEvent {
+    Progress(f64),
+    Done(Evaluation),
+    Failed(String),
+    Cancelled,
+}
+
+/// An evaluation on its own thread; dropping the job cancels it.
+pub struct EvaluationJob {
+    events: Receiver<EvaluationEvent>,
+    cancel: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EvaluationJob {
+    /// Starts evaluating `rbm` (a copy) at `epoch`; `wake` is called after each event.
+    pub fn start(
+        rbm: Rbm,
+        dataset: Arc<Dataset>,
+        epoch: f64,
+        settings: EvaluationSettings,
+        wake: Option<Arc<dyn Fn() + Send + Sync>>,
+    ) -> std::io::Result<Self> {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let stop = cancel.clone();
+        let thread = std::thread::Builder::new().name("rbm-evaluation".into()).spawn(move || {
+            run_job(&rbm, &dataset, epoch, &settings, &tx, &stop, wake.as_deref());
+        })?;
+        Ok(Self { events: rx, cancel, thread: Some(thread) })
+    }
+
+    pub fn events(&self) -> impl Iterator<Item = EvaluationEvent> + '_ {
+        self.events.try_iter()
+    }
+
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
+    }
+}
+
+impl Drop for EvaluationJob {
+    fn drop(&mut self) {
+        self.cancel();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run_job(
+    rbm: &Rbm,
+    dataset: &Dataset,
+    epoch: f64,
+    settings: &EvaluationSettings,
+    tx: &Sender<EvaluationEvent>,
+    stop: &AtomicBool,
+    wake: Option<&(dyn Fn() + Send + Sync)>,
+) {
+    let send = |event: EvaluationEvent| {
+        let _ = tx.send(event);
+        if let Some(wake) = wake {
+            wake();
+        }
+    };
+    let mut last_sent = Instant::now();
+    let mut progress = |fraction: f64| {
+        // A few updates per second are plenty for a progress bar.
+        if last_sent.elapsed().as_millis() >= 200 {
+            last_sent = Instant::now();
+            send(EvaluationEvent::Progress(fraction));
+        }
+        !stop.load(Ordering::Relaxed)
+    };
+    match evaluate(rbm, dataset, epoch, settings, &mut progress) {
+        Ok(evaluation) => send(EvaluationEvent::Done(evaluation)),
+        Err(EvalError::Cancelled) => send(EvaluationEvent::Cancelled),
+        Err(e) => send(EvaluationEvent::Failed(e.to_string())),
+    }
+}
