@@ -129,7 +129,8 @@ impl Default for TrainingConfig {
 }
 
 impl TrainingConfig {
-    /// Centered PCD-1 on binary data: the recipe behind the README's best log-likelihood.
+    /// Centered PCD-1 on binary data, lr 0.01 without momentum: the recipe behind the README's
+    /// best log-likelihood (with Hinton's initialisation and a linear decay of the learning rate).
     pub fn quality_recipe() -> Self {
         Self {
             learning_rate: 0.01,
@@ -137,11 +138,11 @@ impl TrainingConfig {
             batch_size: 100,
             sampling: VisibleSampling::Bernoulli,
             method: GradientMethod::Pcd,
-            momentum: 0.9,
-            initial_momentum: 0.5,
-            momentum_warmup_epochs: 5.0,
             centering: true,
             binarize_data: true,
+            lr_schedule: LrSchedule::Linear,
+            planned_epochs: 400.0,
+            final_lr_fraction: 0.1,
             ..Self::default()
         }
     }

@@ -81,7 +81,7 @@ impl Default for TrainerOptions {
             chains_running: true,
             chain_steps_per_second: 10.0,
             chain_restart_every: 200,
-            publish_interval: Duration::from_millis(33),
+            publish_interval: Duration::from_millis(30),
             waker: None,
         }
     }
