@@ -78,7 +78,7 @@ impl ControlPanel {
             if ui
                 .button("Quality recipe")
                 .on_hover_text(
-                    "Centered PCD-1 on binary data, lr 0.01 decaying over 400 epochs, batch 100; Reset uses Hinton initialisation",
+                    "Centered PCD-1 on binary data, lr 0.01 decaying to 0.0002 over 650 epochs, batch 100; Reset uses Hinton initialisation",
                 )
                 .clicked()
             {

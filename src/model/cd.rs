@@ -461,7 +461,7 @@ fn run_chain(
             Some(p0) if step == 0 => sampling::bernoulli_rows(p0, h, nh, rows, streams, one),
             _ => {
                 linalg::affine(h, vk, rows, w, nv, nh, b_h, one);
-                sampling::sample_hidden_from_inputs(h, nh, rows, streams, one);
+                sampling::sample_from_inputs(h, nh, rows, streams, one);
             }
         }
         linalg::affine_transposed(vk, h, rows, w, nv, nh, b_v, one);

@@ -141,8 +141,8 @@ impl TrainingConfig {
             centering: true,
             binarize_data: true,
             lr_schedule: LrSchedule::Linear,
-            planned_epochs: 400.0,
-            final_lr_fraction: 0.1,
+            planned_epochs: 650.0,
+            final_lr_fraction: 0.02,
             ..Self::default()
         }
     }

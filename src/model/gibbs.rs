@@ -70,7 +70,7 @@ impl GibbsChains {
         let b_v = rbm.visible_bias().as_slice().unwrap_or(&[]);
         let streams = self.streams.streams_mut();
         linalg::affine(&mut self.hidden, &self.visible, rows, w, nv, nh, b_h, threads);
-        sampling::sample_hidden_from_inputs(&mut self.hidden, nh, rows, streams, threads);
+        sampling::sample_from_inputs(&mut self.hidden, nh, rows, streams, threads);
         linalg::affine_transposed(&mut self.visible, &self.hidden, rows, w, nv, nh, b_v, threads);
         for (mean, &x) in self.visible_mean.iter_mut().zip(&self.visible) {
             *mean = sigmoid(x);

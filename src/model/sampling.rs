@@ -58,16 +58,12 @@ pub fn bernoulli_rows(
 ) {
     // Copy first so the pass can run in place on `states` row by row.
     states[..rows * width].copy_from_slice(&probabilities[..rows * width]);
-    for_each_row(states, width, rows, streams, threads, |row, rng| {
-        for x in row.iter_mut() {
-            *x = if uniform_f32(rng) < *x { 1.0 } else { 0.0 };
-        }
-    });
+    binarize_rows(states, width, rows, streams, threads);
 }
 
-/// In place: sigmoid of the pre-activations, then sample the binary hidden states; the
-/// probabilities are not kept.
-pub fn sample_hidden_from_inputs(
+/// In place: sigmoid of the pre-activations, then binary samples (hidden states, or Bernoulli
+/// visibles); the probabilities are not kept.
+pub fn sample_from_inputs(
     data: &mut [f32],
     width: usize,
     rows: usize,
@@ -97,11 +93,7 @@ pub fn visible_state_from_inputs(
                 *x = sigmoid(*x) + noise_std * normal_f32(rng);
             }
         }),
-        VisibleSampling::Bernoulli => for_each_row(data, width, rows, streams, threads, |row, rng| {
-            for x in row.iter_mut() {
-                *x = if uniform_f32(rng) < sigmoid(*x) { 1.0 } else { 0.0 };
-            }
-        }),
+        VisibleSampling::Bernoulli => sample_from_inputs(data, width, rows, streams, threads),
         VisibleSampling::Probabilities => sigmoid_rows(data, width, rows, threads),
     }
 }
