@@ -261,7 +261,7 @@ impl QualityView {
             for row in rows {
                 ui.horizontal(|ui| {
                     for (name, histogram) in row {
-                        ui.allocate_ui(cell, |ui| histogram_plot(ui, name, histogram));
+                        histogram_plot(ui, name, histogram, cell);
                     }
                 });
             }
@@ -274,16 +274,15 @@ impl QualityView {
                 .on_hover_text("All-black columns are dead units, all-white columns always-on units");
             let width = ui.available_width();
             if let Some(handle) = self.hidden_texture.handle() {
-                let size = fit_size(handle.size(), egui::vec2(width, ui.available_height()));
-                // Stretch to the width: units are thin columns.
-                let size = egui::vec2(width.min(size.x.max(width)), size.y.max(120.0));
-                ui.add(egui::Image::new(handle).fit_to_exact_size(size));
+                // Stretched to the column's width: units are thin columns, images short rows.
+                let height = fit_size(handle.size(), egui::vec2(width, ui.available_height())).y.max(120.0);
+                ui.add(egui::Image::new(handle).fit_to_exact_size(egui::vec2(width, height)));
             }
         });
     }
 }
 
-fn histogram_plot(ui: &mut egui::Ui, name: &str, histogram: &Histogram) {
+fn histogram_plot(ui: &mut egui::Ui, name: &str, histogram: &Histogram, size: egui::Vec2) {
     let width = ((histogram.max - histogram.min) / histogram.counts.len().max(1) as f32) as f64;
     let bars: Vec<Bar> = histogram
         .counts
@@ -291,10 +290,19 @@ fn histogram_plot(ui: &mut egui::Ui, name: &str, histogram: &Histogram) {
         .enumerate()
         .map(|(i, &c)| Bar::new(histogram.bin_centre(i) as f64, c as f64).width(width.max(1e-9)))
         .collect();
-    Plot::new(name).show_axes([true, false]).allow_scroll(false).allow_drag(false).allow_zoom(false).show(ui, |plot| {
-        plot.bar_chart(BarChart::new(name, bars));
+    ui.vertical(|ui| {
+        ui.label(name);
+        Plot::new(name)
+            .width(size.x)
+            .height((size.y - 24.0).max(60.0))
+            .show_axes([true, false])
+            .allow_scroll(false)
+            .allow_drag(false)
+            .allow_zoom(false)
+            .show(ui, |plot| {
+                plot.bar_chart(BarChart::new(name, bars));
+            });
     });
-    ui.label(name);
 }
 
 /// The hidden probabilities as a grey image (one pixel per unit and image).
