@@ -393,18 +393,7 @@ pub fn run_sample(args: &SampleArgs, window: &WindowArgs) -> Result<()> {
                     dataset.pixels_per_image()
                 );
             }
-            let mut images = vec![0.0; args.count * nv];
-            let mut next = 0;
-            for (slot, image) in images.chunks_exact_mut(nv).enumerate() {
-                let label = (slot % 10) as u8;
-                let found = (next..dataset.test.count).find(|&i| dataset.test.labels.get(i) == Some(&label));
-                let index = found.unwrap_or(slot % dataset.test.count.max(1));
-                dataset.test_image_f32(index, image);
-                if slot % 10 == 9 {
-                    next = index + 1;
-                }
-            }
-            images
+            dataset.test_digits(args.count)
         }
     };
     let mut chains = GibbsChains::new(start, nv, model.rbm.n_hidden(), args.seed);

@@ -100,10 +100,6 @@ impl LossHistory {
     pub fn max_loss(&self) -> f64 {
         self.max_loss
     }
-
-    pub fn last_loss(&self) -> Option<f64> {
-        self.points.last().map(|p| p.y)
-    }
 }
 
 /// A short description of what changed between two configurations, for the marker's label.

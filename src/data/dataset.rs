@@ -209,6 +209,27 @@ impl Dataset {
         self.test.image_f32(i, out);
     }
 
+    /// `count` distinct test images cycling through the digit classes 0, 1, 2, … (as in the
+    /// tutorial's figure), as intensities in [0, 1]; classes that run out are filled with any unused
+    /// image. Used to start the Gibbs chains in the window and in `rbm-lab sample`.
+    pub fn test_digits(&self, count: usize) -> Vec<f32> {
+        let set = &self.test;
+        let nv = self.pixels_per_image();
+        let mut out = vec![0.0; count * nv];
+        let mut used = vec![false; set.count];
+        for (slot, image) in out.chunks_exact_mut(nv).enumerate() {
+            let label = (slot % 10) as u8;
+            let pick = (0..set.count)
+                .find(|&i| !used[i] && set.labels.get(i) == Some(&label))
+                .or_else(|| (0..set.count).find(|&i| !used[i]));
+            if let Some(i) = pick {
+                used[i] = true;
+                self.test_image_f32(i, image);
+            }
+        }
+        out
+    }
+
     /// Mean intensity of each pixel over the training set, in [0, 1]; the usual initial visible
     /// bias is `ln(p / (1 - p))` of these (Hinton, "A Practical Guide to Training RBMs", 8.1).
     pub fn train_pixel_means(&self) -> Vec<f32> {

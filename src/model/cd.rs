@@ -144,12 +144,6 @@ impl CdWorkspace {
         &mut self.stacked_visible[..rows.min(self.capacity) * self.n_visible]
     }
 
-    /// The negative chains' visible states after the last step (CD: one per data row; PCD: the
-    /// persistent particles).
-    pub fn last_chain_visible(&self, rows: usize) -> &[f32] {
-        &self.chain_visible[..rows.min(self.chain_capacity) * self.n_visible]
-    }
-
     /// One update at the start of training (schedules at epoch 0).
     pub fn step(&mut self, rbm: &mut Rbm, config: &TrainingConfig, rows: usize, threads: Threads) -> StepStats {
         self.step_at(rbm, config, rows, threads, 0.0)

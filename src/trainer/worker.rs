@@ -434,31 +434,12 @@ impl Worker {
         let (count, nv) = (self.chains.count.max(1), self.rbm.n_visible());
         let mut rng = stream_rng(self.spec.seed, Stream::Chains, self.chains.generation);
         let start = match self.chains.start {
-            ChainStart::TestDigits => self.test_digits(count),
+            ChainStart::TestDigits => self.dataset.test_digits(count),
             ChainStart::Noise => (0..count * nv).map(|_| rng.random::<f32>()).collect(),
         };
         self.chains.sampler = GibbsChains::new(start, nv, self.rbm.n_hidden(), rng.random());
         self.chains.changed = true;
         self.chains.next_step_at = Instant::now();
-    }
-
-    /// `count` test images cycling through the digit classes 0, 1, 2, …, as in the tutorial's figure.
-    fn test_digits(&self, count: usize) -> Vec<f32> {
-        let set = &self.dataset.test;
-        let nv = self.dataset.pixels_per_image();
-        let mut out = vec![0.0; count * nv];
-        let mut used = vec![false; set.count];
-        for (slot, image) in out.chunks_exact_mut(nv).enumerate() {
-            let label = (slot % 10) as u8;
-            let pick = (0..set.count)
-                .find(|&i| !used[i] && set.labels.get(i) == Some(&label))
-                .or_else(|| (0..set.count).find(|&i| !used[i]));
-            if let Some(i) = pick {
-                used[i] = true;
-                self.dataset.test_image_f32(i, image);
-            }
-        }
-        out
     }
 
     fn load_model(&mut self, file: ModelFile) {
