@@ -35,6 +35,12 @@ pub struct WindowArgs {
     /// Threads for training (default: all cores).
     #[arg(long, global = true)]
     pub threads: Option<usize>,
+    /// Hidden units of the model the window starts with.
+    #[arg(long = "window-hidden", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub window_hidden: u64,
+    /// Print the trainer's samples/s and the frame statistics to stderr every this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub stats_every: Option<f64>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -2,10 +2,12 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
 use rbm_lab::app::RbmLabApp;
 use rbm_lab::cli::{Cli, Subcommands, default_threads, load_dataset, run_bench, run_eval, run_sample, run_train};
+use rbm_lab::model::ModelSpec;
 use rbm_lab::trainer::TrainerOptions;
 
 fn main() -> ExitCode {
@@ -27,21 +29,33 @@ fn main() -> ExitCode {
 }
 
 fn run_window(cli: &Cli) -> anyhow::Result<()> {
+    let stats_every = cli.window.stats_every;
     let dataset = Arc::new(load_dataset(cli.window.data.as_deref())?);
     let options = TrainerOptions {
+        spec: ModelSpec { n_hidden: cli.window.window_hidden as usize, ..ModelSpec::default() },
         threads: default_threads(cli.window.threads),
         start_running: !cli.window.paused,
         ..TrainerOptions::default()
     };
     let native = eframe::NativeOptions {
         renderer: eframe::Renderer::Glow,
+        // The views are flat colours and 8-bit images, with no gradients to band; dithering would
+        // only add shader work per pixel (the whole cost of a frame on a software renderer).
+        dithering: false,
         viewport: egui::ViewportBuilder::default().with_inner_size([1440.0, 900.0]).with_title("rbm-lab"),
         ..Default::default()
     };
     eframe::run_native(
         "rbm-lab",
         native,
-        Box::new(move |cc| Ok(Box::new(RbmLabApp::new(&cc.egui_ctx, dataset, options)?))),
+        Box::new(move |cc| {
+            rbm_lab::app::clear_instead_of_panel_fill(&cc.egui_ctx);
+            let mut app = RbmLabApp::new(&cc.egui_ctx, dataset, options)?;
+            if let Some(seconds) = stats_every.filter(|s| s.is_finite() && *s > 0.0) {
+                app.log_stats_every(Duration::from_secs_f64(seconds));
+            }
+            Ok(Box::new(app))
+        }),
     )
     .map_err(|e| anyhow::anyhow!("the window could not open: {e}"))
 }

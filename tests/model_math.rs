@@ -1,9 +1,10 @@
 //! The RBM's math against brute-force enumeration on tiny models, and one CD step against the
 //! tutorial's formulas written out by hand with the same random numbers.
 
+use rand::RngCore;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
-use rbm_lab::model::rng::{RowStreams, normal_f32, uniform_f32};
+use rbm_lab::model::rng::{RowStreams, normal_pair_from_bits, uniform_pair_from_bits};
 use rbm_lab::model::{CdWorkspace, Initialisation, Rbm, Threads, TrainingConfig, VisibleSampling};
 
 const NV: usize = 4;
@@ -105,14 +106,17 @@ fn cd_by_hand(rbm: &Rbm, v0: &[Vec<f64>], cfg: &TrainingConfig, seed: u64) -> (V
         let rng = &mut streams.streams_mut()[r];
         let mut v = v0r.clone();
         for _ in 0..cfg.k {
-            let h: Vec<f64> = ph(&v).iter().map(|&p| if (uniform_f32(rng) as f64) < p { 1.0 } else { 0.0 }).collect();
+            let u = row_draws(rng, NH, uniform_pair_from_bits);
+            let h: Vec<f64> = ph(&v).iter().zip(u).map(|(&p, u)| if u < p { 1.0 } else { 0.0 }).collect();
             v = match cfg.sampling {
                 VisibleSampling::Probabilities => pv(&h),
                 VisibleSampling::NoisyMeanField => {
-                    pv(&h).iter().map(|&p| p + cfg.noise_std as f64 * normal_f32(rng) as f64).collect()
+                    let z = row_draws(rng, NV, normal_pair_from_bits);
+                    pv(&h).iter().zip(z).map(|(&p, z)| p + cfg.noise_std as f64 * z).collect()
                 }
                 VisibleSampling::Bernoulli => {
-                    pv(&h).iter().map(|&p| if (uniform_f32(rng) as f64) < p { 1.0 } else { 0.0 }).collect()
+                    let u = row_draws(rng, NV, uniform_pair_from_bits);
+                    pv(&h).iter().zip(u).map(|(&p, u)| if u < p { 1.0 } else { 0.0 }).collect()
                 }
             };
         }
@@ -138,6 +142,18 @@ fn cd_by_hand(rbm: &Rbm, v0: &[Vec<f64>], cfg: &TrainingConfig, seed: u64) -> (V
         }
     }
     (w_new, bv_new, bh_new, l1 / (b * nv as f64))
+}
+
+/// The random numbers of one row of `len` elements, as the sampling passes document them: chunks of
+/// 32 elements take one xoshiro output each for elements i and 16 + i (its two halves).
+fn row_draws(rng: &mut Xoshiro256PlusPlus, len: usize, pair: fn(u64) -> (f32, f32)) -> Vec<f64> {
+    let mut out = Vec::with_capacity(len);
+    for start in (0..len).step_by(32) {
+        let chunk = (len - start).min(32);
+        let pairs: Vec<(f32, f32)> = (0..chunk.min(16)).map(|_| pair(rng.next_u64())).collect();
+        out.extend((0..chunk).map(|i| if i < 16 { pairs[i].0 } else { pairs[i - 16].1 } as f64));
+    }
+    out
 }
 
 fn check_one_cd_step(sampling: VisibleSampling, threads: Threads) {

@@ -60,6 +60,14 @@ pub struct RbmLabApp {
     gesture_base: Option<TrainingConfig>,
     /// Frame times in the status bar (off in snapshot tests, where they would differ run to run).
     pub show_frame_timing: bool,
+    stats_log: Option<StatsLog>,
+}
+
+/// Periodic one-line reports on stderr (`--stats-every`), for measuring the window from scripts.
+struct StatsLog {
+    every: Duration,
+    since: Instant,
+    samples_at_start: u64,
 }
 
 impl RbmLabApp {
@@ -95,6 +103,7 @@ impl RbmLabApp {
             last_marker_at: None,
             gesture_base: None,
             show_frame_timing: true,
+            stats_log: None,
         })
     }
 
@@ -109,6 +118,29 @@ impl RbmLabApp {
     }
     pub fn frame_stats(&self) -> &FrameStats {
         &self.frames
+    }
+
+    /// Print the trainer's rate over each period and the frame statistics every `every`.
+    pub fn log_stats_every(&mut self, every: Duration) {
+        self.stats_log = Some(StatsLog { every, since: Instant::now(), samples_at_start: 0 });
+    }
+
+    fn log_stats(&mut self, now: Instant) {
+        let samples = self.progress.as_ref().map_or(0, |p| p.samples_seen);
+        let Some(log) = &mut self.stats_log else { return };
+        let elapsed = now.duration_since(log.since);
+        if elapsed < log.every {
+            return;
+        }
+        let rate = samples.saturating_sub(log.samples_at_start) as f64 / elapsed.as_secs_f64();
+        eprintln!(
+            "rbm-lab stats: {rate:.0} samples/s, {:.1} fps, app CPU {:.2} ms p95 ({:.2} mean) per frame, {samples} samples",
+            self.frames.fps(),
+            self.frames.cpu_p95_ms(),
+            self.frames.cpu_mean_ms()
+        );
+        log.since = now;
+        log.samples_at_start = samples;
     }
 
     fn say(&mut self, text: impl Into<String>, is_error: bool) {
@@ -353,6 +385,7 @@ impl RbmLabApp {
         let interval = self.last_frame_at.map_or(0.0, |t| now.duration_since(t).as_secs_f32());
         self.last_frame_at = Some(now);
         self.frames.record(now.duration_since(started), interval);
+        self.log_stats(now);
     }
 
     /// Stops and joins the trainer (the window is closing), and says what happened on stderr.
@@ -369,9 +402,21 @@ impl RbmLabApp {
     }
 }
 
+/// For the eframe window: the frame is cleared to the panels' colour and the panels paint no fill of
+/// their own. The same picture, but a full-window layer fewer for the renderer each frame, which
+/// is most of a frame's cost when OpenGL runs in software.
+pub fn clear_instead_of_panel_fill(ctx: &egui::Context) {
+    ctx.all_styles_mut(|style| style.visuals.panel_fill = egui::Color32::TRANSPARENT);
+}
+
 impl eframe::App for RbmLabApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.draw(ui);
+    }
+
+    fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
+        let panels = if visuals.dark_mode { egui::Visuals::dark() } else { egui::Visuals::light() };
+        panels.panel_fill.to_normalized_gamma_f32()
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {

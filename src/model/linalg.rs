@@ -21,16 +21,27 @@ struct Strides {
     col: isize,
 }
 
+/// The element types of the products: f32 for training, f64 for the evaluation's free energies.
+pub trait Scalar: Copy + Send + Sync + 'static {
+    const ONE: Self;
+}
+impl Scalar for f32 {
+    const ONE: Self = 1.0;
+}
+impl Scalar for f64 {
+    const ONE: Self = 1.0;
+}
+
 /// `dst (m x n) = [dst +] alpha * lhs (m x k) * rhs (k x n)`, with explicit strides.
-fn gemm_strided(
+fn gemm_strided<T: Scalar>(
     (m, n, k): (usize, usize, usize),
-    dst: &mut [f32],
+    dst: &mut [T],
     accumulate: bool,
-    lhs: &[f32],
+    lhs: &[T],
     lhs_strides: Strides,
-    rhs: &[f32],
+    rhs: &[T],
     rhs_strides: Strides,
-    alpha: f32,
+    alpha: T,
     threads: Threads,
 ) {
     if m == 0 || n == 0 {
@@ -61,7 +72,7 @@ fn gemm_strided(
             rhs.as_ptr(),
             rhs_strides.col,
             rhs_strides.row,
-            1.0,
+            T::ONE,
             alpha,
             false,
             false,
@@ -72,7 +83,16 @@ fn gemm_strided(
 }
 
 /// `out (rows x n) = a (rows x k) * w (k x n) + bias`, where `w` is row-major k x n.
-pub fn affine(out: &mut [f32], a: &[f32], rows: usize, w: &[f32], k: usize, n: usize, bias: &[f32], threads: Threads) {
+pub fn affine<T: Scalar>(
+    out: &mut [T],
+    a: &[T],
+    rows: usize,
+    w: &[T],
+    k: usize,
+    n: usize,
+    bias: &[T],
+    threads: Threads,
+) {
     fill_rows_with(out, rows, bias);
     gemm_strided(
         (rows, n, k),
@@ -82,7 +102,7 @@ pub fn affine(out: &mut [f32], a: &[f32], rows: usize, w: &[f32], k: usize, n: u
         Strides { row: k as isize, col: 1 },
         w,
         Strides { row: n as isize, col: 1 },
-        1.0,
+        T::ONE,
         threads,
     );
 }
@@ -107,7 +127,7 @@ pub fn affine_transposed(
         Strides { row: n as isize, col: 1 },
         w,
         Strides { row: 1, col: n as isize },
-        1.0,
+        1.0f32,
         threads,
     );
 }
@@ -152,7 +172,35 @@ pub fn add_outer_products_columns(
     );
 }
 
-fn fill_rows_with(out: &mut [f32], rows: usize, row: &[f32]) {
+/// `dst (cols x rows) = srcᵀ` for a row-major `src` (rows x cols), in cache-sized tiles, the rows
+/// of `dst` split over `threads`. With Wᵀ stored, `h Wᵀ` is a plain [`affine`] product, which the
+/// `gemm` crate runs without first gathering the strided columns of W (its slowest path).
+pub fn transpose_into(src: &[f32], rows: usize, cols: usize, dst: &mut [f32], threads: Threads) {
+    const TILE: usize = 32;
+    let dst = &mut dst[..rows * cols];
+    let src = &src[..rows * cols];
+    // One task per band of TILE rows of dst (= TILE columns of src).
+    let band = |(index, out): (usize, &mut [f32])| {
+        let c0 = index * TILE;
+        let band_cols = out.len() / rows;
+        for r0 in (0..rows).step_by(TILE) {
+            for c in 0..band_cols {
+                let dst_row = &mut out[c * rows..(c + 1) * rows];
+                for r in r0..(r0 + TILE).min(rows) {
+                    dst_row[r] = src[r * cols + c0 + c];
+                }
+            }
+        }
+    };
+    if threads.0 > 1 {
+        use rayon::prelude::*;
+        dst.par_chunks_mut(TILE * rows).enumerate().for_each(band);
+    } else {
+        dst.chunks_mut(TILE * rows).enumerate().for_each(band);
+    }
+}
+
+fn fill_rows_with<T: Copy>(out: &mut [T], rows: usize, row: &[T]) {
     for dst in out.chunks_exact_mut(row.len()).take(rows) {
         dst.copy_from_slice(row);
     }
@@ -170,6 +218,22 @@ mod tests {
             }
         }
         c
+    }
+
+    #[test]
+    fn transpose_handles_ragged_tiles() {
+        for (rows, cols) in [(1, 1), (3, 70), (784, 256), (33, 31)] {
+            let src = pattern(rows * cols, 0.3);
+            for threads in [Threads(1), Threads(2)] {
+                let mut dst = vec![0.0; rows * cols];
+                transpose_into(&src, rows, cols, &mut dst, threads);
+                for r in 0..rows {
+                    for c in 0..cols {
+                        assert_eq!(dst[c * rows + r], src[r * cols + c]);
+                    }
+                }
+            }
+        }
     }
 
     fn pattern(len: usize, salt: f32) -> Vec<f32> {
@@ -207,6 +271,14 @@ mod tests {
             let want3 = naive(&at, &b, k, m, n);
             for i in 0..k * n {
                 assert!((acc[i] - w[i] - 0.5 * want3[i]).abs() < 1e-5);
+            }
+            // The stored transpose gives the same product as affine_transposed.
+            let mut wt = vec![0.0; k * n];
+            transpose_into(&w, k, n, &mut wt, threads);
+            let mut out3 = vec![0.0; m * k];
+            affine(&mut out3, &a2, m, &wt, n, k, &bias_k, threads);
+            for i in 0..m * k {
+                assert!((out3[i] - out2[i]).abs() < 1e-5);
             }
         }
     }

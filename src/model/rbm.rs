@@ -62,6 +62,19 @@ pub fn exp_f32(x: f32) -> f32 {
     p * scale
 }
 
+/// No NaN or infinity in `values`: a branch-free test of the exponent bits, so that it vectorises.
+fn all_finite(values: &[f32]) -> bool {
+    const EXPONENT: u32 = 0x7F80_0000;
+    let mut chunks = values.chunks_exact(16);
+    let mut bad = [false; 16];
+    for chunk in &mut chunks {
+        for (b, x) in bad.iter_mut().zip(chunk) {
+            *b |= x.to_bits() & EXPONENT == EXPONENT;
+        }
+    }
+    !bad.iter().any(|&b| b) && chunks.remainder().iter().all(|x| x.is_finite())
+}
+
 /// log(1 + e^x) without overflow.
 pub fn softplus(x: f64) -> f64 {
     if x > 0.0 { x + (-x).exp().ln_1p() } else { x.exp().ln_1p() }
@@ -164,7 +177,23 @@ impl Rbm {
 
     /// True when no parameter is NaN or infinite.
     pub fn is_finite(&self) -> bool {
-        self.weights.iter().chain(self.visible_bias.iter()).chain(self.hidden_bias.iter()).all(|x| x.is_finite())
+        all_finite(self.weights_slice())
+            && all_finite(self.visible_bias.as_slice().unwrap_or(&[]))
+            && all_finite(self.hidden_bias.as_slice().unwrap_or(&[]))
+    }
+
+    /// `target = self`, the weights copied in parallel blocks on the current rayon pool (the
+    /// trainer keeps the last good parameters this way after every batch).
+    pub fn copy_into(&self, target: &mut Rbm) {
+        use rayon::prelude::*;
+        if target.weights.dim() != self.weights.dim() {
+            target.clone_from(self);
+            return;
+        }
+        let (w, b_v, b_h) = target.parameters_mut();
+        w.par_chunks_mut(1 << 14).zip(self.weights_slice().par_chunks(1 << 14)).for_each(|(d, s)| d.copy_from_slice(s));
+        b_v.copy_from_slice(self.visible_bias.as_slice().unwrap_or(&[]));
+        b_h.copy_from_slice(self.hidden_bias.as_slice().unwrap_or(&[]));
     }
 
     /// E(v, h) = -b_v·v - b_h·h - vᵀWh, in f64.

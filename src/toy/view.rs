@@ -424,7 +424,7 @@ impl ToyExplorer {
                     let text = format!("{w:.2}");
                     let galley = painter.layout_no_wrap(text, small.clone(), text_color);
                     let label_rect = Align2::CENTER_CENTER.anchor_size(at, galley.size());
-                    painter.rect_filled(label_rect.expand(2.0), 3.0, ui.visuals().panel_fill);
+                    painter.rect_filled(label_rect.expand(2.0), 3.0, ui.visuals().window_fill);
                     painter.galley(label_rect.min, galley, text_color);
                 }
             }
