@@ -39,3 +39,18 @@ for setting in tutorial h500k1; do
   n=$(echo ${results[$setting.numpy]} | tr ' ' '\n' | median)
   printf '%-9s %12.0f %14.0f %12.0f %9.2fx %9.2fx\n' $setting "$o" "$t" "$n" "$(echo "$o / $t" | bc -l)" "$(echo "$o / $n" | bc -l)"
 done
+
+# The machine's 2-thread SGEMM on the training shapes (64x784)@(784xH), best of PyTorch and numpy
+# (OpenBLAS), against rbm-lab's useful flops: (2k+3)·2·784·H per sample.
+echo
+echo "2-thread SGEMM of the training shape (best of torch / numpy, matmul_bench.py), and rbm-lab's useful flops:"
+sgemm=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$py" "$peers/matmul_bench.py" --threads 2 --hidden 256 500)
+for setting in tutorial h500k1; do
+  if [ $setting = tutorial ]; then hidden=256; k=10; else hidden=500; k=1; fi
+  best=$(echo "$sgemm" | grep "vW .*(784x$hidden):" | sed 's/.*best \([0-9.]*\).*/\1/' | sort -g | tail -n1)
+  o=$(echo ${results[$setting.ours]} | tr ' ' '\n' | median)
+  useful=$(echo "$o * (2 * $k + 3) * 2 * 784 * $hidden / 1000000000" | bc -l)
+  printf '%-9s sgemm %6.1f GFLOP/s   rbm-lab %6.1f useful GFLOP/s = %3.0f%%\n' $setting "$best" "$useful" \
+    "$(echo "100 * $useful / $best" | bc -l)"
+done
+echo "$sgemm" | grep -E "sq1024" | sed 's/^/  /'
