@@ -192,7 +192,8 @@ impl CdWorkspace {
         let momentum = config.momentum_at(epoch);
         let (w, b_v, b_h) = rbm.parameters_mut();
         // Each h → v product through W itself makes the gemm crate gather W's strided columns;
-        // with two or more per block, one transpose per step is cheaper (measured: CD-10 +8%).
+        // with two or more per block, one transpose per step is cheaper (that gather was ~20% of a
+        // CD-10 step in the profile; with one per block, as in CD-1, the gather is cheaper).
         let transpose = k >= 2;
         if transpose {
             linalg::transpose_into(w, nv, nh, &mut self.weights_transposed, threads);

@@ -273,4 +273,21 @@ mod tests {
         // NaN must survive, so that divergence is detected.
         assert!(sigmoid(f32::NAN).is_nan());
     }
+
+    #[test]
+    fn finiteness_check_finds_every_bad_value() {
+        for len in [5, 16, 37, 200] {
+            let mut values: Vec<f32> = (0..len).map(|i| (i as f32 - 20.0) * 1e30).collect();
+            values[0] = f32::MAX;
+            values[1] = f32::MIN_POSITIVE / 4.0; // subnormal: finite
+            assert!(all_finite(&values), "len {len}");
+            for position in [2, len / 2, len - 1] {
+                for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                    let mut v = values.clone();
+                    v[position] = bad;
+                    assert!(!all_finite(&v), "len {len}, {bad} at {position}");
+                }
+            }
+        }
+    }
 }
