@@ -123,20 +123,70 @@ pub fn describe_change(old: &TrainingConfig, new: &TrainingConfig) -> String {
     if parts.is_empty() { "settings".to_string() } else { parts.join(", ") }
 }
 
+/// The points to draw for a line over `x_range` drawn `columns` pixels wide: at most each pixel
+/// column's lowest and highest point (in x order), plus the neighbours just outside the range so
+/// the line runs on to the edges. The picture is the same as drawing every point, from a fraction
+/// of the segments: thousands of segments a frame are what a software renderer spends its time on.
+/// `points` must be sorted by x.
+pub fn pixel_envelope(points: &[PlotPoint], x_range: (f64, f64), columns: usize) -> Vec<PlotPoint> {
+    let (x0, x1) = x_range;
+    let first = points.partition_point(|p| p.x < x0).saturating_sub(1);
+    let end = (points.partition_point(|p| p.x <= x1) + 1).min(points.len());
+    let visible = &points[first..end.max(first)];
+    let columns = columns.max(1);
+    if visible.len() <= 2 * columns || x1 <= x0 {
+        return visible.to_vec();
+    }
+    let scale = columns as f64 / (x1 - x0);
+    let column_of = |x: f64| ((x - x0) * scale).floor().clamp(-1.0, columns as f64) as i64;
+    let mut out = Vec::with_capacity(2 * columns + 4);
+    let mut column = column_of(visible[0].x);
+    let (mut low, mut high) = (0, 0);
+    let mut flush = |low: usize, high: usize, out: &mut Vec<PlotPoint>| {
+        let (a, b) = if low <= high { (low, high) } else { (high, low) };
+        out.push(visible[a]);
+        if b != a {
+            out.push(visible[b]);
+        }
+    };
+    for (i, p) in visible.iter().enumerate().skip(1) {
+        let c = column_of(p.x);
+        if c != column {
+            flush(low, high, &mut out);
+            column = c;
+            (low, high) = (i, i);
+        } else if p.y < visible[low].y {
+            low = i;
+        } else if p.y > visible[high].y {
+            high = i;
+        }
+    }
+    flush(low, high, &mut out);
+    out
+}
+
 #[derive(Default)]
 pub struct LossPlotView {
     pub history: LossHistory,
+    /// The x-range and pixel width the plot had last frame, for [`pixel_envelope`].
+    last_view: Option<((f64, f64), usize)>,
 }
 
 impl LossPlotView {
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         let history = &self.history;
+        let all = history.batch_points();
+        let shown = match (self.last_view, all.first(), all.last()) {
+            (Some((range, columns)), _, _) => pixel_envelope(all, range, columns),
+            (None, Some(a), Some(b)) => pixel_envelope(all, (a.x, b.x), ui.available_width() as usize),
+            _ => Vec::new(),
+        };
         let batches = if history.stride() > 1 {
             format!("batch L1 (mean of {} batches)", history.stride())
         } else {
             "batch L1".to_string()
         };
-        Plot::new("loss_plot")
+        let response = Plot::new("loss_plot")
             .legend(Legend::default())
             .x_axis_label("epoch")
             .y_axis_label("L1 reconstruction loss")
@@ -145,7 +195,7 @@ impl LossPlotView {
             .include_x(if history.batch_points().is_empty() { 1.0 } else { 0.0 })
             .allow_scroll(false)
             .show(ui, |plot| {
-                plot.line(Line::new(batches, PlotPoints::Borrowed(history.batch_points())).width(1.0));
+                plot.line(Line::new(batches, PlotPoints::Borrowed(&shown)).width(1.0));
                 if !history.epoch_means().is_empty() {
                     plot.line(Line::new("epoch mean", PlotPoints::Borrowed(history.epoch_means())).width(2.0));
                     plot.points(Points::new("epoch mean", PlotPoints::Borrowed(history.epoch_means())).radius(3.0));
@@ -163,6 +213,9 @@ impl LossPlotView {
                     );
                 }
             });
+        let bounds = response.transform.bounds();
+        let (x0, x1) = (*bounds.range_x().start(), *bounds.range_x().end());
+        self.last_view = Some(((x0, x1), response.transform.frame().width().max(1.0) as usize));
     }
 }
 
@@ -183,6 +236,32 @@ mod tests {
         assert!(h.batch_points().iter().all(|p| (p.y - 1.0).abs() < 1e-12));
         let xs: Vec<f64> = h.batch_points().iter().map(|p| p.x).collect();
         assert!(xs.windows(2).all(|w| w[0] < w[1]), "x stays increasing after merging");
+    }
+
+    #[test]
+    fn pixel_envelope_keeps_each_columns_extremes() {
+        // A noisy line: 10,000 points over x in [0, 10), drawn 100 pixels wide.
+        let points: Vec<PlotPoint> =
+            (0..10_000).map(|i| PlotPoint::new(i as f64 / 1000.0, ((i * 7919) % 101) as f64 / 100.0)).collect();
+        let shown = pixel_envelope(&points, (0.0, 10.0), 100);
+        assert!(shown.len() <= 2 * 100 + 4, "{} points", shown.len());
+        assert!(shown.windows(2).all(|w| w[0].x <= w[1].x), "x order kept");
+        for column in 0..100 {
+            let inside: Vec<&PlotPoint> = points.iter().filter(|p| (p.x * 10.0).floor() as usize == column).collect();
+            let lowest = inside.iter().map(|p| p.y).fold(f64::INFINITY, f64::min);
+            let highest = inside.iter().map(|p| p.y).fold(f64::NEG_INFINITY, f64::max);
+            let drawn: Vec<f64> =
+                shown.iter().filter(|p| (p.x * 10.0).floor() as usize == column).map(|p| p.y).collect();
+            assert!(drawn.contains(&lowest) && drawn.contains(&highest), "column {column}");
+        }
+        // Zoomed in: only the visible range, with one neighbour on each side.
+        let zoomed = pixel_envelope(&points, (2.0, 2.1), 1000);
+        assert_eq!(zoomed.first().map(|p| p.x), Some(1.999));
+        assert_eq!(zoomed.last().map(|p| p.x), Some(2.101));
+        assert_eq!(zoomed.len(), 103);
+        // Few points: all of them.
+        assert_eq!(pixel_envelope(&points[..50], (0.0, 0.05), 100), points[..50].to_vec());
+        assert!(pixel_envelope(&[], (0.0, 1.0), 100).is_empty());
     }
 
     #[test]
