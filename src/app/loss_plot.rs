@@ -142,7 +142,7 @@ pub fn pixel_envelope(points: &[PlotPoint], x_range: (f64, f64), columns: usize)
     let mut out = Vec::with_capacity(2 * columns + 4);
     let mut column = column_of(visible[0].x);
     let (mut low, mut high) = (0, 0);
-    let mut flush = |low: usize, high: usize, out: &mut Vec<PlotPoint>| {
+    let flush = |low: usize, high: usize, out: &mut Vec<PlotPoint>| {
         let (a, b) = if low <= high { (low, high) } else { (high, low) };
         out.push(visible[a]);
         if b != a {
