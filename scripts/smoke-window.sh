@@ -7,21 +7,17 @@ set -euo pipefail
 bin=${1:-target/release/rbm-lab}
 out=${2:-$(mktemp -d)}
 mkdir -p "$out"
-for d in $(seq 90 140); do [ -e /tmp/.X11-unix/X$d ] || { disp=:$d; break; }; done
-export DISPLAY=$disp
-export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
-chmod 700 "$XDG_RUNTIME_DIR"
-Xvfb "$disp" -screen 0 1600x1000x24 -nolisten tcp >/dev/null 2>&1 &
-xvfb_pid=$!
+. "$(dirname "$0")/xvfb.sh"
 app_pid=
+xvfb_pid=
 cleanup() {
   [ -n "$app_pid" ] && kill "$app_pid" 2>/dev/null || true
-  kill "$xvfb_pid" 2>/dev/null || true
+  [ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null || true
 }
 trap cleanup EXIT
 fail() { echo "smoke-window: FAIL: $*" >&2; echo "--- program output:" >&2; cat "$out/app.log" >&2 || true; exit 1; }
 
-sleep 1
+start_xvfb 90 140
 "$bin" >"$out/app.log" 2>&1 &
 app_pid=$!
 
@@ -40,8 +36,7 @@ xwd -root -silent | convert xwd:- "$out/window.png"
 colors=$(convert "$out/window.png" -format %k info:)
 [ "$colors" -gt 100 ] || fail "the window looks blank ($colors colours in $out/window.png)"
 
-xdotool windowfocus --sync "$wid" 2>/dev/null || true
-xdotool key --clearmodifiers ctrl+q
+press_ctrl_q
 for _ in $(seq 1 50); do
   kill -0 "$app_pid" 2>/dev/null || break
   sleep 0.1

@@ -7,14 +7,9 @@ set -euo pipefail
 minutes=${1:?minutes}
 bin=${2:-target/release/rbm-lab}
 shift 2 || shift $#
-for d in $(seq 150 190); do [ -e /tmp/.X11-unix/X$d ] || { disp=:$d; break; }; done
-export DISPLAY=$disp
-export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
-chmod 700 "$XDG_RUNTIME_DIR"
-Xvfb "$disp" -screen 0 1600x1000x24 -nolisten tcp >/dev/null 2>&1 &
-xvfb_pid=$!
+. "$(dirname "$0")/xvfb.sh"
 trap 'kill $app_pid $xvfb_pid 2>/dev/null || true' EXIT
-sleep 1
+start_xvfb 150 190
 "$bin" "$@" >/tmp/soak-app.log 2>&1 &
 app_pid=$!
 echo "minute,rss_mib"
@@ -28,8 +23,6 @@ while :; do
   [ "$elapsed" -ge $(( minutes * 60 )) ] && break
   sleep 30
 done
-wid=$(xdotool search --name '^rbm-lab$' | head -n1)
-xdotool windowfocus --sync "$wid" 2>/dev/null || true
-xdotool key --clearmodifiers ctrl+q
+press_ctrl_q
 wait "$app_pid" || true
 tail -n 1 /tmp/soak-app.log

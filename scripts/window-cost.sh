@@ -18,22 +18,15 @@ trained=$("$bin" train --epochs 8 --out "$model" | grep '^epoch' | tail -n +2 | 
   sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}')
 rm -f "$model"
 
-for d in $(seq 150 190); do [ -e /tmp/.X11-unix/X$d ] || { disp=:$d; break; }; done
-export DISPLAY=$disp
-export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
-chmod 700 "$XDG_RUNTIME_DIR"
+. "$(dirname "$0")/xvfb.sh"
 log=$(mktemp)
-Xvfb "$disp" -screen 0 1600x1000x24 -nolisten tcp >/dev/null 2>&1 &
-xvfb_pid=$!
 trap 'kill $app_pid $xvfb_pid 2>/dev/null || true; rm -f "$log"' EXIT
-sleep 1
+start_xvfb 150 190
 "$bin" --stats-every "$period" "$@" 2>"$log" &
 app_pid=$!
 # One period of warm-up (start-up, first textures), then the measured periods.
 sleep $(( seconds + period + 2 ))
-wid=$(xdotool search --name '^rbm-lab$' | head -n1)
-xdotool windowfocus --sync "$wid" 2>/dev/null || true
-xdotool key --clearmodifiers ctrl+q
+press_ctrl_q
 wait "$app_pid" || true
 
 grep '^rbm-lab stats' "$log" | tail -n +2 | awk -v headless="$headless" -v trained="$trained" '

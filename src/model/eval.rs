@@ -93,10 +93,7 @@ impl LogSumExp {
 /// log Σ exp(x), stably; −inf for an empty slice.
 pub fn log_sum_exp(xs: &[f64]) -> f64 {
     let max = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if max == f64::NEG_INFINITY || max.is_nan() {
-        return max;
-    }
-    if max == f64::INFINITY {
+    if !max.is_finite() {
         return max;
     }
     max + xs.iter().map(|&x| (x - max).exp()).sum::<f64>().ln()
@@ -294,8 +291,12 @@ fn check_batch(rbm: &Rbm, data: &[f32], rows: usize) {
 /// If `rows == 0` or `data.len() != rows * V`.
 pub fn free_energies(rbm: &Rbm, data: &[f32], rows: usize, threads: Threads) -> Vec<f64> {
     check_batch(rbm, data, rows);
-    let (nv, nh) = (rbm.n_visible(), rbm.n_hidden());
-    let params = F64Parameters::of(rbm);
+    free_energies_with(&F64Parameters::of(rbm), data, threads)
+}
+
+/// [`free_energies`] with the f64 parameters already made (callers with several data sets).
+fn free_energies_with(params: &F64Parameters, data: &[f32], threads: Threads) -> Vec<f64> {
+    let (nv, nh) = (params.nv, params.nh);
     in_pool(threads, || {
         data.par_chunks(nv * F64_BLOCK)
             .flat_map_iter(|block| {
@@ -501,8 +502,11 @@ pub struct FreeEnergyGap {
 /// # Panics
 /// If `rows == 0` or either slice is not `rows * V` long.
 pub fn free_energy_gap(rbm: &Rbm, train: &[f32], held_out: &[f32], rows: usize, threads: Threads) -> FreeEnergyGap {
-    let train_mean = mean_free_energy(rbm, train, rows, threads);
-    let held_out_mean = mean_free_energy(rbm, held_out, rows, threads);
+    check_batch(rbm, train, rows);
+    check_batch(rbm, held_out, rows);
+    let params = F64Parameters::of(rbm);
+    let mean = |data| free_energies_with(&params, data, threads).iter().sum::<f64>() / rows as f64;
+    let (train_mean, held_out_mean) = (mean(train), mean(held_out));
     FreeEnergyGap { train_mean, held_out_mean, gap: held_out_mean - train_mean }
 }
 

@@ -315,11 +315,5 @@ pub fn softplus(x: f64) -> f64 {
     if x > 0.0 { x + (-x).exp().ln_1p() } else { x.exp().ln_1p() }
 }
 
-/// `ln Σ exp(x_k)`, shifted by the maximum so that it is exact for any finite scores.
-pub fn log_sum_exp(xs: &[f64]) -> f64 {
-    let max = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if !max.is_finite() {
-        return max;
-    }
-    max + xs.iter().map(|&x| (x - max).exp()).sum::<f64>().ln()
-}
+/// log Σ exp(x), without overflow (shared with the evaluation code).
+pub use crate::model::eval::log_sum_exp;

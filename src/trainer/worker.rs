@@ -567,7 +567,11 @@ impl Worker {
             let batch = &self.order[self.cursor - rows..self.cursor];
             self.mailboxes.diagnostics.put(Arc::new(self.diagnostics(batch, position)));
         }
-        self.last_finite.clone_from(&self.rbm);
+        let (rbm, last_finite) = (&self.rbm, &mut self.last_finite);
+        match &self.pool {
+            Some(pool) => pool.install(|| rbm.copy_into(last_finite)),
+            None => rbm.copy_into(last_finite),
+        }
         self.model_changed = true;
         self.outbox.push_loss(LossPoint { epoch: position, loss: stats.reconstruction_l1 });
         self.epoch_loss_sum += stats.reconstruction_l1 as f64;
