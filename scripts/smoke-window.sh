@@ -35,6 +35,10 @@ kill -0 "$app_pid" 2>/dev/null || fail "the program exited while training"
 xwd -root -silent | convert xwd:- "$out/window.png"
 colors=$(convert "$out/window.png" -format %k info:)
 [ "$colors" -gt 100 ] || fail "the window looks blank ($colors colours in $out/window.png)"
+# The loss plot's background (egui's extreme_bg_color), filled by rbm-lab's own GL program.
+grep -q "plot backgrounds left to egui_plot" "$out/app.log" && fail "the plot-background program did not build"
+plot_bg=$(convert "$out/window.png" -format %c histogram:info: | awk '/#0A0A0A/ {print $1+0}')
+[ "${plot_bg:-0}" -gt 100000 ] || fail "no plot background (${plot_bg:-0} pixels of #0A0A0A)"
 
 press_ctrl_q
 for _ in $(seq 1 50); do
@@ -53,4 +57,4 @@ line=$(grep -o 'window closed after training [0-9]* samples.*' "$out/app.log" ||
 samples=$(echo "$line" | awk '{print $5}')
 [ "$samples" -gt 0 ] || fail "it did not train ($line)"
 echo "$line" | grep -q "trainer stopped" || fail "the trainer did not stop ($line)"
-echo "smoke-window: ok: $colors colours on screen; $line"
+echo "smoke-window: ok: $colors colours on screen, $plot_bg plot-background pixels; $line"

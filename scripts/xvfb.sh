@@ -1,6 +1,8 @@
 # Sourced by the real-window scripts (smoke-window, soak-window, window-cost).
 #   start_xvfb FIRST LAST   a virtual X server on the first free display in FIRST..LAST: exports
-#                           DISPLAY and XDG_RUNTIME_DIR, sets xvfb_pid (the caller's trap kills it)
+#                           DISPLAY and XDG_RUNTIME_DIR, sets xvfb_pid (the caller's trap kills it),
+#                           and a fresh XDG_DATA_HOME: eframe restores the last window size from
+#                           there, and a window resized once would skew every later measurement
 #   press_ctrl_q            Ctrl+Q to the rbm-lab window (it closes, the trainer stops)
 
 start_xvfb() {
@@ -10,6 +12,8 @@ start_xvfb() {
   export DISPLAY=$disp
   export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
   chmod 700 "$XDG_RUNTIME_DIR"
+  XDG_DATA_HOME=$(mktemp -d)
+  export XDG_DATA_HOME
   Xvfb "$disp" -screen 0 1600x1000x24 -nolisten tcp >/dev/null 2>&1 &
   xvfb_pid=$!
   sleep 1

@@ -51,6 +51,12 @@ fn run_window(cli: &Cli) -> anyhow::Result<()> {
         Box::new(move |cc| {
             rbm_lab::app::clear_instead_of_panel_fill(&cc.egui_ctx);
             let mut app = RbmLabApp::new(&cc.egui_ctx, dataset, options)?;
+            if let Some(gl) = &cc.gl {
+                match rbm_lab::app::gl_paint::OpaquePainter::new(gl) {
+                    Ok(painter) => app.use_opaque_painter(painter),
+                    Err(e) => eprintln!("rbm-lab: plot backgrounds left to egui_plot ({e})"),
+                }
+            }
             if let Some(seconds) = stats_every.filter(|s| s.is_finite() && *s > 0.0) {
                 app.log_stats_every(Duration::from_secs_f64(seconds));
             }

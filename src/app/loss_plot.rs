@@ -3,6 +3,7 @@
 
 use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints, Points, Text, VLine};
 
+use super::gl_paint::{OpaquePainter, show_plot};
 use crate::model::TrainingConfig;
 use crate::trainer::LossPoint;
 
@@ -168,6 +169,8 @@ pub fn pixel_envelope(points: &[PlotPoint], x_range: (f64, f64), columns: usize)
 #[derive(Default)]
 pub struct LossPlotView {
     pub history: LossHistory,
+    /// Fills the plot's background (see [`OpaquePainter`]); without it egui_plot does.
+    pub opaque: Option<OpaquePainter>,
     /// The x-range and pixel width the plot had last frame, for [`pixel_envelope`].
     last_view: Option<((f64, f64), usize)>,
 }
@@ -186,33 +189,33 @@ impl LossPlotView {
         } else {
             "batch L1".to_string()
         };
-        let response = Plot::new("loss_plot")
+        let plot = Plot::new("loss_plot")
             .legend(Legend::default())
             .x_axis_label("epoch")
             .y_axis_label("L1 reconstruction loss")
             .include_y(0.0)
             .include_x(0.0)
             .include_x(if history.batch_points().is_empty() { 1.0 } else { 0.0 })
-            .allow_scroll(false)
-            .show(ui, |plot| {
-                plot.line(Line::new(batches, PlotPoints::Borrowed(&shown)).width(1.0));
-                if !history.epoch_means().is_empty() {
-                    plot.line(Line::new("epoch mean", PlotPoints::Borrowed(history.epoch_means())).width(2.0));
-                    plot.points(Points::new("epoch mean", PlotPoints::Borrowed(history.epoch_means())).radius(3.0));
-                }
-                // One legend entry for all changes; each line carries its own label at the top.
-                let color = egui::Color32::from_rgb(200, 150, 40);
-                // At the data's top: a position from the plot's bounds would grow them every frame.
-                let top = history.max_loss();
-                for marker in history.markers() {
-                    plot.vline(VLine::new("settings changed", marker.epoch).color(color));
-                    plot.text(
-                        Text::new("settings changed", PlotPoint::new(marker.epoch, top), marker.label.clone())
-                            .anchor(egui::Align2::LEFT_TOP)
-                            .color(color),
-                    );
-                }
-            });
+            .allow_scroll(false);
+        let response = show_plot(ui, self.opaque.as_ref(), plot, |plot| {
+            plot.line(Line::new(batches, PlotPoints::Borrowed(&shown)).width(1.0));
+            if !history.epoch_means().is_empty() {
+                plot.line(Line::new("epoch mean", PlotPoints::Borrowed(history.epoch_means())).width(2.0));
+                plot.points(Points::new("epoch mean", PlotPoints::Borrowed(history.epoch_means())).radius(3.0));
+            }
+            // One legend entry for all changes; each line carries its own label at the top.
+            let color = egui::Color32::from_rgb(200, 150, 40);
+            // At the data's top: a position from the plot's bounds would grow them every frame.
+            let top = history.max_loss();
+            for marker in history.markers() {
+                plot.vline(VLine::new("settings changed", marker.epoch).color(color));
+                plot.text(
+                    Text::new("settings changed", PlotPoint::new(marker.epoch, top), marker.label.clone())
+                        .anchor(egui::Align2::LEFT_TOP)
+                        .color(color),
+                );
+            }
+        });
         let bounds = response.transform.bounds();
         let (x0, x1) = (*bounds.range_x().start(), *bounds.range_x().end());
         self.last_view = Some(((x0, x1), response.transform.frame().width().max(1.0) as usize));

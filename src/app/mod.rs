@@ -4,6 +4,7 @@ pub mod chains;
 pub mod controls;
 pub mod files;
 pub mod filters;
+pub mod gl_paint;
 pub mod loss_plot;
 pub mod quality_view;
 pub mod status;
@@ -61,6 +62,8 @@ pub struct RbmLabApp {
     /// Frame times in the status bar (off in snapshot tests, where they would differ run to run).
     pub show_frame_timing: bool,
     stats_log: Option<StatsLog>,
+    /// The plot-background painter, freed with the GL context at exit.
+    opaque: Option<gl_paint::OpaquePainter>,
 }
 
 /// Periodic one-line reports on stderr (`--stats-every`), for measuring the window from scripts.
@@ -104,6 +107,7 @@ impl RbmLabApp {
             gesture_base: None,
             show_frame_timing: true,
             stats_log: None,
+            opaque: None,
         })
     }
 
@@ -118,6 +122,13 @@ impl RbmLabApp {
     }
     pub fn frame_stats(&self) -> &FrameStats {
         &self.frames
+    }
+
+    /// Fill the plot backgrounds with `painter` (the window runs on glow) instead of egui_plot.
+    pub fn use_opaque_painter(&mut self, painter: gl_paint::OpaquePainter) {
+        self.loss.opaque = Some(painter.clone());
+        self.quality.opaque = Some(painter.clone());
+        self.opaque = Some(painter);
     }
 
     /// Print the trainer's rate over each period and the frame statistics every `every`.
@@ -419,7 +430,10 @@ impl eframe::App for RbmLabApp {
         panels.panel_fill.to_normalized_gamma_f32()
     }
 
-    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+    fn on_exit(&mut self, gl: Option<&eframe::glow::Context>) {
         self.shutdown();
+        if let (Some(painter), Some(gl)) = (&self.opaque, gl) {
+            painter.destroy(gl);
+        }
     }
 }

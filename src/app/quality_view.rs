@@ -12,6 +12,7 @@ use crate::model::Rbm;
 use crate::quality::{Evaluation, EvaluationEvent, EvaluationJob, EvaluationSettings, Histogram, MonitorPoint};
 use crate::trainer::{Diagnostics, ModelSnapshot};
 
+use super::gl_paint::{OpaquePainter, show_plot};
 use super::texture::{GrayTexture, fit_size};
 
 /// Keeps the monitor history bounded: about 500 epochs at four points per epoch.
@@ -29,6 +30,8 @@ pub struct QualityView {
     status: Option<String>,
     diagnostics: Option<Arc<Diagnostics>>,
     hidden_texture: GrayTexture,
+    /// Fills the plots' backgrounds (see [`OpaquePainter`]); without it egui_plot does.
+    pub opaque: Option<OpaquePainter>,
 }
 
 impl Default for QualityView {
@@ -44,6 +47,7 @@ impl Default for QualityView {
             status: None,
             diagnostics: None,
             hidden_texture: GrayTexture::default(),
+            opaque: None,
         }
     }
 }
@@ -210,7 +214,8 @@ impl QualityView {
             ui.label("Average log-likelihood (nats) of binarised images; bars: ±3σ of AIS");
             let test: Vec<[f64; 2]> = self.evaluations.iter().map(|e| [e.epoch, e.test_log_likelihood]).collect();
             let train: Vec<[f64; 2]> = self.evaluations.iter().map(|e| [e.epoch, e.train_log_likelihood]).collect();
-            Plot::new("likelihood_plot").legend(Legend::default()).x_axis_label("epoch").show(ui, |plot| {
+            let plot = Plot::new("likelihood_plot").legend(Legend::default()).x_axis_label("epoch");
+            show_plot(ui, self.opaque.as_ref(), plot, |plot| {
                 plot.points(Points::new("test", PlotPoints::from(test.clone())).radius(4.0));
                 plot.line(Line::new("test", PlotPoints::from(test)));
                 plot.points(Points::new("train subset", PlotPoints::from(train)).radius(3.0));
@@ -232,7 +237,8 @@ impl QualityView {
             let series = |f: fn(&MonitorPoint) -> f64| -> Vec<[f64; 2]> {
                 self.monitors.iter().map(|m| [m.epoch, f(m)]).collect()
             };
-            Plot::new("monitor_plot").legend(Legend::default()).x_axis_label("epoch").show(ui, |plot| {
+            let plot = Plot::new("monitor_plot").legend(Legend::default()).x_axis_label("epoch");
+            show_plot(ui, self.opaque.as_ref(), plot, |plot| {
                 plot.line(Line::new("pseudo-likelihood", PlotPoints::from(series(|m| m.pseudo_likelihood))));
                 plot.line(Line::new(
                     "free-energy gap (held-out − train)",
@@ -261,7 +267,7 @@ impl QualityView {
             for row in rows {
                 ui.horizontal(|ui| {
                     for (name, histogram) in row {
-                        histogram_plot(ui, name, histogram, cell);
+                        histogram_plot(ui, self.opaque.as_ref(), name, histogram, cell);
                     }
                 });
             }
@@ -282,7 +288,13 @@ impl QualityView {
     }
 }
 
-fn histogram_plot(ui: &mut egui::Ui, name: &str, histogram: &Histogram, size: egui::Vec2) {
+fn histogram_plot(
+    ui: &mut egui::Ui,
+    opaque: Option<&OpaquePainter>,
+    name: &str,
+    histogram: &Histogram,
+    size: egui::Vec2,
+) {
     let width = ((histogram.max - histogram.min) / histogram.counts.len().max(1) as f32) as f64;
     let bars: Vec<Bar> = histogram
         .counts
@@ -292,16 +304,16 @@ fn histogram_plot(ui: &mut egui::Ui, name: &str, histogram: &Histogram, size: eg
         .collect();
     ui.vertical(|ui| {
         ui.label(name);
-        Plot::new(name)
+        let plot = Plot::new(name)
             .width(size.x)
             .height((size.y - 24.0).max(60.0))
             .show_axes([true, false])
             .allow_scroll(false)
             .allow_drag(false)
-            .allow_zoom(false)
-            .show(ui, |plot| {
-                plot.bar_chart(BarChart::new(name, bars));
-            });
+            .allow_zoom(false);
+        show_plot(ui, opaque, plot, |plot| {
+            plot.bar_chart(BarChart::new(name, bars));
+        });
     });
 }
 
