@@ -62,8 +62,6 @@ pub struct RbmLabApp {
     /// Frame times in the status bar (off in snapshot tests, where they would differ run to run).
     pub show_frame_timing: bool,
     stats_log: Option<StatsLog>,
-    /// The plot-background painter, freed with the GL context at exit.
-    opaque: Option<gl_paint::OpaquePainter>,
 }
 
 /// Periodic one-line reports on stderr (`--stats-every`), for measuring the window from scripts.
@@ -107,7 +105,6 @@ impl RbmLabApp {
             gesture_base: None,
             show_frame_timing: true,
             stats_log: None,
-            opaque: None,
         })
     }
 
@@ -126,9 +123,8 @@ impl RbmLabApp {
 
     /// Fill the plot backgrounds with `painter` (the window runs on glow) instead of egui_plot.
     pub fn use_opaque_painter(&mut self, painter: gl_paint::OpaquePainter) {
-        self.loss.opaque = Some(painter.clone());
         self.quality.opaque = Some(painter.clone());
-        self.opaque = Some(painter);
+        self.loss.opaque = Some(painter);
     }
 
     /// Print the trainer's rate over each period and the frame statistics every `every`.
@@ -432,7 +428,8 @@ impl eframe::App for RbmLabApp {
 
     fn on_exit(&mut self, gl: Option<&eframe::glow::Context>) {
         self.shutdown();
-        if let (Some(painter), Some(gl)) = (&self.opaque, gl) {
+        // The views share one painter (see use_opaque_painter).
+        if let (Some(painter), Some(gl)) = (&self.loss.opaque, gl) {
             painter.destroy(gl);
         }
     }

@@ -272,7 +272,7 @@ impl CdWorkspace {
             .zip(h.chunks_mut(block * nh))
             .zip(streams.chunks_mut(block))
             .enumerate();
-        if threads.0 > 1 && parts > 1 {
+        if parts > 1 {
             use rayon::prelude::*;
             blocks.collect::<Vec<_>>().into_par_iter().for_each(chain);
         } else {

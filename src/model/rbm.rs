@@ -178,8 +178,7 @@ impl Rbm {
     /// True when no parameter is NaN or infinite.
     pub fn is_finite(&self) -> bool {
         all_finite(self.weights_slice())
-            && all_finite(self.visible_bias.as_slice().unwrap_or(&[]))
-            && all_finite(self.hidden_bias.as_slice().unwrap_or(&[]))
+            && self.visible_bias.iter().chain(self.hidden_bias.iter()).all(|x| x.is_finite())
     }
 
     /// `target = self`, the weights copied in parallel blocks on the current rayon pool (the
@@ -190,10 +189,10 @@ impl Rbm {
             target.clone_from(self);
             return;
         }
-        let (w, b_v, b_h) = target.parameters_mut();
+        let (w, _, _) = target.parameters_mut();
         w.par_chunks_mut(1 << 14).zip(self.weights_slice().par_chunks(1 << 14)).for_each(|(d, s)| d.copy_from_slice(s));
-        b_v.copy_from_slice(self.visible_bias.as_slice().unwrap_or(&[]));
-        b_h.copy_from_slice(self.hidden_bias.as_slice().unwrap_or(&[]));
+        target.visible_bias.assign(&self.visible_bias);
+        target.hidden_bias.assign(&self.hidden_bias);
     }
 
     /// E(v, h) = -b_v·v - b_h·h - vᵀWh, in f64.

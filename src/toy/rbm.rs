@@ -310,10 +310,6 @@ pub fn sigmoid(x: f64) -> f64 {
     }
 }
 
-/// `ln(1 + e^x)` without overflow for large `x` or loss of precision for very negative `x`.
-pub fn softplus(x: f64) -> f64 {
-    if x > 0.0 { x + (-x).exp().ln_1p() } else { x.exp().ln_1p() }
-}
-
-/// log Σ exp(x), without overflow (shared with the evaluation code).
+/// `ln(1 + e^x)` and log Σ exp(x), without overflow (shared with the model and evaluation code).
 pub use crate::model::eval::log_sum_exp;
+pub use crate::model::rbm::softplus;
