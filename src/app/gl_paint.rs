@@ -82,9 +82,10 @@ impl OpaquePainter {
     }
 }
 
-/// Shows `plot` with its background filled by `painter` (when there is one) instead of egui_plot:
-/// the same rectangle in `extreme_bg_color` with the widgets' hairline inside and a 2-point
-/// rounding. Its place is reserved before the plot draws; the rectangle is known only after.
+/// Shows `plot` with grid lines no closer than 24 points and its background filled by `painter`
+/// (when there is one) instead of egui_plot: the same rectangle in `extreme_bg_color` with the
+/// widgets' hairline inside and a 2-point rounding. Its place is reserved before the plot draws;
+/// the rectangle is known only after.
 pub fn show_plot<'a, R>(
     ui: &mut egui::Ui,
     painter: Option<&OpaquePainter>,
@@ -93,7 +94,7 @@ pub fn show_plot<'a, R>(
 ) -> PlotResponse<R> {
     // Grid lines no closer than 24 points (egui_plot's default is 8, fading in to full strength at
     // 300): the faint sub-grid it drew between 8 and 24 points was up to ~150 long lines a frame,
-    // ~5% of a core at 30 frames/s under software OpenGL, for lines barely visible.
+    // up to ~5% of a core at 30 frames/s under software OpenGL, for lines barely visible.
     let plot = plot.grid_spacing(egui::Rangef::new(24.0, 300.0));
     let Some(painter) = painter else { return plot.show(ui, build) };
     let places = [ui.painter().add(Shape::Noop), ui.painter().add(Shape::Noop)];
