@@ -195,7 +195,7 @@ impl LossPlotView {
             .y_axis_label("L1 reconstruction loss")
             .include_y(0.0)
             .include_x(0.0)
-            .include_x(if history.batch_points().is_empty() { 1.0 } else { 0.0 })
+            .include_x(if all.is_empty() { 1.0 } else { 0.0 })
             .allow_scroll(false);
         let response = show_plot(ui, self.opaque.as_ref(), plot, |plot| {
             plot.line(Line::new(batches, PlotPoints::Borrowed(&shown)).width(1.0));

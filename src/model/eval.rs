@@ -355,7 +355,12 @@ impl F64Parameters {
 /// # Panics
 /// If `rows == 0` or `data.len() != rows * V`.
 pub fn mean_free_energy(rbm: &Rbm, data: &[f32], rows: usize, threads: Threads) -> f64 {
-    free_energies(rbm, data, rows, threads).iter().sum::<f64>() / rows as f64
+    check_batch(rbm, data, rows);
+    mean_free_energy_with(&F64Parameters::of(rbm), data, rows, threads)
+}
+
+fn mean_free_energy_with(params: &F64Parameters, data: &[f32], rows: usize, threads: Threads) -> f64 {
+    free_energies_with(params, data, threads).iter().sum::<f64>() / rows as f64
 }
 
 /// Average log-likelihood in nats, mean over rows of log p(v) = −F(v) − log Z, given log Z (exact from
@@ -505,8 +510,8 @@ pub fn free_energy_gap(rbm: &Rbm, train: &[f32], held_out: &[f32], rows: usize, 
     check_batch(rbm, train, rows);
     check_batch(rbm, held_out, rows);
     let params = F64Parameters::of(rbm);
-    let mean = |data| free_energies_with(&params, data, threads).iter().sum::<f64>() / rows as f64;
-    let (train_mean, held_out_mean) = (mean(train), mean(held_out));
+    let train_mean = mean_free_energy_with(&params, train, rows, threads);
+    let held_out_mean = mean_free_energy_with(&params, held_out, rows, threads);
     FreeEnergyGap { train_mean, held_out_mean, gap: held_out_mean - train_mean }
 }
 

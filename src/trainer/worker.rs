@@ -35,6 +35,15 @@ fn stream_rng(seed: u64, stream: Stream, generation: u64) -> Xoshiro256PlusPlus 
     Xoshiro256PlusPlus::seed_from_u64(seed ^ salt)
 }
 
+/// Runs `work` with the trainer's `threads` on its `pool`, or here on one thread when it has none
+/// (one thread asked for, or the pool could not be built).
+fn on_pool<R: Send>(pool: Option<&rayon::ThreadPool>, threads: usize, work: impl FnOnce(Threads) -> R + Send) -> R {
+    match pool {
+        Some(pool) => pool.install(|| work(Threads(threads))),
+        None => work(Threads(1)),
+    }
+}
+
 fn stream_seed(seed: u64, stream: Stream, generation: u64) -> u64 {
     stream_rng(seed, stream, generation).random()
 }
@@ -522,13 +531,10 @@ impl Worker {
                 self.dataset.train_image_f32(index as usize, row);
             }
         }
-        let threads = Threads(self.threads);
         let epoch = self.epoch_position();
         let (workspace, rbm, config) = (&mut self.workspace, &mut self.rbm, &self.config);
-        let stats = match &self.pool {
-            Some(pool) => pool.install(|| workspace.step_at(rbm, config, rows, threads, epoch)),
-            None => workspace.step_at(rbm, config, rows, Threads(1), epoch),
-        };
+        let stats =
+            on_pool(self.pool.as_ref(), self.threads, |threads| workspace.step_at(rbm, config, rows, threads, epoch));
         self.throughput.record(rows, started);
         self.cursor += rows;
         self.samples_seen += rows as u64;
@@ -554,10 +560,9 @@ impl Worker {
         if quarter(self.cursor) != quarter(self.cursor - rows) {
             let ratio = update_ratio(self.last_finite.weights_slice(), self.rbm.weights_slice());
             let data = self.monitor_data.get_or_insert_with(|| MonitorData::new(&self.dataset, 1000));
-            let measured = match &self.pool {
-                Some(pool) => pool.install(|| data.measure(&self.rbm, position, ratio, threads)),
-                None => data.measure(&self.rbm, position, ratio, Threads(1)),
-            };
+            let rbm = &self.rbm;
+            let measured =
+                on_pool(self.pool.as_ref(), self.threads, |threads| data.measure(rbm, position, ratio, threads));
             if let Some(point) = measured {
                 self.outbox.event(Update::Monitors(point));
             }
@@ -568,10 +573,7 @@ impl Worker {
             self.mailboxes.diagnostics.put(Arc::new(self.diagnostics(batch, position)));
         }
         let (rbm, last_finite) = (&self.rbm, &mut self.last_finite);
-        match &self.pool {
-            Some(pool) => pool.install(|| rbm.copy_into(last_finite)),
-            None => rbm.copy_into(last_finite),
-        }
+        on_pool(self.pool.as_ref(), self.threads, |_| rbm.copy_into(last_finite));
         self.model_changed = true;
         self.outbox.push_loss(LossPoint { epoch: position, loss: stats.reconstruction_l1 });
         self.epoch_loss_sum += stats.reconstruction_l1 as f64;
