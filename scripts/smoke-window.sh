@@ -36,9 +36,13 @@ xwd -root -silent | convert xwd:- "$out/window.png"
 colors=$(convert "$out/window.png" -format %k info:)
 [ "$colors" -gt 100 ] || fail "the window looks blank ($colors colours in $out/window.png)"
 # The loss plot's background (egui's extreme_bg_color), filled by rbm-lab's own GL program.
-grep -q "plot backgrounds left to egui_plot" "$out/app.log" && fail "the plot-background program did not build"
+grep -q "plot backgrounds and images left to egui" "$out/app.log" && fail "the GL programs (plot backgrounds, images) did not build"
 plot_bg=$(convert "$out/window.png" -format %c histogram:info: | awk '/#0A0A0A/ {print $1+0}')
 [ "${plot_bg:-0}" -gt 100000 ] || fail "no plot background (${plot_bg:-0} pixels of #0A0A0A)"
+# The filter atlas, drawn by rbm-lab's image program: a square well inside it shows the weights' many
+# grey levels (one colour if the program drew nothing).
+atlas=$(convert "$out/window.png" -crop 100x100+450+450 -format %k info:)
+[ "$atlas" -gt 50 ] || fail "no filter atlas inside (450,450)-(550,550): $atlas colours"
 
 press_ctrl_q
 for _ in $(seq 1 50); do
@@ -57,4 +61,4 @@ line=$(grep -o 'window closed after training [0-9]* samples.*' "$out/app.log" ||
 samples=$(echo "$line" | awk '{print $5}')
 [ "$samples" -gt 0 ] || fail "it did not train ($line)"
 echo "$line" | grep -q "trainer stopped" || fail "the trainer did not stop ($line)"
-echo "smoke-window: ok: $colors colours on screen, $plot_bg plot-background pixels; $line"
+echo "smoke-window: ok: $colors colours on screen, $plot_bg plot-background pixels, $atlas colours in the atlas; $line"

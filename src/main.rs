@@ -54,7 +54,7 @@ fn run_window(cli: &Cli) -> anyhow::Result<()> {
             if let Some(gl) = &cc.gl {
                 match rbm_lab::app::gl_paint::OpaquePainter::new(gl) {
                     Ok(painter) => app.use_opaque_painter(painter),
-                    Err(e) => eprintln!("rbm-lab: plot backgrounds left to egui_plot ({e})"),
+                    Err(e) => eprintln!("rbm-lab: plot backgrounds and images left to egui ({e})"),
                 }
             }
             if let Some(seconds) = stats_every.filter(|s| s.is_finite() && *s > 0.0) {

@@ -20,4 +20,6 @@ fn release_binary_opens_trains_and_closes_cleanly() {
     assert!(output.status.success(), "smoke test failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("smoke-window: ok"), "{stdout}");
     println!("{stdout}");
+    // Kept only when the test fails (the screenshot shows what went wrong).
+    let _ = std::fs::remove_dir_all(&out_dir);
 }

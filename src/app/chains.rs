@@ -47,7 +47,16 @@ impl ChainView {
     }
 
     pub fn has_texture(&self) -> bool {
-        self.texture.handle().is_some()
+        self.texture.size().is_some()
+    }
+
+    /// Draw the chains through `painter`'s image program (the window runs on glow).
+    pub fn use_gl(&mut self, painter: &super::gl_paint::OpaquePainter) {
+        self.texture.use_gl(painter.image());
+    }
+
+    pub fn destroy_gl(&self, gl: &eframe::glow::Context) {
+        self.texture.destroy(gl);
     }
 
     pub fn snapshot(&self) -> Option<&Arc<ChainSnapshot>> {
@@ -149,10 +158,10 @@ impl ChainView {
             commands.push(Command::Chains(ChainCommand::SetSampling(self.sampling)));
         }
         ui.label("Top row of each pair: where the chain started. Below: p(v|h) now.");
-        match self.texture.handle() {
-            Some(handle) => {
-                let size = fit_size(handle.size(), egui::vec2(width, ui.available_height()));
-                ui.add(egui::Image::new(handle).fit_to_exact_size(size));
+        match self.texture.size() {
+            Some(pixels) => {
+                let size = fit_size(pixels, egui::vec2(width, ui.available_height()));
+                self.texture.show(ui, size, egui::Sense::hover());
             }
             None => {
                 ui.label("Waiting for the chains…");

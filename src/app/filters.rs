@@ -24,7 +24,17 @@ impl FilterView {
     }
 
     pub fn has_texture(&self) -> bool {
-        self.texture.handle().is_some()
+        self.texture.size().is_some()
+    }
+
+    /// Draw the atlas through `painter`'s image program (the window runs on glow).
+    pub fn use_gl(&mut self, painter: &super::gl_paint::OpaquePainter) {
+        self.texture.use_gl(painter.image());
+        self.dirty = true;
+    }
+
+    pub fn destroy_gl(&self, gl: &eframe::glow::Context) {
+        self.texture.destroy(gl);
     }
 
     pub fn snapshot(&self) -> Option<&Arc<ModelSnapshot>> {
@@ -73,12 +83,12 @@ impl FilterView {
                 self.dirty = true;
             }
         });
-        let (Some(handle), Some(layout), Some(snapshot)) = (self.texture.handle(), self.layout, &self.snapshot) else {
+        let (Some(pixels), Some(layout), Some(snapshot)) = (self.texture.size(), self.layout, &self.snapshot) else {
             ui.label("Waiting for the first weights…");
             return;
         };
-        let size = fit_size(handle.size(), egui::vec2(width, ui.available_height()));
-        let response = ui.add(egui::Image::new(handle).fit_to_exact_size(size).sense(egui::Sense::hover()));
+        let size = fit_size(pixels, egui::vec2(width, ui.available_height()));
+        let response = self.texture.show(ui, size, egui::Sense::hover());
         if let Some(pos) = response.hover_pos() {
             let rel = (pos - response.rect.min) / response.rect.size();
             let x = (rel.x * layout.width() as f32) as usize;

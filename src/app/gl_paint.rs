@@ -1,29 +1,37 @@
-//! Plot backgrounds filled without egui's blended shading, when the window runs on glow.
+//! Plot backgrounds and grey images drawn without egui's blended shading, when the window runs on
+//! glow.
 //!
 //! egui draws every mesh blended, through its general shader (a texture fetch, a colour
 //! multiply, blending with what is below). On a machine without a GPU the window's OpenGL is Mesa's
-//! llvmpipe, on the same cores as the trainer, and the plot backgrounds are the largest flat areas
-//! of the frame. Filled here by a shader that writes one colour with blending off, they are the
-//! same pixels at a fraction of llvmpipe's work (the loss plot's background went from ~4.8% of a
-//! core to ~1% at 32 frames/s). Without glow (egui_kittest's wgpu) or if the program does not
-//! build, egui_plot draws its own background.
+//! llvmpipe, on the same cores as the trainer, and the plot backgrounds and the filter atlas are the
+//! largest areas of the frame. Drawn here by two small programs with blending off (one writes a
+//! colour, the other copies a texture's texels), they are the same pixels at a fraction of
+//! llvmpipe's work: the loss plot's background went from ~4.8% of a core to ~1% at 32 frames/s, and
+//! one draw of the 256-filter atlas from ~1.0 ms to ~0.28 ms of llvmpipe time. Without glow
+//! (egui_kittest's wgpu) or if a program does not build, egui draws them itself.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use eframe::egui_glow::{self, CallbackFn, ShaderVersion};
 use eframe::glow::{self, HasContext as _};
 use egui::{Color32, PaintCallback, Rect, Shape};
 use egui_plot::{Plot, PlotResponse, PlotUi};
 
-/// The GL program, built once at start-up on the UI thread.
+/// The GL programs, built once at start-up on the UI thread.
 #[derive(Clone)]
 pub struct OpaquePainter {
     program: Arc<FillProgram>,
+    image: Arc<ImageProgram>,
 }
 
 struct FillProgram {
     program: glow::Program,
     color: Option<glow::UniformLocation>,
+}
+
+struct ImageProgram {
+    program: glow::Program,
+    sampler: Option<glow::UniformLocation>,
 }
 
 // Four corners over the whole viewport (egui sets the viewport to the callback's rectangle).
@@ -42,9 +50,28 @@ void main() {
 }
 "#;
 
+// The same corners, with texture coordinates: the image's first row at the top.
+const IMAGE_VERTEX: &str = r#"
+out vec2 v_tc;
+void main() {
+    vec2 corner = vec2(float(((gl_VertexID + 1) >> 1) & 1), float(gl_VertexID >> 1));
+    v_tc = vec2(corner.x, 1.0 - corner.y);
+    gl_Position = vec4(corner * 2.0 - 1.0, 0.0, 1.0);
+}
+"#;
+
+const IMAGE_FRAGMENT: &str = r#"
+uniform sampler2D u_image;
+in vec2 v_tc;
+out vec4 f_color;
+void main() {
+    f_color = texture(u_image, v_tc);
+}
+"#;
+
 impl OpaquePainter {
-    /// Builds the program on `gl` (the UI thread's context, at start-up). On an error the plots
-    /// keep egui_plot's own backgrounds.
+    /// Builds the programs on `gl` (the UI thread's context, at start-up). On an error the plots
+    /// keep egui_plot's own backgrounds and the images egui's textures.
     pub fn new(gl: &glow::Context) -> Result<Self, String> {
         let version = ShaderVersion::get(gl);
         if !version.is_new_shader_interface() {
@@ -53,15 +80,34 @@ impl OpaquePainter {
         let precision = if matches!(version, ShaderVersion::Es300) { "precision mediump float;\n" } else { "" };
         let header = format!("{}{precision}", version.version_declaration());
         unsafe {
-            let program = link(gl, &header)?;
+            let program = link(gl, &header, VERTEX, FRAGMENT)?;
             let color = gl.get_uniform_location(program, "u_color");
-            Ok(Self { program: Arc::new(FillProgram { program, color }) })
+            let image = match link(gl, &header, IMAGE_VERTEX, IMAGE_FRAGMENT) {
+                Ok(image) => image,
+                Err(e) => {
+                    gl.delete_program(program);
+                    return Err(e);
+                }
+            };
+            let sampler = gl.get_uniform_location(image, "u_image");
+            Ok(Self {
+                program: Arc::new(FillProgram { program, color }),
+                image: Arc::new(ImageProgram { program: image, sampler }),
+            })
         }
     }
 
-    /// Frees the program (the window is closing).
+    /// Frees the programs (the window is closing).
     pub fn destroy(&self, gl: &glow::Context) {
-        unsafe { gl.delete_program(self.program.program) };
+        unsafe {
+            gl.delete_program(self.program.program);
+            gl.delete_program(self.image.program);
+        }
+    }
+
+    /// A grey image drawn by this painter (its texture is made at its first paint).
+    pub fn image(&self) -> GlImage {
+        GlImage { program: self.image.clone(), state: Arc::default() }
     }
 
     /// `rect` filled with the opaque `color`, unblended.
@@ -108,11 +154,119 @@ pub fn show_plot<'a, R>(
     response
 }
 
-unsafe fn link(gl: &glow::Context, header: &str) -> Result<glow::Program, String> {
+/// A grey image as an RGBA8 texture (BGRA texels, nearest sampling), drawn unblended by
+/// [`OpaquePainter`]'s image program: the same pixels as egui's `Image` with
+/// `TextureOptions::NEAREST` over an opaque image.
+#[derive(Clone)]
+pub struct GlImage {
+    program: Arc<ImageProgram>,
+    state: Arc<Mutex<ImageState>>,
+}
+
+#[derive(Default)]
+struct ImageState {
+    texture: Option<glow::Texture>,
+    /// The texture's size, once it has one.
+    allocated: Option<[usize; 2]>,
+    /// The latest pixels (BGRA), uploaded at the next paint when `changed`.
+    size: [usize; 2],
+    texels: Vec<u8>,
+    changed: bool,
+}
+
+impl GlImage {
+    /// New pixels, uploaded when the image is next painted (on the UI thread, where GL is).
+    pub fn set(&self, image: &crate::images::GrayImage) {
+        let Ok(mut state) = self.state.lock() else { return };
+        state.size = [image.width, image.height];
+        state.texels.clear();
+        state.texels.extend(image.pixels.iter().flat_map(|&g| [g, g, g, 255]));
+        state.changed = true;
+    }
+
+    /// The image stretched over `rect`.
+    pub fn paint(&self, rect: Rect) -> Shape {
+        let program = self.program.clone();
+        let state = self.state.clone();
+        let callback = CallbackFn::new(move |_info, painter: &egui_glow::Painter| {
+            let Ok(mut state) = state.lock() else { return };
+            let gl = painter.gl();
+            unsafe {
+                let Some(texture) = state.upload(gl) else { return };
+                gl.disable(glow::BLEND);
+                gl.use_program(Some(program.program));
+                gl.active_texture(glow::TEXTURE0);
+                gl.bind_texture(glow::TEXTURE_2D, Some(texture));
+                gl.uniform_1_i32(program.sampler.as_ref(), 0);
+                gl.draw_arrays(glow::TRIANGLE_FAN, 0, 4);
+            }
+        });
+        Shape::Callback(PaintCallback { rect, callback: Arc::new(callback) })
+    }
+
+    /// Frees the texture (the window is closing).
+    pub fn destroy(&self, gl: &glow::Context) {
+        if let Ok(mut state) = self.state.lock()
+            && let Some(texture) = state.texture.take()
+        {
+            unsafe { gl.delete_texture(texture) };
+        }
+    }
+}
+
+impl ImageState {
+    /// Makes or refreshes the texture from the latest pixels; `None` if there is nothing to draw.
+    unsafe fn upload(&mut self, gl: &glow::Context) -> Option<glow::Texture> {
+        let [width, height] = self.size;
+        if width == 0 || height == 0 || self.texels.len() != width * height * 4 {
+            return None;
+        }
+        let texture = match self.texture {
+            Some(texture) => texture,
+            None => {
+                let texture = unsafe { gl.create_texture() }.ok()?;
+                self.texture = Some(texture);
+                self.allocated = None;
+                self.changed = true;
+                texture
+            }
+        };
+        if !self.changed {
+            return Some(texture);
+        }
+        self.changed = false;
+        let pixels = glow::PixelUnpackData::Slice(Some(&self.texels));
+        let (w, h) = (width as i32, height as i32);
+        unsafe {
+            gl.bind_texture(glow::TEXTURE_2D, Some(texture));
+            gl.pixel_store_i32(glow::UNPACK_ALIGNMENT, 4);
+            if self.allocated == Some(self.size) {
+                gl.tex_sub_image_2d(glow::TEXTURE_2D, 0, 0, 0, w, h, glow::BGRA, glow::UNSIGNED_BYTE, pixels);
+            } else {
+                for (parameter, value) in [
+                    (glow::TEXTURE_MIN_FILTER, glow::NEAREST),
+                    (glow::TEXTURE_MAG_FILTER, glow::NEAREST),
+                    (glow::TEXTURE_WRAP_S, glow::CLAMP_TO_EDGE),
+                    (glow::TEXTURE_WRAP_T, glow::CLAMP_TO_EDGE),
+                ] {
+                    gl.tex_parameter_i32(glow::TEXTURE_2D, parameter, value as i32);
+                }
+                // One level: no mipmaps to complete.
+                gl.tex_parameter_i32(glow::TEXTURE_2D, glow::TEXTURE_MAX_LEVEL, 0);
+                let format = glow::RGBA8 as i32;
+                gl.tex_image_2d(glow::TEXTURE_2D, 0, format, w, h, 0, glow::BGRA, glow::UNSIGNED_BYTE, pixels);
+                self.allocated = Some(self.size);
+            }
+        }
+        Some(texture)
+    }
+}
+
+unsafe fn link(gl: &glow::Context, header: &str, vertex: &str, fragment: &str) -> Result<glow::Program, String> {
     unsafe {
         let program = gl.create_program()?;
         let mut shaders = Vec::new();
-        for (kind, body) in [(glow::VERTEX_SHADER, VERTEX), (glow::FRAGMENT_SHADER, FRAGMENT)] {
+        for (kind, body) in [(glow::VERTEX_SHADER, vertex), (glow::FRAGMENT_SHADER, fragment)] {
             let shader = gl.create_shader(kind)?;
             gl.shader_source(shader, &format!("{header}{body}"));
             gl.compile_shader(shader);

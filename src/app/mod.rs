@@ -121,9 +121,12 @@ impl RbmLabApp {
         &self.frames
     }
 
-    /// Fill the plot backgrounds with `painter` (the window runs on glow) instead of egui_plot.
+    /// Draw the plot backgrounds and the images with `painter` (the window runs on glow) instead of
+    /// egui_plot's backgrounds and egui textures.
     pub fn use_opaque_painter(&mut self, painter: gl_paint::OpaquePainter) {
-        self.quality.opaque = Some(painter.clone());
+        self.filters.use_gl(&painter);
+        self.chains.use_gl(&painter);
+        self.quality.use_opaque_painter(painter.clone());
         self.loss.opaque = Some(painter);
     }
 
@@ -428,8 +431,11 @@ impl eframe::App for RbmLabApp {
 
     fn on_exit(&mut self, gl: Option<&eframe::glow::Context>) {
         self.shutdown();
-        // The views share one painter (see use_opaque_painter).
+        // The views share one painter (see use_opaque_painter) and own their images' textures.
         if let (Some(painter), Some(gl)) = (&self.loss.opaque, gl) {
+            self.filters.destroy_gl(gl);
+            self.chains.destroy_gl(gl);
+            self.quality.destroy_gl(gl);
             painter.destroy(gl);
         }
     }

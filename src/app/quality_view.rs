@@ -31,7 +31,7 @@ pub struct QualityView {
     diagnostics: Option<Arc<Diagnostics>>,
     hidden_texture: GrayTexture,
     /// Fills the plots' backgrounds (see [`OpaquePainter`]); without it egui_plot does.
-    pub opaque: Option<OpaquePainter>,
+    opaque: Option<OpaquePainter>,
 }
 
 impl Default for QualityView {
@@ -62,6 +62,16 @@ impl QualityView {
             self.monitors = kept;
         }
         self.monitors.push(point);
+    }
+
+    /// Plot backgrounds and the hidden-unit image through `painter` (the window runs on glow).
+    pub fn use_opaque_painter(&mut self, painter: OpaquePainter) {
+        self.hidden_texture.use_gl(painter.image());
+        self.opaque = Some(painter);
+    }
+
+    pub fn destroy_gl(&self, gl: &eframe::glow::Context) {
+        self.hidden_texture.destroy(gl);
     }
 
     pub fn clear(&mut self) {
@@ -279,10 +289,10 @@ impl QualityView {
             ui.label("p(h=1|v) for a batch: rows = images, columns = hidden units")
                 .on_hover_text("All-black columns are dead units, all-white columns always-on units");
             let width = ui.available_width();
-            if let Some(handle) = self.hidden_texture.handle() {
+            if let Some(pixels) = self.hidden_texture.size() {
                 // Stretched to the column's width: units are thin columns, images short rows.
-                let height = fit_size(handle.size(), egui::vec2(width, ui.available_height())).y.max(120.0);
-                ui.add(egui::Image::new(handle).fit_to_exact_size(egui::vec2(width, height)));
+                let height = fit_size(pixels, egui::vec2(width, ui.available_height())).y.max(120.0);
+                self.hidden_texture.show(ui, egui::vec2(width, height), egui::Sense::hover());
             }
         });
     }

@@ -1,16 +1,35 @@
-//! A grey image kept as one egui texture, re-uploaded only when its pixels change.
+//! A grey image kept on the GPU side, re-uploaded only when its pixels change: an egui texture, or
+//! with glow a texture of rbm-lab's own image program (`gl_paint`), which software OpenGL draws at
+//! a fraction of the cost of egui's blended mesh.
 
 use egui::{ColorImage, TextureHandle, TextureOptions};
 
 use crate::images::GrayImage;
 
+use super::gl_paint::GlImage;
+
 #[derive(Default)]
 pub struct GrayTexture {
     handle: Option<TextureHandle>,
+    gl: Option<GlImage>,
+    /// The image's size in pixels, once it has pixels.
+    size: Option<[usize; 2]>,
 }
 
 impl GrayTexture {
+    /// Draw through `image` (the window runs on glow) instead of an egui texture.
+    pub fn use_gl(&mut self, image: GlImage) {
+        self.handle = None;
+        self.size = None;
+        self.gl = Some(image);
+    }
+
     pub fn set(&mut self, ctx: &egui::Context, name: &str, image: &GrayImage) {
+        self.size = Some([image.width, image.height]);
+        if let Some(gl) = &self.gl {
+            gl.set(image);
+            return;
+        }
         let color = ColorImage::from_gray([image.width, image.height], &image.pixels);
         match &mut self.handle {
             Some(handle) => handle.set(color, TextureOptions::NEAREST),
@@ -18,12 +37,34 @@ impl GrayTexture {
         }
     }
 
-    pub fn handle(&self) -> Option<&TextureHandle> {
-        self.handle.as_ref()
+    /// The image's size in pixels; `None` until it has pixels.
+    pub fn size(&self) -> Option<[usize; 2]> {
+        self.size
+    }
+
+    /// Shows the image stretched to `size` points (nearest texel, like egui's NEAREST textures).
+    pub fn show(&self, ui: &mut egui::Ui, size: egui::Vec2, sense: egui::Sense) -> egui::Response {
+        let (rect, response) = ui.allocate_exact_size(size, sense);
+        if ui.is_rect_visible(rect) {
+            if let Some(gl) = &self.gl {
+                ui.painter().add(gl.paint(rect));
+            } else if let Some(handle) = &self.handle {
+                egui::Image::new(handle).paint_at(ui, rect);
+            }
+        }
+        response
+    }
+
+    /// Frees the GL texture (the window is closing).
+    pub fn destroy(&self, gl: &eframe::glow::Context) {
+        if let Some(image) = &self.gl {
+            image.destroy(gl);
+        }
     }
 
     pub fn clear(&mut self) {
         self.handle = None;
+        self.size = None;
     }
 }
 
