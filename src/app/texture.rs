@@ -61,11 +61,6 @@ impl GrayTexture {
             image.destroy(gl);
         }
     }
-
-    pub fn clear(&mut self) {
-        self.handle = None;
-        self.size = None;
-    }
 }
 
 /// The largest size with the image's aspect ratio that fits in `available`, in whole multiples of
