@@ -55,10 +55,6 @@ impl ChainView {
         self.texture.use_gl(painter.image());
     }
 
-    pub fn destroy_gl(&self, gl: &eframe::glow::Context) {
-        self.texture.destroy(gl);
-    }
-
     pub fn snapshot(&self) -> Option<&Arc<ChainSnapshot>> {
         self.snapshot.as_ref()
     }

@@ -33,10 +33,6 @@ impl FilterView {
         self.dirty = true;
     }
 
-    pub fn destroy_gl(&self, gl: &eframe::glow::Context) {
-        self.texture.destroy(gl);
-    }
-
     pub fn snapshot(&self) -> Option<&Arc<ModelSnapshot>> {
         self.snapshot.as_ref()
     }

@@ -22,6 +22,8 @@ use egui_plot::{Plot, PlotResponse, PlotUi};
 pub struct OpaquePainter {
     program: Arc<FillProgram>,
     image: Arc<ImageProgram>,
+    /// The images made by [`Self::image`], whose textures [`Self::destroy`] frees.
+    images: Arc<Mutex<Vec<Arc<Mutex<ImageState>>>>>,
 }
 
 struct FillProgram {
@@ -34,10 +36,13 @@ struct ImageProgram {
     sampler: Option<glow::UniformLocation>,
 }
 
-// Four corners over the whole viewport (egui sets the viewport to the callback's rectangle).
+// Four corners over the whole viewport (egui sets the viewport to the callback's rectangle), with
+// texture coordinates for the image program: the image's first row at the top.
 const VERTEX: &str = r#"
+out vec2 v_tc;
 void main() {
     vec2 corner = vec2(float(((gl_VertexID + 1) >> 1) & 1), float(gl_VertexID >> 1));
+    v_tc = vec2(corner.x, 1.0 - corner.y);
     gl_Position = vec4(corner * 2.0 - 1.0, 0.0, 1.0);
 }
 "#;
@@ -47,16 +52,6 @@ uniform vec4 u_color;
 out vec4 f_color;
 void main() {
     f_color = u_color;
-}
-"#;
-
-// The same corners, with texture coordinates: the image's first row at the top.
-const IMAGE_VERTEX: &str = r#"
-out vec2 v_tc;
-void main() {
-    vec2 corner = vec2(float(((gl_VertexID + 1) >> 1) & 1), float(gl_VertexID >> 1));
-    v_tc = vec2(corner.x, 1.0 - corner.y);
-    gl_Position = vec4(corner * 2.0 - 1.0, 0.0, 1.0);
 }
 "#;
 
@@ -82,7 +77,7 @@ impl OpaquePainter {
         unsafe {
             let program = link(gl, &header, VERTEX, FRAGMENT)?;
             let color = gl.get_uniform_location(program, "u_color");
-            let image = match link(gl, &header, IMAGE_VERTEX, IMAGE_FRAGMENT) {
+            let image = match link(gl, &header, VERTEX, IMAGE_FRAGMENT) {
                 Ok(image) => image,
                 Err(e) => {
                     gl.delete_program(program);
@@ -93,13 +88,20 @@ impl OpaquePainter {
             Ok(Self {
                 program: Arc::new(FillProgram { program, color }),
                 image: Arc::new(ImageProgram { program: image, sampler }),
+                images: Arc::default(),
             })
         }
     }
 
-    /// Frees the programs (the window is closing).
+    /// Frees the programs and the images' textures (the window is closing).
     pub fn destroy(&self, gl: &glow::Context) {
+        let images = self.images.lock().map(|images| images.clone()).unwrap_or_default();
         unsafe {
+            for image in images {
+                if let Some(texture) = image.lock().ok().and_then(|mut state| state.texture.take()) {
+                    gl.delete_texture(texture);
+                }
+            }
             gl.delete_program(self.program.program);
             gl.delete_program(self.image.program);
         }
@@ -107,7 +109,11 @@ impl OpaquePainter {
 
     /// A grey image drawn by this painter (its texture is made at its first paint).
     pub fn image(&self) -> GlImage {
-        GlImage { program: self.image.clone(), state: Arc::default() }
+        let state = Arc::<Mutex<ImageState>>::default();
+        if let Ok(mut images) = self.images.lock() {
+            images.push(state.clone());
+        }
+        GlImage { program: self.image.clone(), state }
     }
 
     /// `rect` filled with the opaque `color`, unblended.
@@ -168,7 +174,7 @@ struct ImageState {
     texture: Option<glow::Texture>,
     /// The texture's size, once it has one.
     allocated: Option<[usize; 2]>,
-    /// The latest pixels (BGRA), uploaded at the next paint when `changed`.
+    /// The latest pixels (BGRA) and their size, uploaded at the next paint when `changed`.
     size: [usize; 2],
     texels: Vec<u8>,
     changed: bool,
@@ -202,15 +208,6 @@ impl GlImage {
             }
         });
         Shape::Callback(PaintCallback { rect, callback: Arc::new(callback) })
-    }
-
-    /// Frees the texture (the window is closing).
-    pub fn destroy(&self, gl: &glow::Context) {
-        if let Ok(mut state) = self.state.lock()
-            && let Some(texture) = state.texture.take()
-        {
-            unsafe { gl.delete_texture(texture) };
-        }
     }
 }
 

@@ -431,11 +431,8 @@ impl eframe::App for RbmLabApp {
 
     fn on_exit(&mut self, gl: Option<&eframe::glow::Context>) {
         self.shutdown();
-        // The views share one painter (see use_opaque_painter) and own their images' textures.
+        // The views share one painter (see use_opaque_painter), which also made their images.
         if let (Some(painter), Some(gl)) = (&self.loss.opaque, gl) {
-            self.filters.destroy_gl(gl);
-            self.chains.destroy_gl(gl);
-            self.quality.destroy_gl(gl);
             painter.destroy(gl);
         }
     }

@@ -70,10 +70,6 @@ impl QualityView {
         self.opaque = Some(painter);
     }
 
-    pub fn destroy_gl(&self, gl: &eframe::glow::Context) {
-        self.hidden_texture.destroy(gl);
-    }
-
     pub fn clear(&mut self) {
         self.monitors.clear();
         self.evaluations.clear();

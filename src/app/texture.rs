@@ -54,13 +54,6 @@ impl GrayTexture {
         }
         response
     }
-
-    /// Frees the GL texture (the window is closing).
-    pub fn destroy(&self, gl: &eframe::glow::Context) {
-        if let Some(image) = &self.gl {
-            image.destroy(gl);
-        }
-    }
 }
 
 /// The largest size with the image's aspect ratio that fits in `available`, in whole multiples of
