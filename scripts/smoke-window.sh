@@ -39,6 +39,8 @@ colors=$(convert "$out/window.png" -format %k info:)
 grep -q "plot backgrounds and images left to egui" "$out/app.log" && fail "the GL programs (plot backgrounds, images) did not build"
 plot_bg=$(convert "$out/window.png" -format %c histogram:info: | awk '/#0A0A0A/ {print $1+0}')
 [ "${plot_bg:-0}" -gt 100000 ] || fail "no plot background (${plot_bg:-0} pixels of #0A0A0A)"
+# Under Xvfb OpenGL is Mesa's software renderer, for which the window picks its light look.
+grep -q "OpenGL renders on the CPU (.*): light look" "$out/app.log" || fail "software OpenGL not recognised (no light look)"
 # The filter atlas, drawn by rbm-lab's image program: a square well inside it shows the weights' many
 # grey levels (one colour if the program drew nothing).
 atlas=$(convert "$out/window.png" -crop 100x100+450+450 -format %k info:)

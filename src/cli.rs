@@ -41,6 +41,20 @@ pub struct WindowArgs {
     /// Print the trainer's samples/s and the frame statistics to stderr every this many seconds.
     #[arg(long, value_name = "SECONDS")]
     pub stats_every: Option<f64>,
+    /// Widget look: "light" (square corners, no shadows) costs a software renderer a third less
+    /// per frame; "auto" picks it when OpenGL renders in software (also in the View menu).
+    #[arg(long, value_enum, default_value_t = LookArg::Auto)]
+    pub look: LookArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum LookArg {
+    /// Light on a software OpenGL renderer (Mesa llvmpipe and the like), egui's look otherwise.
+    Auto,
+    /// egui's look: rounded corners, shadows under popups.
+    Full,
+    /// Square corners and no shadows.
+    Light,
 }
 
 #[derive(Subcommand, Debug)]

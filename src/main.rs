@@ -5,8 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use rbm_lab::app::RbmLabApp;
-use rbm_lab::cli::{Cli, Subcommands, default_threads, load_dataset, run_bench, run_eval, run_sample, run_train};
+use rbm_lab::app::{RbmLabApp, look};
+use rbm_lab::cli::{
+    Cli, LookArg, Subcommands, default_threads, load_dataset, run_bench, run_eval, run_sample, run_train,
+};
 use rbm_lab::model::ModelSpec;
 use rbm_lab::trainer::TrainerOptions;
 
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
 
 fn run_window(cli: &Cli) -> anyhow::Result<()> {
     let stats_every = cli.window.stats_every;
+    let look = cli.window.look;
     let dataset = Arc::new(load_dataset(cli.window.data.as_deref())?);
     let options = TrainerOptions {
         spec: ModelSpec { n_hidden: cli.window.window_hidden as usize, ..ModelSpec::default() },
@@ -50,6 +53,14 @@ fn run_window(cli: &Cli) -> anyhow::Result<()> {
         native,
         Box::new(move |cc| {
             rbm_lab::app::clear_instead_of_panel_fill(&cc.egui_ctx);
+            let renderer = cc.gl.as_ref().map(|gl| rbm_lab::app::gl_paint::renderer_name(gl)).unwrap_or_default();
+            let software = look::is_software_renderer(&renderer);
+            if look == LookArg::Auto && software {
+                eprintln!(
+                    "rbm-lab: OpenGL renders on the CPU ({renderer}): light look, see View (--look full to keep egui's)"
+                );
+            }
+            look::set_light_look(&cc.egui_ctx, look == LookArg::Light || (look == LookArg::Auto && software));
             let mut app = RbmLabApp::new(&cc.egui_ctx, dataset, options)?;
             if let Some(gl) = &cc.gl {
                 match rbm_lab::app::gl_paint::OpaquePainter::new(gl) {

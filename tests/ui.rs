@@ -93,6 +93,23 @@ fn toy_tab_opens() {
 }
 
 #[test]
+fn view_menu_switches_the_light_look() {
+    let mut harness = harness(paused_options());
+    let ctx = harness.ctx.clone();
+    assert!(!rbm_lab::app::look::is_light_look(&ctx), "egui's look is the default without a software renderer");
+    for expected in [true, false] {
+        harness.get_by_label("View").click();
+        harness.run_steps(2);
+        harness.get_by_role_and_label(Role::CheckBox, "Light look").click();
+        harness.run_steps(2);
+        assert_eq!(rbm_lab::app::look::is_light_look(&ctx), expected);
+        assert_eq!(ctx.global_style().visuals.popup_shadow == egui::Shadow::NONE, expected);
+        harness.key_press(egui::Key::Escape);
+        harness.run_steps(2);
+    }
+}
+
+#[test]
 fn main_window_snapshot() {
     let mut harness = harness(TrainerOptions {
         spec: ModelSpec { n_hidden: 256, seed: 0, ..ModelSpec::default() },

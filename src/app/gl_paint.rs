@@ -9,6 +9,11 @@
 //! llvmpipe's work: the loss plot's background went from ~4.8% of a core to ~1% at 32 frames/s, and
 //! one draw of the 256-filter atlas from ~1.0 ms to ~0.28 ms of llvmpipe time. Without glow
 //! (egui_kittest's wgpu) or if a program does not build, egui draws them itself.
+//!
+//! Where llvmpipe's time went after that (perf, 2026-11-27): its texel fetches. The images are
+//! therefore one byte per texel, and egui's font texture (which every egui shape samples) is
+//! switched to nearest texels, which draws the same pixels at 1:1 (see
+//! [`OpaquePainter::nearest_font_texels`]).
 
 use std::sync::{Arc, Mutex};
 
@@ -60,7 +65,8 @@ uniform sampler2D u_image;
 in vec2 v_tc;
 out vec4 f_color;
 void main() {
-    f_color = texture(u_image, v_tc);
+    float grey = texture(u_image, v_tc).r;
+    f_color = vec4(grey, grey, grey, 1.0);
 }
 "#;
 
@@ -132,12 +138,39 @@ impl OpaquePainter {
         });
         Shape::Callback(PaintCallback { rect, callback: Arc::new(callback) })
     }
+
+    /// A paint callback (draws nothing) that makes egui's font texture sample the nearest texel
+    /// instead of blending four. egui draws text 1:1 from that texture at whole pixels, and every
+    /// flat shape from its white texels, so the pixels stay the same; llvmpipe's bilinear fetch
+    /// (four gathers per eight pixels) was the largest item in its profile of a frame. egui_glow
+    /// sets the filter again whenever the texture grows, so this goes first in every frame.
+    pub fn nearest_font_texels(&self) -> Shape {
+        let callback = CallbackFn::new(|_info, painter| {
+            let Some(texture) = painter.texture(egui::TextureId::default()) else { return };
+            let gl = painter.gl();
+            // SAFETY: plain state calls on the current context; egui_glow binds its own texture
+            // before each mesh, so leaving this one bound is harmless.
+            unsafe {
+                gl.bind_texture(glow::TEXTURE_2D, Some(texture));
+                gl.tex_parameter_i32(glow::TEXTURE_2D, glow::TEXTURE_MAG_FILTER, glow::NEAREST as i32);
+                gl.tex_parameter_i32(glow::TEXTURE_2D, glow::TEXTURE_MIN_FILTER, glow::NEAREST as i32);
+            }
+        });
+        let rect = Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1.0, 1.0));
+        Shape::Callback(PaintCallback { rect, callback: Arc::new(callback) })
+    }
+}
+
+/// OpenGL's name for the renderer (`GL_RENDERER`), e.g. "llvmpipe (LLVM 15.0.6, 256 bits)".
+pub fn renderer_name(gl: &glow::Context) -> String {
+    // SAFETY: a plain query; eframe keeps its context current on the thread that calls this.
+    unsafe { gl.get_parameter_string(glow::RENDERER) }
 }
 
 /// Shows `plot` with grid lines no closer than 24 points and its background filled by `painter`
 /// (when there is one) instead of egui_plot: the same rectangle in `extreme_bg_color` with the
-/// widgets' hairline inside and a 2-point rounding. Its place is reserved before the plot draws;
-/// the rectangle is known only after.
+/// widgets' hairline inside and their rounding (egui_plot's 2 points, square in the light look).
+/// Its place is reserved before the plot draws; the rectangle is known only after.
 pub fn show_plot<'a, R>(
     ui: &mut egui::Ui,
     painter: Option<&OpaquePainter>,
@@ -156,13 +189,16 @@ pub fn show_plot<'a, R>(
     let stroke = ui.visuals().widgets.noninteractive.bg_stroke;
     // Inset by the hairline, which keeps the rounded corners egui draws with it.
     clipped.set(places[0], painter.fill(rect.shrink(stroke.width), ui.visuals().extreme_bg_color));
-    clipped.set(places[1], egui::epaint::RectShape::stroke(rect, 2, stroke, egui::StrokeKind::Inside));
+    let corners = ui.visuals().widgets.noninteractive.corner_radius; // 2, as egui_plot's; 0 in the light look
+    clipped.set(places[1], egui::epaint::RectShape::stroke(rect, corners, stroke, egui::StrokeKind::Inside));
     response
 }
 
-/// A grey image as an RGBA8 texture (BGRA texels, nearest sampling), drawn unblended by
-/// [`OpaquePainter`]'s image program: the same pixels as egui's `Image` with
-/// `TextureOptions::NEAREST` over an opaque image.
+/// A grey image as a one-channel texture (R8, nearest sampling), drawn unblended by
+/// [`OpaquePainter`]'s image program as (g, g, g, 1): the same pixels as egui's `Image` with
+/// `TextureOptions::NEAREST` over an opaque image. One byte per texel rather than four: llvmpipe
+/// fetches texels by gathers, which stall on cache misses, and a quarter of the bytes cut the
+/// image program's time by about a third.
 #[derive(Clone)]
 pub struct GlImage {
     program: Arc<ImageProgram>,
@@ -174,7 +210,8 @@ struct ImageState {
     texture: Option<glow::Texture>,
     /// The texture's size, once it has one.
     allocated: Option<[usize; 2]>,
-    /// The latest pixels (BGRA) and their size, uploaded at the next paint when `changed`.
+    /// The latest grey levels (one byte per pixel) and their size, uploaded at the next paint when
+    /// `changed`.
     size: [usize; 2],
     texels: Vec<u8>,
     changed: bool,
@@ -186,7 +223,7 @@ impl GlImage {
         let Ok(mut state) = self.state.lock() else { return };
         state.size = [image.width, image.height];
         state.texels.clear();
-        state.texels.extend(image.pixels.iter().flat_map(|&g| [g, g, g, 255]));
+        state.texels.extend_from_slice(&image.pixels);
         state.changed = true;
     }
 
@@ -215,7 +252,7 @@ impl ImageState {
     /// Makes or refreshes the texture from the latest pixels; `None` if there is nothing to draw.
     unsafe fn upload(&mut self, gl: &glow::Context) -> Option<glow::Texture> {
         let [width, height] = self.size;
-        if width == 0 || height == 0 || self.texels.len() != width * height * 4 {
+        if width == 0 || height == 0 || self.texels.len() != width * height {
             return None;
         }
         let texture = match self.texture {
@@ -236,9 +273,9 @@ impl ImageState {
         let (w, h) = (width as i32, height as i32);
         unsafe {
             gl.bind_texture(glow::TEXTURE_2D, Some(texture));
-            gl.pixel_store_i32(glow::UNPACK_ALIGNMENT, 4);
+            gl.pixel_store_i32(glow::UNPACK_ALIGNMENT, 1);
             if self.allocated == Some(self.size) {
-                gl.tex_sub_image_2d(glow::TEXTURE_2D, 0, 0, 0, w, h, glow::BGRA, glow::UNSIGNED_BYTE, pixels);
+                gl.tex_sub_image_2d(glow::TEXTURE_2D, 0, 0, 0, w, h, glow::RED, glow::UNSIGNED_BYTE, pixels);
             } else {
                 for (parameter, value) in [
                     (glow::TEXTURE_MIN_FILTER, glow::NEAREST),
@@ -250,8 +287,8 @@ impl ImageState {
                 }
                 // One level: no mipmaps to complete.
                 gl.tex_parameter_i32(glow::TEXTURE_2D, glow::TEXTURE_MAX_LEVEL, 0);
-                let format = glow::RGBA8 as i32;
-                gl.tex_image_2d(glow::TEXTURE_2D, 0, format, w, h, 0, glow::BGRA, glow::UNSIGNED_BYTE, pixels);
+                let format = glow::R8 as i32;
+                gl.tex_image_2d(glow::TEXTURE_2D, 0, format, w, h, 0, glow::RED, glow::UNSIGNED_BYTE, pixels);
                 self.allocated = Some(self.size);
             }
         }

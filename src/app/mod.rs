@@ -5,6 +5,7 @@ pub mod controls;
 pub mod files;
 pub mod filters;
 pub mod gl_paint;
+pub mod look;
 pub mod loss_plot;
 pub mod quality_view;
 pub mod status;
@@ -309,6 +310,15 @@ impl RbmLabApp {
                     ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
                 }
             });
+            ui.menu_button("View", |ui| {
+                let mut light = look::is_light_look(ui.ctx());
+                let hint = "Square corners and no shadows: a third less drawing for a software renderer \
+                            (on by default when OpenGL renders on the CPU, as in a VM)";
+                if ui.checkbox(&mut light, "Light look").on_hover_text(hint).changed() {
+                    look::set_light_look(ui.ctx(), light);
+                }
+                ui.checkbox(&mut self.show_frame_timing, "Frame timing in the status bar");
+            });
             ui.separator();
             ui.selectable_value(&mut self.tab, Tab::Training, "MNIST training");
             ui.selectable_value(&mut self.tab, Tab::Quality, "Quality (log-likelihood)");
@@ -361,6 +371,9 @@ impl RbmLabApp {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
 
+        if let Some(painter) = &self.loss.opaque {
+            ctx.layer_painter(egui::LayerId::background()).add(painter.nearest_font_texels());
+        }
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
         egui::Panel::bottom("status")
             .show(ui, |ui| status_ui(ui, self.progress.as_ref(), self.show_frame_timing.then_some(&self.frames)));
