@@ -54,13 +54,17 @@ fn run_window(cli: &Cli) -> anyhow::Result<()> {
         Box::new(move |cc| {
             rbm_lab::app::clear_instead_of_panel_fill(&cc.egui_ctx);
             let renderer = cc.gl.as_ref().map(|gl| rbm_lab::app::gl_paint::renderer_name(gl)).unwrap_or_default();
-            let software = look::is_software_renderer(&renderer);
-            if look == LookArg::Auto && software {
+            let light = match look {
+                LookArg::Auto => look::is_software_renderer(&renderer),
+                LookArg::Full => false,
+                LookArg::Light => true,
+            };
+            if look == LookArg::Auto && light {
                 eprintln!(
                     "rbm-lab: OpenGL renders on the CPU ({renderer}): light look, see View (--look full to keep egui's)"
                 );
             }
-            look::set_light_look(&cc.egui_ctx, look == LookArg::Light || (look == LookArg::Auto && software));
+            look::set_light_look(&cc.egui_ctx, light);
             let mut app = RbmLabApp::new(&cc.egui_ctx, dataset, options)?;
             if let Some(gl) = &cc.gl {
                 match rbm_lab::app::gl_paint::OpaquePainter::new(gl) {

@@ -22,13 +22,17 @@ pub fn set_light_look(ctx: &egui::Context, light: bool) {
     ctx.all_styles_mut(|style| {
         let base = if style.visuals.dark_mode { Visuals::dark() } else { Visuals::light() };
         let visuals = &mut style.visuals;
-        let pick = |full: CornerRadius| if light { CornerRadius::ZERO } else { full };
-        let widgets = &mut visuals.widgets;
-        widgets.noninteractive.corner_radius = pick(base.widgets.noninteractive.corner_radius);
-        widgets.inactive.corner_radius = pick(base.widgets.inactive.corner_radius);
-        widgets.hovered.corner_radius = pick(base.widgets.hovered.corner_radius);
-        widgets.active.corner_radius = pick(base.widgets.active.corner_radius);
-        widgets.open.corner_radius = pick(base.widgets.open.corner_radius);
+        let w = &mut visuals.widgets;
+        let b = &base.widgets;
+        for (widget, full) in [
+            (&mut w.noninteractive, &b.noninteractive),
+            (&mut w.inactive, &b.inactive),
+            (&mut w.hovered, &b.hovered),
+            (&mut w.active, &b.active),
+            (&mut w.open, &b.open),
+        ] {
+            widget.corner_radius = if light { CornerRadius::ZERO } else { full.corner_radius };
+        }
         visuals.popup_shadow = if light { Shadow::NONE } else { base.popup_shadow };
         visuals.window_shadow = if light { Shadow::NONE } else { base.window_shadow };
     });
