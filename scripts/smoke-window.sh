@@ -39,6 +39,9 @@ colors=$(convert "$out/window.png" -format %k info:)
 grep -q "plot backgrounds and images left to egui" "$out/app.log" && fail "the GL programs (plot backgrounds, images) did not build"
 plot_bg=$(convert "$out/window.png" -format %c histogram:info: | awk '/#0A0A0A/ {print $1+0}')
 [ "${plot_bg:-0}" -gt 100000 ] || fail "no plot background (${plot_bg:-0} pixels of #0A0A0A)"
+# The batch loss line (egui_plot's first colour), which the light look draws as pixel columns.
+line_px=$(convert "$out/window.png" -format %c histogram:info: | awk '/#BC4D4D/ {print $1+0}')
+[ "${line_px:-0}" -gt 200 ] || fail "no batch loss line (${line_px:-0} pixels of #BC4D4D)"
 # Under Xvfb OpenGL is Mesa's software renderer, for which the window picks its light look.
 grep -q "OpenGL renders on the CPU (.*): light look" "$out/app.log" || fail "software OpenGL not recognised (no light look)"
 # The filter atlas, drawn by rbm-lab's image program: a square well inside it shows the weights' many
@@ -63,4 +66,4 @@ line=$(grep -o 'window closed after training [0-9]* samples.*' "$out/app.log" ||
 samples=$(echo "$line" | awk '{print $5}')
 [ "$samples" -gt 0 ] || fail "it did not train ($line)"
 echo "$line" | grep -q "trainer stopped" || fail "the trainer did not stop ($line)"
-echo "smoke-window: ok: $colors colours on screen, $plot_bg plot-background pixels, $atlas colours in the atlas; $line"
+echo "smoke-window: ok: $colors colours on screen, $plot_bg plot-background pixels, $line_px loss-line pixels, $atlas colours in the atlas; $line"

@@ -1,5 +1,5 @@
-//! Plot backgrounds and grey images drawn without egui's blended shading, when the window runs on
-//! glow.
+//! Plot backgrounds, grey images and (in the light look) the loss plot's dense batch line drawn
+//! without egui's blended shading, when the window runs on glow.
 //!
 //! egui draws every mesh blended, through its general shader (a texture fetch, a colour
 //! multiply, blending with what is below). On a machine without a GPU the window's OpenGL is Mesa's
@@ -27,6 +27,7 @@ use egui_plot::{Plot, PlotResponse, PlotUi};
 pub struct OpaquePainter {
     program: Arc<FillProgram>,
     image: Arc<ImageProgram>,
+    spans: Arc<SpanProgram>,
     /// The images made by [`Self::image`], whose textures [`Self::destroy`] frees.
     images: Arc<Mutex<Vec<Arc<Mutex<ImageState>>>>>,
 }
@@ -41,6 +42,19 @@ struct ImageProgram {
     sampler: Option<glow::UniformLocation>,
 }
 
+struct SpanProgram {
+    program: glow::Program,
+    spans: Option<glow::UniformLocation>,
+    size: Option<glow::UniformLocation>,
+    color: Option<glow::UniformLocation>,
+    /// The spans of the line being drawn (one per pixel column, [`SPAN_ROW`] to a texture row),
+    /// and the texture's size once it has one.
+    texture: Mutex<Option<(glow::Texture, [i32; 2])>>,
+}
+
+/// Columns per row of the span texture: any width fits under the smallest maximum texture size.
+const SPAN_ROW: usize = 1024;
+
 // Four corners over the whole viewport (egui sets the viewport to the callback's rectangle), with
 // texture coordinates for the image program: the image's first row at the top.
 const VERTEX: &str = r#"
@@ -49,6 +63,22 @@ void main() {
     vec2 corner = vec2(float(((gl_VertexID + 1) >> 1) & 1), float(gl_VertexID >> 1));
     v_tc = vec2(corner.x, 1.0 - corner.y);
     gl_Position = vec4(corner * 2.0 - 1.0, 0.0, 1.0);
+}
+"#;
+
+// One rectangle per pixel column, from the column's (top, bottom) in pixels below the viewport's
+// top: two triangles, six vertices, no vertex buffer.
+const SPAN_VERTEX: &str = r#"
+uniform sampler2D u_spans;
+uniform vec2 u_size;
+void main() {
+    int column = gl_VertexID / 6;
+    int corner = gl_VertexID - 6 * column;
+    vec2 span = texelFetch(u_spans, ivec2(column - 1024 * (column / 1024), column / 1024), 0).rg;
+    float right = (corner == 1 || corner == 4 || corner == 5) ? 1.0 : 0.0;
+    float y = (corner == 2 || corner == 3 || corner == 5) ? span.y : span.x;
+    vec2 pixel = vec2(float(column) + right, y);
+    gl_Position = vec4(pixel.x / u_size.x * 2.0 - 1.0, 1.0 - pixel.y / u_size.y * 2.0, 0.0, 1.0);
 }
 "#;
 
@@ -91,9 +121,24 @@ impl OpaquePainter {
                 }
             };
             let sampler = gl.get_uniform_location(image, "u_image");
+            let spans = match link(gl, &header, SPAN_VERTEX, FRAGMENT) {
+                Ok(spans) => spans,
+                Err(e) => {
+                    gl.delete_program(program);
+                    gl.delete_program(image);
+                    return Err(e);
+                }
+            };
             Ok(Self {
                 program: Arc::new(FillProgram { program, color }),
                 image: Arc::new(ImageProgram { program: image, sampler }),
+                spans: Arc::new(SpanProgram {
+                    program: spans,
+                    spans: gl.get_uniform_location(spans, "u_spans"),
+                    size: gl.get_uniform_location(spans, "u_size"),
+                    color: gl.get_uniform_location(spans, "u_color"),
+                    texture: Mutex::new(None),
+                }),
                 images: Arc::default(),
             })
         }
@@ -108,8 +153,12 @@ impl OpaquePainter {
                     gl.delete_texture(texture);
                 }
             }
+            if let Some((texture, _)) = self.spans.texture.lock().ok().and_then(|mut t| t.take()) {
+                gl.delete_texture(texture);
+            }
             gl.delete_program(self.program.program);
             gl.delete_program(self.image.program);
+            gl.delete_program(self.spans.program);
         }
     }
 
@@ -139,6 +188,62 @@ impl OpaquePainter {
         Shape::Callback(PaintCallback { rect, callback: Arc::new(callback) })
     }
 
+    /// A line drawn as one opaque vertical span per pixel column of `rect` (see [`column_spans`]):
+    /// two triangles a column, one colour, no blending and no texture lookup per pixel. egui draws
+    /// the same dense line as a band with feathered (anti-aliased) edges, six triangles a column
+    /// through its blended shader, which under software OpenGL was a fifth of a frame's rendering.
+    pub fn column_spans(&self, rect: Rect, spans: Vec<[f32; 2]>, color: Color32) -> Shape {
+        let program = self.spans.clone();
+        let [r, g, b, a] = color.to_normalized_gamma_f32();
+        let callback = CallbackFn::new(move |info, painter: &egui_glow::Painter| {
+            let columns = spans.len();
+            if columns == 0 {
+                return;
+            }
+            let viewport = info.viewport_in_pixels();
+            let Ok(mut texture) = program.texture.lock() else { return };
+            let gl = painter.gl();
+            let size = [SPAN_ROW.min(columns) as i32, columns.div_ceil(SPAN_ROW) as i32];
+            let mut texels: Vec<u8> = Vec::with_capacity(8 * (size[0] * size[1]) as usize);
+            texels.extend(spans.iter().flatten().flat_map(|y| y.to_ne_bytes()));
+            texels.resize(8 * (size[0] * size[1]) as usize, 0);
+            unsafe {
+                let handle = match *texture {
+                    Some((handle, _)) => handle,
+                    None => match gl.create_texture() {
+                        Ok(handle) => handle,
+                        Err(_) => return,
+                    },
+                };
+                gl.active_texture(glow::TEXTURE0);
+                gl.bind_texture(glow::TEXTURE_2D, Some(handle));
+                gl.pixel_store_i32(glow::UNPACK_ALIGNMENT, 4);
+                let data = glow::PixelUnpackData::Slice(Some(&texels));
+                if texture.is_some_and(|(_, allocated)| allocated == size) {
+                    gl.tex_sub_image_2d(glow::TEXTURE_2D, 0, 0, 0, size[0], size[1], glow::RG, glow::FLOAT, data);
+                } else {
+                    for (parameter, value) in [
+                        (glow::TEXTURE_MIN_FILTER, glow::NEAREST),
+                        (glow::TEXTURE_MAG_FILTER, glow::NEAREST),
+                        (glow::TEXTURE_MAX_LEVEL, 0),
+                    ] {
+                        gl.tex_parameter_i32(glow::TEXTURE_2D, parameter, value as i32);
+                    }
+                    let format = glow::RG32F as i32;
+                    gl.tex_image_2d(glow::TEXTURE_2D, 0, format, size[0], size[1], 0, glow::RG, glow::FLOAT, data);
+                }
+                *texture = Some((handle, size));
+                gl.disable(glow::BLEND);
+                gl.use_program(Some(program.program));
+                gl.uniform_1_i32(program.spans.as_ref(), 0);
+                gl.uniform_2_f32(program.size.as_ref(), viewport.width_px as f32, viewport.height_px as f32);
+                gl.uniform_4_f32(program.color.as_ref(), r, g, b, a);
+                gl.draw_arrays(glow::TRIANGLES, 0, 6 * columns as i32);
+            }
+        });
+        Shape::Callback(PaintCallback { rect, callback: Arc::new(callback) })
+    }
+
     /// A paint callback (draws nothing) that makes egui's font texture sample the nearest texel
     /// instead of blending four. egui draws text 1:1 from that texture at whole pixels, and every
     /// flat shape from its white texels, so the pixels stay the same; llvmpipe's bilinear fetch
@@ -159,6 +264,56 @@ impl OpaquePainter {
         let rect = Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1.0, 1.0));
         Shape::Callback(PaintCallback { rect, callback: Arc::new(callback) })
     }
+}
+
+/// A polyline rasterised into one vertical span per pixel column, for
+/// [`OpaquePainter::column_spans`]: `points` in pixels from the left and top of an area `columns`
+/// pixels wide and `height` high, in order of x. Each column's span runs from the highest to the
+/// lowest y the line takes inside the column, widened by half the `pen` (the line's width in
+/// pixels) at both ends; the spans of neighbouring columns therefore touch, and a flat line is
+/// `pen` pixels tall. Columns the line does not reach get an empty span (top = bottom = 0).
+pub fn column_spans(points: &[(f32, f32)], columns: usize, height: f32, pen: f32) -> Vec<[f32; 2]> {
+    if columns == 0 {
+        return Vec::new();
+    }
+    let mut reach = vec![[f32::INFINITY, f32::NEG_INFINITY]; columns];
+    let mut extend = |column: usize, y0: f32, y1: f32| {
+        let span = &mut reach[column];
+        span[0] = span[0].min(y0.min(y1));
+        span[1] = span[1].max(y0.max(y1));
+    };
+    let last = columns as f32;
+    let finite: Vec<(f32, f32)> = points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
+    if let [(x, y)] = finite[..]
+        && (0.0..last).contains(&x)
+    {
+        extend(x as usize, y, y);
+    }
+    for pair in finite.windows(2) {
+        let [(ax, ay), (bx, by)] = [pair[0], pair[1]];
+        let ((ax, ay), (bx, by)) = if ax <= bx { ((ax, ay), (bx, by)) } else { ((bx, by), (ax, ay)) };
+        if bx < 0.0 || ax >= last {
+            continue;
+        }
+        let y_at = |x: f32| if bx > ax { ay + (by - ay) * (x - ax) / (bx - ax) } else { ay };
+        let first = ax.max(0.0) as usize;
+        let end = (bx.min(last - 1.0) as usize).min(columns - 1);
+        for column in first..=end {
+            let left = ax.max(column as f32);
+            let right = bx.min(column as f32 + 1.0);
+            let (y0, y1) = if bx > ax { (y_at(left), y_at(right)) } else { (ay, by) };
+            extend(column, y0, y1);
+        }
+    }
+    reach
+        .into_iter()
+        .map(|[low, high]| {
+            if low > high {
+                return [0.0, 0.0];
+            }
+            [(low - 0.5 * pen).clamp(0.0, height), (high + 0.5 * pen).clamp(0.0, height)]
+        })
+        .collect()
 }
 
 /// OpenGL's name for the renderer (`GL_RENDERER`), e.g. "llvmpipe (LLVM 15.0.6, 256 bits)".
@@ -326,6 +481,61 @@ unsafe fn link(gl: &glow::Context, header: &str, vertex: &str, fragment: &str) -
         } else {
             gl.delete_program(program);
             Err(format!("program: {log}"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::column_spans;
+
+    #[test]
+    fn a_flat_line_is_one_pen_tall_in_every_column() {
+        let spans = column_spans(&[(0.0, 10.3), (5.0, 10.3)], 5, 100.0, 1.0);
+        assert_eq!(spans.len(), 5);
+        for span in spans {
+            assert!((span[0] - 9.8).abs() < 1e-5 && (span[1] - 10.8).abs() < 1e-5, "{span:?}");
+        }
+    }
+
+    #[test]
+    fn a_steep_segment_is_split_between_the_columns_it_crosses() {
+        let spans = column_spans(&[(0.5, 0.0), (1.5, 20.0)], 4, 15.0, 1.0);
+        // Column 0 holds x in [0.5, 1]: y 0 to 10; column 1, x in [1, 1.5]: y 10 to 20, cut at the
+        // bottom (15). Neighbouring spans meet, so the line has no gap.
+        assert_eq!(spans[0], [0.0, 10.5]);
+        assert_eq!(spans[1], [9.5, 15.0]);
+        assert_eq!(spans[2], [0.0, 0.0]);
+        assert_eq!(spans[3], [0.0, 0.0]);
+    }
+
+    #[test]
+    fn segments_beyond_the_edges_are_cut_and_bad_points_skipped() {
+        let spans = column_spans(&[(-10.0, 5.0), (f32::NAN, 1.0), (10.0, 5.0), (30.0, 5.0)], 4, 50.0, 2.0);
+        assert_eq!(spans, vec![[4.0, 6.0]; 4]);
+        // Entirely outside: nothing drawn; a segment across the area is drawn in every column.
+        assert_eq!(column_spans(&[(-3.0, 1.0), (-1.0, 2.0)], 4, 50.0, 1.0), vec![[0.0, 0.0]; 4]);
+        assert_eq!(column_spans(&[(4.0, 1.0), (12.0, 1.0)], 4, 50.0, 1.0), vec![[0.0, 0.0]; 4]);
+        let across = column_spans(&[(-1.0, 2.0), (9.0, 1.0)], 4, 50.0, 1.0);
+        assert!(across.iter().all(|[top, bottom]| bottom - top > 1.0 - 1e-5), "{across:?}");
+        assert!(column_spans(&[(1.0, 1.0), (2.0, 2.0)], 0, 50.0, 1.0).is_empty());
+        // A single point marks its column.
+        assert_eq!(column_spans(&[(2.5, 7.0)], 4, 50.0, 1.0)[2], [6.5, 7.5]);
+    }
+
+    #[test]
+    fn every_point_of_a_noisy_line_is_covered() {
+        let points: Vec<(f32, f32)> =
+            (0..500).map(|i| (i as f32 * 0.37, 40.0 + ((i * 7919) % 61) as f32 - 30.0)).collect();
+        let columns = 185;
+        let spans = column_spans(&points, columns, 80.0, 1.0);
+        for &(x, y) in &points {
+            let span = spans[(x as usize).min(columns - 1)];
+            assert!(span[0] <= y && y <= span[1], "({x}, {y}) outside {span:?}");
+        }
+        // And the line is connected: each column's span meets the next one's.
+        for pair in spans.windows(2) {
+            assert!(pair[0][0] <= pair[1][1] && pair[1][0] <= pair[0][1], "{pair:?}");
         }
     }
 }

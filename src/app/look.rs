@@ -1,4 +1,5 @@
-//! The light look: square widget corners and no shadows under popups and windows.
+//! The light look: square widget corners and no shadows under popups and windows (and the loss
+//! plot draws its batch line without anti-aliasing, see `LossPlotView`).
 //!
 //! On software OpenGL (Mesa's llvmpipe in a VM, a remote desktop or Xvfb) the frame is rasterized
 //! on the cores the trainer uses, and llvmpipe's cost grows with the number of anti-aliased

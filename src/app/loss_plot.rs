@@ -1,9 +1,15 @@
 //! The loss plot: per-batch L1 and per-epoch means against epochs, with a marker wherever the
 //! hyperparameters changed. The history is decimated so memory stays bounded over hours.
 
-use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints, Points, Text, VLine};
+use std::ops::RangeInclusive;
 
-use super::gl_paint::{OpaquePainter, show_plot};
+use egui::Color32;
+use egui_plot::{
+    Legend, Line, Plot, PlotBounds, PlotGeometry, PlotItem, PlotItemBase, PlotPoint, PlotPoints, PlotTransform, Points,
+    Text, VLine,
+};
+
+use super::gl_paint::{OpaquePainter, column_spans, show_plot};
 use crate::model::TrainingConfig;
 use crate::trainer::LossPoint;
 
@@ -197,11 +203,24 @@ impl LossPlotView {
             .include_x(0.0)
             .include_x(if all.is_empty() { 1.0 } else { 0.0 })
             .allow_scroll(false);
+        // In the light look (software OpenGL), the batch line is drawn as pixel columns by the GL
+        // painter; the colours are egui_plot's first three automatic ones either way.
+        let column_painter = self.opaque.as_ref().filter(|_| super::look::is_light_look(ui.ctx()));
         let response = show_plot(ui, self.opaque.as_ref(), plot, |plot| {
-            plot.line(Line::new(batches, PlotPoints::Borrowed(&shown)).width(1.0));
+            match column_painter {
+                Some(painter) if !shown.is_empty() => plot.add(ColumnLine {
+                    base: PlotItemBase::new(batches),
+                    points: &shown,
+                    color: series_color(0),
+                    painter,
+                }),
+                _ => plot.line(Line::new(batches, PlotPoints::Borrowed(&shown)).width(1.0).color(series_color(0))),
+            }
             if !history.epoch_means().is_empty() {
-                plot.line(Line::new("epoch mean", PlotPoints::Borrowed(history.epoch_means())).width(2.0));
-                plot.points(Points::new("epoch mean", PlotPoints::Borrowed(history.epoch_means())).radius(3.0));
+                let means = PlotPoints::Borrowed(history.epoch_means());
+                plot.line(Line::new("epoch mean", means).width(2.0).color(series_color(1)));
+                let means = PlotPoints::Borrowed(history.epoch_means());
+                plot.points(Points::new("epoch mean", means).radius(3.0).color(series_color(2)));
             }
             // One legend entry for all changes; each line carries its own label at the top.
             let color = egui::Color32::from_rgb(200, 150, 40);
@@ -219,6 +238,64 @@ impl LossPlotView {
         let bounds = response.transform.bounds();
         let (x0, x1) = (*bounds.range_x().start(), *bounds.range_x().end());
         self.last_view = Some(((x0, x1), response.transform.frame().width().max(1.0) as usize));
+    }
+}
+
+/// egui_plot's automatic colour for its `index`th series.
+fn series_color(index: usize) -> Color32 {
+    let hue = (index as f32 * (std::f32::consts::GOLDEN_RATIO - 1.0)).fract();
+    egui::ecolor::Hsva::new(hue, 0.85, 0.5, 1.0).into()
+}
+
+/// A one-pixel line through `points`, drawn by the GL painter as one span per pixel column
+/// ([`OpaquePainter::column_spans`]), two pixels wide while its legend entry is hovered. The
+/// points are a [`pixel_envelope`], so the picture is egui_plot's band of the same line without
+/// its anti-aliased edges; hover and legend work as for a [`Line`].
+struct ColumnLine<'a> {
+    base: PlotItemBase,
+    points: &'a [PlotPoint],
+    color: Color32,
+    painter: &'a OpaquePainter,
+}
+
+impl PlotItem for ColumnLine<'_> {
+    fn shapes(&self, ui: &egui::Ui, transform: &PlotTransform, shapes: &mut Vec<egui::Shape>) {
+        let frame = *transform.frame();
+        let pixels_per_point = ui.ctx().pixels_per_point();
+        let pixels: Vec<(f32, f32)> = self
+            .points
+            .iter()
+            .map(|point| {
+                let position = transform.position_from_point(point);
+                ((position.x - frame.left()) * pixels_per_point, (position.y - frame.top()) * pixels_per_point)
+            })
+            .collect();
+        let columns = (frame.width() * pixels_per_point).round().max(0.0) as usize;
+        let pen = if self.highlighted() { 2.0 } else { 1.0 } * pixels_per_point;
+        let spans = column_spans(&pixels, columns, frame.height() * pixels_per_point, pen);
+        shapes.push(self.painter.column_spans(frame, spans, self.color));
+    }
+
+    fn initialize(&mut self, _x_range: RangeInclusive<f64>) {}
+
+    fn color(&self) -> Color32 {
+        self.color
+    }
+
+    fn geometry(&self) -> PlotGeometry<'_> {
+        PlotGeometry::Points(self.points)
+    }
+
+    fn bounds(&self) -> PlotBounds {
+        PlotPoints::Borrowed(self.points).bounds()
+    }
+
+    fn base(&self) -> &PlotItemBase {
+        &self.base
+    }
+
+    fn base_mut(&mut self) -> &mut PlotItemBase {
+        &mut self.base
     }
 }
 

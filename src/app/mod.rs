@@ -312,8 +312,9 @@ impl RbmLabApp {
             });
             ui.menu_button("View", |ui| {
                 let mut light = look::is_light_look(ui.ctx());
-                let hint = "Square corners and no shadows: a third less drawing for a software renderer \
-                            (on by default when OpenGL renders on the CPU, as in a VM)";
+                let hint = "Square corners, no shadows and a plain (not anti-aliased) batch loss line: \
+                            a third less drawing for a software renderer (on by default when OpenGL \
+                            renders on the CPU, as in a VM)";
                 if ui.checkbox(&mut light, "Light look").on_hover_text(hint).changed() {
                     look::set_light_look(ui.ctx(), light);
                 }
