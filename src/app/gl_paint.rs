@@ -74,7 +74,7 @@ uniform vec2 u_size;
 void main() {
     int column = gl_VertexID / 6;
     int corner = gl_VertexID - 6 * column;
-    vec2 span = texelFetch(u_spans, ivec2(column - 1024 * (column / 1024), column / 1024), 0).rg;
+    vec2 span = texelFetch(u_spans, ivec2(column % SPAN_ROW, column / SPAN_ROW), 0).rg;
     float right = (corner == 1 || corner == 4 || corner == 5) ? 1.0 : 0.0;
     float y = (corner == 2 || corner == 3 || corner == 5) ? span.y : span.x;
     vec2 pixel = vec2(float(column) + right, y);
@@ -121,7 +121,8 @@ impl OpaquePainter {
                 }
             };
             let sampler = gl.get_uniform_location(image, "u_image");
-            let spans = match link(gl, &header, SPAN_VERTEX, FRAGMENT) {
+            let span_header = format!("{header}const int SPAN_ROW = {SPAN_ROW};\n");
+            let spans = match link(gl, &span_header, SPAN_VERTEX, FRAGMENT) {
                 Ok(spans) => spans,
                 Err(e) => {
                     gl.delete_program(program);
@@ -295,12 +296,10 @@ pub fn column_spans(points: &[(f32, f32)], columns: usize, height: f32, pen: f32
         if bx < 0.0 || ax >= last {
             continue;
         }
-        let y_at = |x: f32| if bx > ax { ay + (by - ay) * (x - ax) / (bx - ax) } else { ay };
-        let first = ax.max(0.0) as usize;
-        let end = (bx.min(last - 1.0) as usize).min(columns - 1);
-        for column in first..=end {
-            let left = ax.max(column as f32);
-            let right = bx.min(column as f32 + 1.0);
+        let y_at = |x: f32| ay + (by - ay) * (x - ax) / (bx - ax);
+        for column in ax.max(0.0) as usize..=bx.min(last - 1.0) as usize {
+            let (left, right) = (ax.max(column as f32), bx.min(column as f32 + 1.0));
+            // A vertical segment (both ends in one column) spans its two ends.
             let (y0, y1) = if bx > ax { (y_at(left), y_at(right)) } else { (ay, by) };
             extend(column, y0, y1);
         }
