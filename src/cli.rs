@@ -45,6 +45,10 @@ pub struct WindowArgs {
     /// per frame; "auto" picks it when OpenGL renders in software (also in the View menu).
     #[arg(long, value_enum, default_value_t = LookArg::Auto)]
     pub look: LookArg,
+    /// Nice value for the window's own threads (the UI and Mesa's llvmpipe threads), so that they
+    /// run in the gaps training leaves instead of preempting it (Linux; 0 keeps normal priority).
+    #[arg(long, default_value_t = crate::threads::DEFAULT_UI_NICE, value_parser = clap::value_parser!(i32).range(0..=19))]
+    pub ui_nice: i32,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]

@@ -11,5 +11,6 @@ pub mod images;
 pub mod io;
 pub mod model;
 pub mod quality;
+pub mod threads;
 pub mod toy;
 pub mod trainer;

@@ -33,6 +33,9 @@ fn main() -> ExitCode {
 fn run_window(cli: &Cli) -> anyhow::Result<()> {
     let stats_every = cli.window.stats_every;
     let look = cli.window.look;
+    let ui_nice = cli.window.ui_nice;
+    // Before the window lowers its own priority: evaluations and file jobs start from here.
+    rbm_lab::threads::start_launcher()?;
     let dataset = Arc::new(load_dataset(cli.window.data.as_deref())?);
     let options = TrainerOptions {
         spec: ModelSpec { n_hidden: cli.window.window_hidden as usize, ..ModelSpec::default() },
@@ -74,6 +77,16 @@ fn run_window(cli: &Cli) -> anyhow::Result<()> {
             }
             if let Some(seconds) = stats_every.filter(|s| s.is_finite() && *s > 0.0) {
                 app.log_stats_every(Duration::from_secs_f64(seconds));
+            }
+            // The trainer's threads exist by now, at normal priority; the window's give way to them.
+            if ui_nice > 0 {
+                let lowered = rbm_lab::threads::lower_window_threads(ui_nice);
+                if !lowered.is_empty() {
+                    eprintln!(
+                        "rbm-lab: window threads at nice {ui_nice} so that training keeps the cores ({}; --ui-nice 0 to keep them at normal priority)",
+                        lowered.join(", ")
+                    );
+                }
             }
             Ok(Box::new(app))
         }),

@@ -244,7 +244,8 @@ impl EvaluationJob {
         let (tx, rx) = crossbeam_channel::unbounded();
         let cancel = Arc::new(AtomicBool::new(false));
         let stop = cancel.clone();
-        let thread = std::thread::Builder::new().name("rbm-evaluation".into()).spawn(move || {
+        // At the process's priority, not the window's (see `crate::threads`).
+        let thread = crate::threads::spawn("rbm-evaluation", move || {
             run_job(&rbm, &dataset, epoch, &settings, &tx, &stop, wake.as_deref());
         })?;
         Ok(Self { events: rx, cancel, thread: Some(thread) })

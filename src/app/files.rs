@@ -59,7 +59,7 @@ impl FileJobs {
     pub fn start(&mut self, ctx: &egui::Context, request: FileRequest) {
         let tx = self.tx.clone();
         let ctx = ctx.clone();
-        let spawned = std::thread::Builder::new().name("rbm-file-job".into()).spawn(move || {
+        let spawned = crate::threads::spawn("rbm-file-job", move || {
             let outcome = run(request);
             let _ = tx.send(outcome);
             ctx.request_repaint();
