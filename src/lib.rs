@@ -1,6 +1,6 @@
 //! rbm-lab: a desktop lab where a Restricted Boltzmann Machine learns MNIST live.
 //!
-//! Layers (see ../shared/STYLE.md): `model` is pure math, `data` reads IDX files, `trainer` owns a
+//! Layers: `model` is pure math, `data` reads IDX files, `trainer` owns a
 //! model on a background thread and talks through typed messages, `io` reads and writes files,
 //! `images` turns numbers into grey pictures, `app` holds the egui views, `cli` the headless commands.
 

@@ -1,0 +1,84 @@
+//! `rbm-lab eval`: log Z (AIS, or exact for small models) and the average log-likelihood.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result, bail};
+use clap::Args;
+
+use super::{WindowArgs, default_threads, load_dataset};
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// A model saved by rbm-lab (safetensors).
+    pub model: PathBuf,
+    /// AIS runs (paper: 100).
+    #[arg(long, default_value_t = 100)]
+    pub runs: usize,
+    /// Number of inverse temperatures of a uniform schedule; default: the paper's ~14,500.
+    #[arg(long)]
+    pub betas: Option<usize>,
+    /// Test images (and size of the training subset) to average over.
+    #[arg(long, default_value_t = 10_000)]
+    pub images: usize,
+    /// Seed of the AIS runs.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+pub fn run_eval(args: &EvalArgs, window: &WindowArgs) -> Result<()> {
+    let model = crate::io::load_model(&args.model).with_context(|| format!("cannot load {}", args.model.display()))?;
+    let dataset = load_dataset(window.data.as_deref())?;
+    if dataset.pixels_per_image() != model.rbm.n_visible() {
+        bail!(
+            "the model has {} visible units but the dataset's images have {} pixels",
+            model.rbm.n_visible(),
+            dataset.pixels_per_image()
+        );
+    }
+    if args.runs < 2 {
+        bail!("--runs must be at least 2 (the interval needs a spread)");
+    }
+    let settings = crate::quality::EvaluationSettings {
+        runs: args.runs,
+        betas: args.betas,
+        images: args.images,
+        seed: args.seed,
+        threads: default_threads(window.threads),
+    };
+    let bar = indicatif::ProgressBar::new(1000);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("AIS {bar:40} {percent}% {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let epoch = model.metadata.epochs_trained;
+    let result = crate::quality::evaluate(&model.rbm, &dataset, epoch, &settings, &mut |fraction| {
+        bar.set_position((fraction * 1000.0) as u64);
+        true
+    });
+    bar.finish_and_clear();
+    let e = result?;
+    println!(
+        "model {} ({}x{}, {:.2} epochs on {})",
+        args.model.display(),
+        model.rbm.n_visible(),
+        model.rbm.n_hidden(),
+        epoch,
+        model.metadata.dataset
+    );
+    if e.exact {
+        println!("log Z = {:.4} (exact, by enumeration)", e.log_z);
+    } else {
+        println!(
+            "log Z = {:.4}  ±3σ interval [{:.4}, {:.4}]  (AIS, {} runs, {} inverse temperatures)",
+            e.log_z, e.log_z_low, e.log_z_high, e.runs, e.betas
+        );
+    }
+    let (low, high) = e.test_interval();
+    println!(
+        "test  log-likelihood: {:.2} nats  [{:.2}, {:.2}]  ({} binarised test images)",
+        e.test_log_likelihood, low, high, e.images
+    );
+    println!("train log-likelihood: {:.2} nats  ({} binarised training images)", e.train_log_likelihood, e.images);
+    println!("evaluated in {:.1} s", e.seconds);
+    Ok(())
+}
