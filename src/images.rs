@@ -111,13 +111,17 @@ pub fn filter_atlas(
     image
 }
 
-/// Images with values in [0, 1] (`count` of them, each rows x cols) laid out in a grid.
+/// Images with values in [0, 1] (`count` of them, each rows x cols) laid out in a grid. Images of
+/// no pixels (say p(h|v) of a batch of 0 rows) leave the grid's background.
 pub fn image_grid(images: &[f32], rows: usize, cols: usize, layout: &GridLayout) -> GrayImage {
     let mut image = GrayImage {
         width: layout.width(),
         height: layout.height(),
         pixels: vec![40; layout.width() * layout.height()],
     };
+    if rows * cols == 0 {
+        return image;
+    }
     for (index, src) in images.chunks_exact(rows * cols).enumerate().take(layout.tiles) {
         let (x0, y0) = layout.origin(index);
         for r in 0..rows {
@@ -171,6 +175,17 @@ mod tests {
         assert_eq!(layout.tile_at(0, 0), None, "gap");
         let (x, y) = layout.origin(9);
         assert_eq!(layout.tile_at(x + 4, y), None, "tile 10 does not exist");
+    }
+
+    /// The hidden-probability image of a batch with no rows (as the window's Quality tab builds it).
+    #[test]
+    fn a_grid_of_images_with_no_pixels_is_the_background() {
+        let layout = GridLayout { tiles: 1, columns: 1, tile_w: 5, tile_h: 0, gap: 0 };
+        let image = image_grid(&[], 0, 5, &layout);
+        assert_eq!((image.width, image.height, image.pixels.len()), (5, 0, 0));
+        let layout = GridLayout { tiles: 2, columns: 2, tile_w: 0, tile_h: 3, gap: 1 };
+        let image = image_grid(&[], 3, 0, &layout);
+        assert!(image.pixels.iter().all(|&p| p == 40));
     }
 
     #[test]

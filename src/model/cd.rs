@@ -22,11 +22,12 @@
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::config::{GradientMethod, TrainingConfig};
+use super::config::{GradientMethod, MAX_BATCH, TrainingConfig};
 use super::linalg::{self, Threads};
-use super::rbm::Rbm;
+use super::rbm::{Rbm, copy_parallel};
 use super::rng::RowStreams;
 use super::sampling;
+use super::state::StateError;
 
 /// What one update reports.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -42,10 +43,101 @@ pub struct StepStats {
 }
 
 /// Momentum buffers: the last applied change of each parameter.
-struct Velocity {
-    w: Vec<f32>,
-    b_v: Vec<f32>,
-    b_h: Vec<f32>,
+#[derive(Clone, Debug, PartialEq)]
+pub struct Velocity {
+    /// V x H, row-major like W.
+    pub w: Vec<f32>,
+    pub b_v: Vec<f32>,
+    pub b_h: Vec<f32>,
+}
+
+/// Everything a [`CdWorkspace`] carries from one step to the next, so that a run can be saved and
+/// continued bit for bit (and a step that diverged undone). The other buffers are scratch space
+/// that every step overwrites before reading.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WorkspaceState {
+    /// Data rows per step the workspace holds (the batch size it was made for).
+    pub capacity: usize,
+    /// Seed of the row streams: the chain streams start again from it when more chains are needed.
+    pub seed: u64,
+    /// One stream per data row (binarisation draws), `capacity` of them.
+    pub data_streams: RowStreams,
+    /// One stream per negative chain; at least `capacity`, more when PCD has more particles.
+    pub chain_streams: RowStreams,
+    /// The PCD fantasy particles (particles x V, row-major); empty when none are alive (before the
+    /// first PCD step, and after a CD step, whose chains overwrite them).
+    pub particles: Vec<f32>,
+    /// Momentum buffers, once the full update has run.
+    pub velocity: Option<Velocity>,
+    /// Centering's visible offset μ, once set.
+    pub visible_offset: Option<Vec<f32>>,
+    /// Centering's hidden offset λ (0.5 until centering moves it).
+    pub hidden_offset: Vec<f32>,
+    /// The sparsity penalty's running mean q of each hidden unit's activation, once used.
+    pub hidden_activity: Option<Vec<f32>>,
+}
+
+impl WorkspaceState {
+    /// Checks the state against a V x H model: sizes, stream counts within [`MAX_BATCH`], finiteness.
+    pub fn validate(&self, n_visible: usize, n_hidden: usize) -> Result<(), StateError> {
+        let (nv, nh) = (n_visible, n_hidden);
+        if !(1..=MAX_BATCH).contains(&self.capacity) {
+            return Err(StateError::Inconsistent(format!(
+                "the workspace is for batches of {} rows; rbm-lab's batches have 1 to {MAX_BATCH}",
+                self.capacity
+            )));
+        }
+        let size = |part, found: usize, expected: usize, described: String| {
+            if found == expected { Ok(()) } else { Err(StateError::Size { part, found, expected: described }) }
+        };
+        size(
+            "the data streams",
+            self.data_streams.len(),
+            self.capacity,
+            format!("{} (one per batch row)", self.capacity),
+        )?;
+        let chains = self.chain_streams.len();
+        if !(self.capacity..=MAX_BATCH).contains(&chains) {
+            return Err(StateError::Size {
+                part: "the chain streams",
+                found: chains,
+                expected: format!("{} to {MAX_BATCH} (one per chain, at least one per batch row)", self.capacity),
+            });
+        }
+        let particles = self.particles.len() / nv.max(1);
+        if !self.particles.len().is_multiple_of(nv.max(1)) || particles > chains {
+            return Err(StateError::Size {
+                part: "the PCD particles",
+                found: self.particles.len(),
+                expected: format!("a multiple of {nv} (whole visible vectors), at most {chains} of them"),
+            });
+        }
+        let mut parts: Vec<(&'static str, &[f32])> = vec![("the PCD particles", &self.particles)];
+        if let Some(velocity) = &self.velocity {
+            size("the momentum of W", velocity.w.len(), nv * nh, format!("{nv}x{nh}"))?;
+            size("the momentum of b_v", velocity.b_v.len(), nv, nv.to_string())?;
+            size("the momentum of b_h", velocity.b_h.len(), nh, nh.to_string())?;
+            parts.extend([
+                ("the momentum of W", &velocity.w[..]),
+                ("the momentum of b_v", &velocity.b_v[..]),
+                ("the momentum of b_h", &velocity.b_h[..]),
+            ]);
+        }
+        if let Some(offset) = &self.visible_offset {
+            size("the visible centering offset", offset.len(), nv, nv.to_string())?;
+            parts.push(("the visible centering offset", offset));
+        }
+        size("the hidden centering offset", self.hidden_offset.len(), nh, nh.to_string())?;
+        parts.push(("the hidden centering offset", &self.hidden_offset));
+        if let Some(activity) = &self.hidden_activity {
+            size("the sparsity running means", activity.len(), nh, nh.to_string())?;
+            parts.push(("the sparsity running means", activity));
+        }
+        match parts.into_iter().find(|(_, values)| !values.iter().all(|x| x.is_finite())) {
+            Some((part, _)) => Err(StateError::NonFinite { part }),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Buffers for CD-k / PCD-k on batches of up to `capacity` rows.
@@ -118,6 +210,60 @@ impl CdWorkspace {
         self.capacity
     }
 
+    /// Everything the workspace carries from one step to the next (see [`WorkspaceState`]).
+    pub fn state(&self) -> WorkspaceState {
+        let mut state = WorkspaceState::default();
+        self.copy_state_into(&mut state, true);
+        state
+    }
+
+    /// Keeps in `point` what the next step with `config` at `epoch` may change, so that
+    /// [`CdWorkspace::from_state`] can undo that step. Reuses `point`'s buffers, and leaves out the
+    /// momentum buffers when the step will not read them (no momentum at `epoch`: it overwrites
+    /// them), which saves copying a V x H array per batch; the restored workspace then starts them
+    /// from zero, which gives the same step.
+    pub fn save_restore_point(&self, point: &mut WorkspaceState, config: &TrainingConfig, epoch: f64) {
+        self.copy_state_into(point, config.momentum_at(epoch) > 0.0);
+    }
+
+    fn copy_state_into(&self, state: &mut WorkspaceState, with_velocity: bool) {
+        state.capacity = self.capacity;
+        state.seed = self.seed;
+        state.data_streams.clone_from(&self.data_streams);
+        state.chain_streams.clone_from(&self.chain_streams);
+        state.particles.clear();
+        state.particles.extend_from_slice(&self.chain_visible[..self.particles * self.n_visible]);
+        match (&self.velocity, &mut state.velocity) {
+            (Some(from), Some(to)) if with_velocity && to.w.len() == from.w.len() => {
+                copy_parallel(&mut to.w, &from.w);
+                to.b_v.clone_from(&from.b_v);
+                to.b_h.clone_from(&from.b_h);
+            }
+            (Some(from), to) if with_velocity => *to = Some(from.clone()),
+            (_, to) => *to = None,
+        }
+        state.visible_offset.clone_from(&self.visible_offset);
+        state.hidden_offset.clone_from(&self.hidden_offset);
+        state.hidden_activity.clone_from(&self.hidden_activity);
+    }
+
+    /// A workspace for a V x H model that continues from `state` exactly as the workspace it was
+    /// taken from would; the state is checked first ([`WorkspaceState::validate`]).
+    pub fn from_state(n_visible: usize, n_hidden: usize, state: &WorkspaceState) -> Result<Self, StateError> {
+        state.validate(n_visible, n_hidden)?;
+        let mut workspace = Self::new(n_visible, n_hidden, state.capacity, state.seed);
+        workspace.ensure_chain_capacity(state.chain_streams.len());
+        workspace.data_streams.clone_from(&state.data_streams);
+        workspace.chain_streams.clone_from(&state.chain_streams);
+        workspace.particles = state.particles.len() / n_visible;
+        workspace.chain_visible[..state.particles.len()].copy_from_slice(&state.particles);
+        workspace.velocity.clone_from(&state.velocity);
+        workspace.visible_offset.clone_from(&state.visible_offset);
+        workspace.hidden_offset.clone_from(&state.hidden_offset);
+        workspace.hidden_activity.clone_from(&state.hidden_activity);
+        Ok(workspace)
+    }
+
     /// Grows the chain buffers to `rows` chains (PCD particles beyond the old count start afresh).
     fn ensure_chain_capacity(&mut self, rows: usize) {
         if rows <= self.chain_capacity {
@@ -178,6 +324,10 @@ impl CdWorkspace {
         if config.binarize_data {
             let streams = &mut self.data_streams.streams_mut()[..rows];
             sampling::binarize_rows(&mut self.stacked_visible[..rows * nv], nv, rows, streams, threads);
+        }
+        if !pcd {
+            // CD's chains run in the particle buffer: PCD, if switched on again, starts afresh.
+            self.particles = 0;
         }
         if pcd && self.particles != chain_rows {
             // New particles start at the data, cycling through the batch.

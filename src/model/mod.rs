@@ -7,12 +7,16 @@ pub mod config;
 pub mod eval;
 pub mod gibbs;
 pub mod linalg;
+pub mod pool;
 pub mod rbm;
 pub mod rng;
 pub mod sampling;
+pub mod state;
 
-pub use cd::{CdWorkspace, StepStats};
+pub use cd::{CdWorkspace, StepStats, Velocity, WorkspaceState};
 pub use config::{ConfigError, GradientMethod, LrSchedule, ModelSpec, TrainingConfig, VisibleSampling};
 pub use gibbs::GibbsChains;
 pub use linalg::Threads;
+pub use pool::MathPool;
 pub use rbm::{Initialisation, Rbm, ShapeError, sigmoid, softplus};
+pub use state::{StateError, TrainingState, epoch_position};

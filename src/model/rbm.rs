@@ -75,6 +75,13 @@ fn all_finite(values: &[f32]) -> bool {
     !bad.iter().any(|&b| b) && chunks.remainder().iter().all(|x| x.is_finite())
 }
 
+/// `target = source` (equal lengths) in blocks spread over the current rayon pool: large arrays
+/// (W, its momentum) are copied after every batch to keep the last good state.
+pub(crate) fn copy_parallel(target: &mut [f32], source: &[f32]) {
+    use rayon::prelude::*;
+    target.par_chunks_mut(1 << 14).zip(source.par_chunks(1 << 14)).for_each(|(d, s)| d.copy_from_slice(s));
+}
+
 /// log(1 + e^x) without overflow.
 pub fn softplus(x: f64) -> f64 {
     if x > 0.0 { x + (-x).exp().ln_1p() } else { x.exp().ln_1p() }
@@ -184,13 +191,12 @@ impl Rbm {
     /// `target = self`, the weights copied in parallel blocks on the current rayon pool (the
     /// trainer keeps the last good parameters this way after every batch).
     pub fn copy_into(&self, target: &mut Rbm) {
-        use rayon::prelude::*;
         if target.weights.dim() != self.weights.dim() {
             target.clone_from(self);
             return;
         }
         let (w, _, _) = target.parameters_mut();
-        w.par_chunks_mut(1 << 14).zip(self.weights_slice().par_chunks(1 << 14)).for_each(|(d, s)| d.copy_from_slice(s));
+        copy_parallel(w, self.weights_slice());
         target.visible_bias.assign(&self.visible_bias);
         target.hidden_bias.assign(&self.hidden_bias);
     }
