@@ -192,6 +192,7 @@ impl RbmLabApp {
                 self.say(format!("Model: {description}"), false);
             }
             Update::Saved(path) => self.say(format!("Saved {}", path.display()), false),
+            Update::ModelFile(_) => {}
             Update::Diverged { message, .. } => {
                 self.controls.running = false;
                 self.say(message, true);

@@ -6,12 +6,15 @@
 
 pub mod export;
 pub mod model_file;
+pub mod state_section;
 
 use std::ffi::OsString;
 use std::fs::{self, OpenOptions};
 use std::io::{self, BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use thiserror::Error;
 
 pub use export::{ExportError, LossCsvRow, write_loss_csv, write_png_gray};
 pub use model_file::{
@@ -30,17 +33,7 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// an existing `path` is left untouched. Replacing a file does not keep its permissions, and a
 /// symlink at `path` is replaced rather than followed.
 pub fn atomic_write(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
-    let file_name =
-        path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path does not name a file"))?;
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let mut temp_name = OsString::from(".");
-    temp_name.push(file_name);
-    temp_name.push(format!(".tmp-{}-{}", std::process::id(), TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)));
-    let temp_path = dir.join(temp_name);
-
+    let (dir, temp_path) = temp_path_beside(path)?;
     // create_new: never truncate a file we did not create (e.g. a leftover from a crashed save
     // that another process may still be writing).
     let file = OpenOptions::new().write(true).create_new(true).open(&temp_path)?;
@@ -62,6 +55,50 @@ pub fn atomic_write(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Resul
     }
     sync_directory(dir);
     Ok(())
+}
+
+/// The folder `path` is in and a fresh temporary name there (`.<name>.tmp-<pid>-<n>`).
+fn temp_path_beside(path: &Path) -> io::Result<(&Path, PathBuf)> {
+    let file_name =
+        path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path does not name a file"))?;
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut temp_name = OsString::from(".");
+    temp_name.push(file_name);
+    temp_name.push(format!(".tmp-{}-{}", std::process::id(), TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)));
+    Ok((dir, dir.join(temp_name)))
+}
+
+/// Why a file cannot be written at a path, found before any work that would be lost.
+#[derive(Debug, Error)]
+pub enum DestinationError {
+    #[error("{} is a folder; give a file name inside it", path.display())]
+    IsDirectory { path: PathBuf },
+    #[error("{} exists and is not a regular file (a device, pipe or socket); give a file name", path.display())]
+    NotRegularFile { path: PathBuf },
+    #[error("{} does not name a file", path.display())]
+    NoFileName { path: PathBuf },
+    #[error("cannot write in the folder of {}: {source}", path.display())]
+    FolderNotWritable { path: PathBuf, source: io::Error },
+}
+
+/// Checks that [`atomic_write`] can later write `path`: it is not a folder or a device, and a file
+/// can be created in its folder (tried by creating and removing a temporary file there, the same
+/// way the save will, which also catches a missing folder, a path through a regular file,
+/// a read-only filesystem and, for other users than root, permissions).
+pub fn check_destination(path: &Path) -> Result<(), DestinationError> {
+    match fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => return Err(DestinationError::IsDirectory { path: path.to_path_buf() }),
+        Ok(meta) if !meta.is_file() => return Err(DestinationError::NotRegularFile { path: path.to_path_buf() }),
+        _ => {}
+    }
+    let (_, temp_path) =
+        temp_path_beside(path).map_err(|_| DestinationError::NoFileName { path: path.to_path_buf() })?;
+    let not_writable = |source| DestinationError::FolderNotWritable { path: path.to_path_buf(), source };
+    OpenOptions::new().write(true).create_new(true).open(&temp_path).map_err(not_writable)?;
+    fs::remove_file(&temp_path).map_err(not_writable)
 }
 
 /// Makes the rename itself durable. Best effort: the new file is already in place, and some

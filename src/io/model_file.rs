@@ -12,6 +12,10 @@
 //! `W = safetensors.numpy.load_file(path)["W"]; W[:, j].reshape(image_rows, image_cols)` is hidden
 //! unit j's filter, and `safetensors.safe_open(path, "np").metadata()` gives the metadata.
 //!
+//! Optionally, a training-state section (see `state_section`): the `rbm_lab_state` metadata entry
+//! and `state.*` tensors, with which a run continues exactly where it stopped. Readers that do not
+//! know it (older rbm-lab builds, Python) ignore it; a file without it loads with a fresh state.
+//!
 //! Loading checks everything a hand-made or damaged file could get wrong (structure, names, dtypes,
 //! shapes, metadata, finiteness) and says which, so the UI can tell the person what is wrong with
 //! the file. Saving refuses what loading would refuse, so that no save produces an unloadable file.
@@ -27,7 +31,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::atomic_write;
-use crate::model::{ModelSpec, Rbm, ShapeError, TrainingConfig};
+use super::state_section;
+use crate::model::{ModelSpec, Rbm, ShapeError, TrainingConfig, TrainingState};
 
 /// The newest format version this build reads and the one it writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -96,11 +101,22 @@ pub fn created_by() -> String {
     format!("rbm-lab {}", env!("CARGO_PKG_VERSION"))
 }
 
-/// A model as stored on disk: the RBM and what is known about it.
+/// A model as stored on disk: the RBM, what is known about it, and optionally the state of the
+/// training run that made it, with which that run continues exactly.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelFile {
     pub rbm: Rbm,
     pub metadata: ModelMetadata,
+    /// Present in files saved by a training run (the window's Save, `rbm-lab train`); its position
+    /// agrees with `metadata.epochs_trained`.
+    pub state: Option<TrainingState>,
+}
+
+impl ModelFile {
+    /// A model file without a training state.
+    pub fn new(rbm: Rbm, metadata: ModelMetadata) -> Self {
+        Self { rbm, metadata, state: None }
+    }
 }
 
 /// Why a model file could not be read or written. Each message says what was expected.
@@ -127,6 +143,9 @@ pub enum ModelFileError {
     NonFinite,
     #[error("the parameters do not form an RBM: {0}")]
     Shape(#[from] ShapeError),
+    /// The optional training-state section is present but damaged or inconsistent with the model.
+    #[error("the model file's training state (the `rbm_lab_state` entry and the `state.*` tensors) is unusable: {0}")]
+    BadState(String),
 }
 
 use ModelFileError::{BadMetadata, NotSafetensors, WrongShape};
@@ -200,13 +219,14 @@ pub fn model_from_bytes(bytes: &[u8]) -> Result<ModelFile, ModelFileError> {
     if !rbm.is_finite() {
         return Err(ModelFileError::NonFinite);
     }
-    Ok(ModelFile { rbm, metadata })
+    let state = state_section::read(&header, data, &metadata, n_visible, n_hidden)?;
+    Ok(ModelFile { rbm, metadata, state })
 }
 
 /// Encodes a model as the bytes of a safetensors file. Refuses models that [`model_from_bytes`]
 /// would refuse (NaN/inf parameters, inconsistent or unencodable metadata).
 pub fn model_to_bytes(model: &ModelFile) -> Result<Vec<u8>, ModelFileError> {
-    let ModelFile { rbm, metadata } = model;
+    let ModelFile { rbm, metadata, state } = model;
     if !rbm.is_finite() {
         return Err(ModelFileError::NonFinite);
     }
@@ -227,12 +247,12 @@ pub fn model_to_bytes(model: &ModelFile) -> Result<Vec<u8>, ModelFileError> {
         });
     }
     let (visible_bias, hidden_bias) = (rbm.visible_bias().to_vec(), rbm.hidden_bias().to_vec());
-    let tensors = [
-        (WEIGHTS, vec![n_visible, n_hidden], weights),
-        (VISIBLE_BIAS, vec![n_visible], visible_bias.as_slice()),
-        (HIDDEN_BIAS, vec![n_hidden], hidden_bias.as_slice()),
+    let mut tensors = vec![
+        (WEIGHTS, vec![n_visible, n_hidden], TensorValues::F32(weights)),
+        (VISIBLE_BIAS, vec![n_visible], TensorValues::F32(&visible_bias)),
+        (HIDDEN_BIAS, vec![n_hidden], TensorValues::F32(&hidden_bias)),
     ];
-    let entries = BTreeMap::from([
+    let mut entries = BTreeMap::from([
         (METADATA_KEY, json),
         ("format", FORMAT_NAME.to_owned()),
         ("format_version", metadata.format_version.to_string()),
@@ -241,7 +261,45 @@ pub fn model_to_bytes(model: &ModelFile) -> Result<Vec<u8>, ModelFileError> {
         ("image_rows", metadata.image_rows.to_string()),
         ("image_cols", metadata.image_cols.to_string()),
     ]);
-    encode_f32_safetensors(&tensors, &entries)
+    if let Some(state) = state {
+        let (entry, state_tensors) = state_section::write(state, metadata, n_visible, n_hidden)?;
+        entries.insert(state_section::STATE_KEY, entry);
+        tensors.extend(state_tensors);
+    }
+    encode_safetensors(&tensors, &entries)
+}
+
+/// A tensor to write: its name, shape and values.
+pub(super) type NamedTensor<'a> = (&'static str, Vec<usize>, TensorValues<'a>);
+
+/// A tensor's values for [`encode_safetensors`]: parameters are F32; random-stream states are
+/// U64 words, which F32 could not hold.
+pub(super) enum TensorValues<'a> {
+    F32(&'a [f32]),
+    U64(Vec<u64>),
+}
+
+impl TensorValues<'_> {
+    fn dtype(&self) -> Dtype {
+        match self {
+            TensorValues::F32(_) => Dtype::F32,
+            TensorValues::U64(_) => Dtype::U64,
+        }
+    }
+
+    fn byte_len(&self) -> Option<usize> {
+        match self {
+            TensorValues::F32(values) => values.len().checked_mul(4),
+            TensorValues::U64(values) => values.len().checked_mul(8),
+        }
+    }
+
+    fn append_le_bytes(&self, bytes: &mut Vec<u8>) {
+        match self {
+            TensorValues::F32(values) => values.iter().for_each(|v| bytes.extend_from_slice(&v.to_le_bytes())),
+            TensorValues::U64(values) => values.iter().for_each(|v| bytes.extend_from_slice(&v.to_le_bytes())),
+        }
+    }
 }
 
 /// Writes the safetensors layout: the header's length (u64, little-endian), the JSON header padded
@@ -252,8 +310,8 @@ pub fn model_to_bytes(model: &ModelFile) -> Result<Vec<u8>, ModelFileError> {
 /// and so orders the header differently on every call. Sorted keys make a save deterministic: the
 /// same model always gives the same bytes, which checksums, diffs and reproducibility checks rely
 /// on. The tests read the result back with the safetensors crate.
-fn encode_f32_safetensors(
-    tensors: &[(&str, Vec<usize>, &[f32])],
+fn encode_safetensors(
+    tensors: &[NamedTensor<'_>],
     entries: &BTreeMap<&str, String>,
 ) -> Result<Vec<u8>, ModelFileError> {
     #[derive(Serialize)]
@@ -273,10 +331,10 @@ fn encode_f32_safetensors(
     let mut header = BTreeMap::from([("__metadata__", HeaderEntry::Metadata(entries))]);
     let mut data_len = 0usize;
     for (name, shape, values) in tensors {
-        let end = values.len().checked_mul(4).and_then(|bytes| bytes.checked_add(data_len)).ok_or_else(too_large)?;
+        let end = values.byte_len().and_then(|bytes| bytes.checked_add(data_len)).ok_or_else(too_large)?;
         header.insert(
             *name,
-            HeaderEntry::Tensor(TensorEntry { dtype: Dtype::F32, shape, data_offsets: [data_len, end] }),
+            HeaderEntry::Tensor(TensorEntry { dtype: values.dtype(), shape, data_offsets: [data_len, end] }),
         );
         data_len = end;
     }
@@ -296,9 +354,7 @@ fn encode_f32_safetensors(
     bytes.extend_from_slice(&header_len.to_le_bytes());
     bytes.extend_from_slice(&json);
     for (_, _, values) in tensors {
-        for value in values.iter() {
-            bytes.extend_from_slice(&value.to_le_bytes());
-        }
+        values.append_le_bytes(&mut bytes);
     }
     Ok(bytes)
 }
@@ -376,20 +432,47 @@ fn describe_safetensors_error(error: &SafeTensorError) -> String {
 
 /// One F32 tensor's values and shape, by name.
 fn f32_tensor(header: &Metadata, data: &[u8], name: &'static str) -> Result<(Vec<f32>, Vec<usize>), ModelFileError> {
-    let info = header.info(name).ok_or(ModelFileError::MissingTensor(name))?;
-    if info.dtype != Dtype::F32 {
-        return Err(ModelFileError::WrongDtype { tensor: name, found: info.dtype.to_string() });
+    let tensor = raw_tensor(header, data, name)?.ok_or(ModelFileError::MissingTensor(name))?;
+    if tensor.dtype != Dtype::F32 {
+        return Err(ModelFileError::WrongDtype { tensor: name, found: tensor.dtype.to_string() });
     }
+    Ok((decode_f32(tensor.bytes), tensor.shape))
+}
+
+/// A tensor as stored: its dtype, shape and little-endian bytes.
+pub(super) struct RawTensor<'a> {
+    pub dtype: Dtype,
+    pub shape: Vec<usize>,
+    pub bytes: &'a [u8],
+}
+
+/// The tensor called `name`, if the file has one, with its bytes checked against its shape.
+pub(super) fn raw_tensor<'a>(
+    header: &Metadata,
+    data: &'a [u8],
+    name: &str,
+) -> Result<Option<RawTensor<'a>>, ModelFileError> {
+    let Some(info) = header.info(name) else { return Ok(None) };
     let (start, end) = info.data_offsets;
-    let raw =
+    let bytes =
         data.get(start..end).ok_or_else(|| NotSafetensors(format!("tensor `{name}` lies outside the file's data")))?;
-    // The crate has checked this already; checked again because the decoding below relies on it.
+    // The crate has checked this already; checked again because the decoding relies on it.
     let element_count = info.shape.iter().try_fold(1usize, |count, &dim| count.checked_mul(dim));
-    if element_count.and_then(|count| count.checked_mul(4)) != Some(raw.len()) {
-        return Err(NotSafetensors(format!("tensor `{name}` has {} bytes, which does not match its shape", raw.len())));
+    if element_count.and_then(|count| count.checked_mul(info.dtype.bitsize() / 8)) != Some(bytes.len()) {
+        return Err(NotSafetensors(format!(
+            "tensor `{name}` has {} bytes, which does not match its shape",
+            bytes.len()
+        )));
     }
-    let values = raw.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-    Ok((values, info.shape.clone()))
+    Ok(Some(RawTensor { dtype: info.dtype, shape: info.shape.clone(), bytes }))
+}
+
+pub(super) fn decode_f32(bytes: &[u8]) -> Vec<f32> {
+    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}
+
+pub(super) fn decode_u64(bytes: &[u8]) -> Vec<u64> {
+    bytes.chunks_exact(8).map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])).collect()
 }
 
 /// Reads the `rbm_lab` JSON, looking at the format version before the fields so that a file from a

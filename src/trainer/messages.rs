@@ -21,9 +21,13 @@ pub enum Command {
     /// New hyperparameters, applied at the next batch boundary.
     SetConfig(TrainingConfig),
     /// Replace the model with one read from a file (already parsed and checked off the UI thread).
+    /// With a training state that fits the current training set, the file's run continues exactly.
     LoadModel(Box<ModelFile>),
-    /// Write the current model to this path (atomically); answered by `Saved` or `Error`.
+    /// Write the current model with its training state to this path (atomically); answered by
+    /// `Saved` or `Error`.
     SaveModel(PathBuf),
+    /// Answered by `ModelFile`: the current model with its training state, as Save would write it.
+    RequestModelFile,
     /// Train on another dataset from now on (same image size keeps the model, otherwise Reset).
     SetDataset(Arc<Dataset>),
     Chains(ChainCommand),
@@ -144,9 +148,11 @@ pub enum Update {
         epoch_position: f64,
     },
     Saved(PathBuf),
+    /// The answer to `RequestModelFile`.
+    ModelFile(Box<ModelFile>),
     /// The cheap quality monitors, every quarter epoch.
     Monitors(MonitorPoint),
-    /// Training produced NaN/inf: paused, last finite weights restored.
+    /// Training produced NaN/inf: paused, everything restored to the state before that batch.
     Diverged {
         epoch_position: f64,
         message: String,

@@ -6,9 +6,11 @@
 //! things (weights, chain images) are left in single-slot mailboxes that the UI empties when it draws.
 
 mod messages;
+pub mod run;
 mod worker;
 
 pub use messages::*;
+pub use run::{AdoptError, BatchOutcome, BatchReport, Continuation, FinishedEpoch, TrainingRun};
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;

@@ -1,66 +1,74 @@
-//! The trainer thread's loop.
+//! The trainer thread's loop: a [`TrainingRun`] driven by commands, with the display chains, the
+//! outbox of updates, the model and chain mailboxes, and the quality monitors around it.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError, TrySendError};
-use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
+use rand::Rng;
 
+use super::run::{BatchOutcome, Continuation, Stream, TrainingRun, stream_rng};
 use super::{
     ChainCommand, ChainSnapshot, ChainStart, Command, Diagnostics, LossPoint, Mailboxes, ModelSnapshot, Progress,
     TrainerOptions, Update, Waker,
 };
 use crate::data::Dataset;
-use crate::io::{ModelFile, ModelMetadata};
-use crate::model::{
-    CdWorkspace, GibbsChains, Initialisation, ModelSpec, Rbm, Threads, TrainingConfig, VisibleSampling,
-};
+use crate::io::ModelFile;
+use crate::model::{GibbsChains, MathPool, ModelSpec, Threads, TrainingConfig, VisibleSampling};
 use crate::quality::{Histogram, MonitorData, update_ratio};
 
-/// Separate random streams derived from the one seed, so that e.g. changing the chain count does not
-/// change the training run.
-#[derive(Clone, Copy)]
-enum Stream {
-    Init = 1,
-    Shuffle = 2,
-    Cd = 3,
-    Chains = 4,
-}
-
-fn stream_rng(seed: u64, stream: Stream, generation: u64) -> Xoshiro256PlusPlus {
-    let salt = (stream as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ generation.wrapping_mul(0xD1B5_4A32_D192_ED03);
-    Xoshiro256PlusPlus::seed_from_u64(seed ^ salt)
-}
-
-/// Runs `work` with the trainer's `threads` on its `pool`, or here on one thread when it has none
-/// (one thread asked for, or the pool could not be built).
-fn on_pool<R: Send>(pool: Option<&rayon::ThreadPool>, threads: usize, work: impl FnOnce(Threads) -> R + Send) -> R {
-    match pool {
-        Some(pool) => pool.install(|| work(Threads(threads))),
-        None => work(Threads(1)),
-    }
-}
-
-fn stream_seed(seed: u64, stream: Stream, generation: u64) -> u64 {
-    stream_rng(seed, stream, generation).random()
-}
-
 /// Sends small updates without ever blocking; losses and one-off events wait in order until
-/// the channel has room.
+/// the channel has room. While nobody reads (a hidden window), the backlog stays bounded: losses are
+/// thinned, and of the periodic events only the newest are kept; one-off events (a divergence, a
+/// save, an error, a replaced model, a requested file) are never dropped.
 struct Outbox {
     tx: Sender<Update>,
     pending_losses: Vec<LossPoint>,
     pending_events: VecDeque<Update>,
+    /// Pending events of each periodic kind (see [`Periodic`]).
+    pending_periodic: [usize; Periodic::KINDS],
     waker: Option<Waker>,
+}
+
+/// Events that recur as training goes on, of which a backlog keeps only the newest.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Periodic {
+    /// Every quarter epoch.
+    Monitors = 0,
+    /// Every epoch (many a second on a small training set).
+    EpochFinished = 1,
+}
+
+impl Periodic {
+    const KINDS: usize = 2;
+
+    fn of(update: &Update) -> Option<Self> {
+        match update {
+            Update::Monitors(_) => Some(Periodic::Monitors),
+            Update::EpochFinished { .. } => Some(Periodic::EpochFinished),
+            _ => None,
+        }
+    }
 }
 
 impl Outbox {
     /// Keeps the backlog bounded if nobody drains the channel for a long time (a hidden window):
     /// past this many points, neighbours are averaged pairwise, as the plot itself does.
     const MAX_PENDING_LOSSES: usize = 100_000;
+    /// Pending events kept of each periodic kind: 1,000 epochs of monitors, far more than a frame
+    /// ever finds waiting; a long unread backlog loses its oldest points.
+    const MAX_PENDING_PERIODIC: usize = 4_000;
+
+    fn new(tx: Sender<Update>, waker: Option<Waker>) -> Self {
+        Self {
+            tx,
+            pending_losses: Vec::new(),
+            pending_events: VecDeque::new(),
+            pending_periodic: [0; Periodic::KINDS],
+            waker,
+        }
+    }
 
     fn push_loss(&mut self, point: LossPoint) {
         self.pending_losses.push(point);
@@ -77,6 +85,16 @@ impl Outbox {
     }
 
     fn event(&mut self, update: Update) {
+        if let Some(kind) = Periodic::of(&update) {
+            if self.pending_periodic[kind as usize] >= Self::MAX_PENDING_PERIODIC {
+                // The oldest of its kind; the backlog's front is mostly periodic events, so this is near.
+                if let Some(oldest) = self.pending_events.iter().position(|u| Periodic::of(u) == Some(kind)) {
+                    self.pending_events.remove(oldest);
+                    self.pending_periodic[kind as usize] -= 1;
+                }
+            }
+            self.pending_periodic[kind as usize] += 1;
+        }
         self.pending_events.push_back(update);
     }
 
@@ -96,8 +114,14 @@ impl Outbox {
             }
         }
         while let Some(update) = self.pending_events.pop_front() {
+            let kind = Periodic::of(&update);
             match self.tx.try_send(update) {
-                Ok(()) => sent = true,
+                Ok(()) => {
+                    sent = true;
+                    if let Some(kind) = kind {
+                        self.pending_periodic[kind as usize] -= 1;
+                    }
+                }
                 Err(TrySendError::Full(update) | TrySendError::Disconnected(update)) => {
                     self.pending_events.push_front(update);
                     break;
@@ -164,27 +188,12 @@ struct Chains {
 }
 
 pub(super) struct Worker {
-    dataset: Arc<Dataset>,
-    spec: ModelSpec,
-    config: TrainingConfig,
-    rbm: Rbm,
-    last_finite: Rbm,
-    workspace: CdWorkspace,
-    workspace_generation: u64,
-    shuffle_rng: Xoshiro256PlusPlus,
-    order: Vec<u32>,
-    cursor: usize,
-    epoch: usize,
-    epoch_loss_sum: f64,
-    epoch_batches: usize,
-    samples_seen: u64,
+    run: TrainingRun,
     running: bool,
     steps_requested: usize,
     model_changed: bool,
     snapshot_version: u64,
     chains: Chains,
-    threads: usize,
-    pool: Option<rayon::ThreadPool>,
     throughput: Throughput,
     commands: Receiver<Command>,
     outbox: Outbox,
@@ -192,7 +201,6 @@ pub(super) struct Worker {
     publish_interval: Duration,
     last_publish: Instant,
     last_model_publish: Instant,
-    pixel_means: Option<Vec<f32>>,
     last_progress: Option<Progress>,
     monitor_data: Option<MonitorData>,
     last_diagnostics: Instant,
@@ -206,35 +214,19 @@ impl Worker {
         tx: Sender<Update>,
         mailboxes: Arc<Mailboxes>,
     ) -> Self {
-        let threads = options.threads.max(1);
-        let pool = if threads > 1 {
-            rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("rbm-math-{i}")).build().ok()
-        } else {
-            None
-        };
         let spec = if options.spec.validate().is_ok() { options.spec } else { ModelSpec::default() };
         let config = if options.config.validate().is_ok() { options.config } else { TrainingConfig::default() };
-        let n_visible = dataset.pixels_per_image();
-        let rbm = Rbm::zeros(n_visible, spec.n_hidden);
+        let (n_visible, n_hidden) = (dataset.pixels_per_image(), spec.n_hidden);
+        let run = TrainingRun::new(dataset, spec, config, MathPool::new(options.threads));
         let now = Instant::now();
         let mut worker = Self {
-            workspace: CdWorkspace::new(n_visible, spec.n_hidden, 1, 0),
-            workspace_generation: 0,
-            last_finite: rbm.clone(),
-            rbm,
-            shuffle_rng: stream_rng(spec.seed, Stream::Shuffle, 0),
-            order: Vec::new(),
-            cursor: 0,
-            epoch: 0,
-            epoch_loss_sum: 0.0,
-            epoch_batches: 0,
-            samples_seen: 0,
+            run,
             running: options.start_running,
             steps_requested: 0,
             model_changed: true,
             snapshot_version: 0,
             chains: Chains {
-                sampler: GibbsChains::new(Vec::new(), n_visible, spec.n_hidden, 0),
+                sampler: GibbsChains::new(Vec::new(), n_visible, n_hidden, 0),
                 running: options.chains_running,
                 steps_per_second: options.chain_steps_per_second.max(0.1),
                 restart_every: options.chain_restart_every,
@@ -245,26 +237,18 @@ impl Worker {
                 next_step_at: now,
                 changed: true,
             },
-            threads,
-            pool,
             throughput: Throughput::default(),
             commands,
-            outbox: Outbox { tx, pending_losses: Vec::new(), pending_events: VecDeque::new(), waker: options.waker },
+            outbox: Outbox::new(tx, options.waker),
             mailboxes,
             publish_interval: options.publish_interval,
             last_publish: now - options.publish_interval,
             last_model_publish: now - Duration::from_secs(1),
-            pixel_means: None,
             last_progress: None,
             monitor_data: None,
             last_diagnostics: now,
-            dataset,
-            spec,
-            config,
         };
-        worker.reset_model(worker.spec.clone());
-        // The first model is no news: nothing was replaced.
-        worker.outbox.pending_events.clear();
+        worker.reset_chains();
         worker
     }
 
@@ -319,42 +303,36 @@ impl Worker {
                 self.steps_requested += 1;
             }
             Command::Reset(spec) => match spec.validate() {
-                Ok(()) => self.reset_model(spec),
+                Ok(()) => {
+                    self.run.reset(spec);
+                    self.model_replaced(self.new_model_description(), None);
+                }
                 Err(e) => self.outbox.event(Update::Error(format!("Reset refused: {e}"))),
             },
             Command::SetConfig(config) => match config.validate() {
-                Ok(()) if config != self.config => {
-                    self.config = config;
-                    self.outbox.event(Update::ConfigApplied {
-                        epoch_position: self.epoch_position(),
-                        config: self.config.clone(),
-                    });
+                Ok(()) => {
+                    if self.run.set_config(config) {
+                        self.outbox.event(Update::ConfigApplied {
+                            epoch_position: self.run.epoch_position(),
+                            config: self.run.config().clone(),
+                        });
+                    }
                 }
-                Ok(()) => {}
                 Err(e) => self.outbox.event(Update::Error(format!("Setting refused: {e}"))),
             },
             Command::LoadModel(file) => self.load_model(*file),
-            Command::SaveModel(path) => {
-                let file = self.model_file();
-                match crate::io::save_model(&path, &file) {
-                    Ok(()) => self.outbox.event(Update::Saved(path)),
-                    Err(e) => self.outbox.event(Update::Error(format!("Save failed: {e}"))),
-                }
-            }
+            Command::SaveModel(path) => match crate::io::save_model(&path, &self.run.model_file()) {
+                Ok(()) => self.outbox.event(Update::Saved(path)),
+                Err(e) => self.outbox.event(Update::Error(format!("Save failed: {e}"))),
+            },
+            Command::RequestModelFile => self.outbox.event(Update::ModelFile(Box::new(self.run.model_file()))),
             Command::SetDataset(dataset) => {
-                let same_shape = dataset.pixels_per_image() == self.rbm.n_visible();
-                self.dataset = dataset;
-                self.pixel_means = None;
                 self.monitor_data = None;
-                self.order.clear();
-                self.cursor = 0;
-                self.epoch_loss_sum = 0.0;
-                self.epoch_batches = 0;
-                if same_shape {
+                if self.run.set_dataset(dataset) {
+                    self.model_replaced(self.new_model_description(), None);
+                } else {
                     self.reset_chains();
                     self.model_changed = true;
-                } else {
-                    self.reset_model(self.spec.clone());
                 }
             }
             Command::Chains(chain_command) => self.handle_chains(chain_command),
@@ -387,228 +365,130 @@ impl Worker {
         self.chains.changed = true;
     }
 
-    fn epoch_position(&self) -> f64 {
-        self.epoch as f64 + self.cursor as f64 / self.dataset.train.count.max(1) as f64
+    fn new_model_description(&self) -> String {
+        let rbm = self.run.rbm();
+        format!("new {}x{} model, seed {}", rbm.n_visible(), rbm.n_hidden(), self.run.spec().seed)
     }
 
-    fn pixel_means(&mut self) -> &[f32] {
-        let dataset = &self.dataset;
-        self.pixel_means.get_or_insert_with(|| dataset.train_pixel_means())
-    }
-
-    fn reset_model(&mut self, spec: ModelSpec) {
-        let n_visible = self.dataset.pixels_per_image();
-        let means =
-            if spec.initialisation == Initialisation::Hinton { self.pixel_means().to_vec() } else { Vec::new() };
-        let mut init_rng = stream_rng(spec.seed, Stream::Init, 0);
-        self.rbm = Rbm::initialised(n_visible, spec.n_hidden, spec.initialisation, &means, &mut init_rng);
-        self.spec = spec;
-        self.start_history(0, 0);
-        self.outbox.event(Update::ModelReplaced {
-            description: format!("new {}x{} model, seed {}", n_visible, self.spec.n_hidden, self.spec.seed),
-            epoch_position: 0.0,
-        });
-    }
-
-    /// Common to Reset and Load: fresh buffers, streams and counters for the current model.
-    fn start_history(&mut self, epoch: usize, samples_seen: u64) {
-        self.last_finite = self.rbm.clone();
-        self.shuffle_rng = stream_rng(self.spec.seed, Stream::Shuffle, epoch as u64);
-        self.order.clear();
-        self.cursor = 0;
-        self.epoch = epoch;
-        self.epoch_loss_sum = 0.0;
-        self.epoch_batches = 0;
-        self.samples_seen = samples_seen;
-        self.workspace_generation = 0;
-        self.workspace = self.new_workspace(self.config.batch_size);
+    /// Common to Reset, Load and a dataset of another size: the history shown so far ends.
+    fn model_replaced(&mut self, description: String, config_applied: Option<TrainingConfig>) {
+        let epoch_position = self.run.epoch_position();
+        // Losses of the old model would be plotted into the new history (events are sent before it).
         self.outbox.pending_losses.clear();
         self.throughput = Throughput::default();
         self.model_changed = true;
         self.reset_chains();
-    }
-
-    fn new_workspace(&mut self, capacity: usize) -> CdWorkspace {
-        let seed = stream_seed(self.spec.seed, Stream::Cd, self.workspace_generation);
-        let mut workspace = CdWorkspace::new(self.rbm.n_visible(), self.rbm.n_hidden(), capacity, seed);
-        if self.config.centering {
-            // Centering's visible offset starts at the training pixel means, as in the paper.
-            workspace.set_visible_offset(self.pixel_means());
+        self.outbox.event(Update::ModelReplaced { description, epoch_position });
+        if let Some(config) = config_applied {
+            self.outbox.event(Update::ConfigApplied { epoch_position, config });
         }
-        workspace
     }
 
     fn reset_chains(&mut self) {
         self.chains.generation += 1;
-        let (count, nv) = (self.chains.count.max(1), self.rbm.n_visible());
-        let mut rng = stream_rng(self.spec.seed, Stream::Chains, self.chains.generation);
+        let (count, nv, nh) = (self.chains.count.max(1), self.run.rbm().n_visible(), self.run.rbm().n_hidden());
+        let mut rng = stream_rng(self.run.spec().seed, Stream::Chains, self.chains.generation);
         let start = match self.chains.start {
-            ChainStart::TestDigits => self.dataset.test_digits(count),
+            ChainStart::TestDigits => self.run.dataset().test_digits(count),
             ChainStart::Noise => (0..count * nv).map(|_| rng.random::<f32>()).collect(),
         };
-        self.chains.sampler = GibbsChains::new(start, nv, self.rbm.n_hidden(), rng.random());
+        self.chains.sampler = GibbsChains::new(start, nv, nh, rng.random());
         self.chains.changed = true;
         self.chains.next_step_at = Instant::now();
     }
 
     fn load_model(&mut self, file: ModelFile) {
-        let pixels = self.dataset.pixels_per_image();
-        if file.rbm.n_visible() != pixels {
-            self.outbox.event(Update::Error(format!(
-                "This model has {} visible units but the current dataset's images have {}x{} = {} pixels; \
-                 load a dataset of that image size first. The current model is unchanged.",
-                file.rbm.n_visible(),
-                self.dataset.rows,
-                self.dataset.cols,
-                pixels
-            )));
-            return;
-        }
-        let meta = file.metadata;
-        self.rbm = file.rbm;
-        self.spec = ModelSpec { n_hidden: self.rbm.n_hidden(), ..meta.spec };
-        if meta.training.validate().is_ok() {
-            self.config = meta.training;
-        }
-        let epoch = if meta.epochs_trained.is_finite() && meta.epochs_trained >= 0.0 {
-            meta.epochs_trained.ceil() as usize
-        } else {
-            0
-        };
-        self.start_history(epoch, meta.samples_seen);
-        self.outbox.event(Update::ModelReplaced {
-            description: format!(
-                "loaded {}x{} model ({} epochs on {})",
-                self.rbm.n_visible(),
-                self.rbm.n_hidden(),
-                meta.epochs_trained,
-                meta.dataset
-            ),
-            epoch_position: epoch as f64,
-        });
-        self.outbox.event(Update::ConfigApplied { epoch_position: epoch as f64, config: self.config.clone() });
-    }
-
-    fn model_file(&self) -> ModelFile {
-        ModelFile {
-            rbm: self.rbm.clone(),
-            metadata: ModelMetadata {
-                format_version: crate::io::FORMAT_VERSION,
-                created_by: crate::io::model_file::created_by(),
-                dataset: self.dataset.name.clone(),
-                image_rows: self.dataset.rows,
-                image_cols: self.dataset.cols,
-                epochs_trained: self.epoch_position(),
-                samples_seen: self.samples_seen,
-                training: self.config.clone(),
-                spec: self.spec.clone(),
-            },
+        let (epochs, dataset) = (file.metadata.epochs_trained, file.metadata.dataset.clone());
+        match self.run.adopt(file) {
+            Ok(continuation) => {
+                let rbm = self.run.rbm();
+                let mut description =
+                    format!("loaded {}x{} model ({epochs} epochs on {dataset})", rbm.n_visible(), rbm.n_hidden());
+                if let Continuation::FreshState(why) = continuation {
+                    description.push_str(&format!("; training continues with a fresh optimiser state: {why}"));
+                }
+                self.model_replaced(description, Some(self.run.config().clone()));
+            }
+            Err(e) => self.outbox.event(Update::Error(format!("Load refused: {e}. The current model is unchanged."))),
         }
     }
 
     fn train_one_batch(&mut self) {
-        let n = self.dataset.train.count;
-        if n == 0 {
-            self.running = false;
-            return;
-        }
-        if self.cursor == 0 || self.order.len() != n {
-            self.order = (0..n as u32).collect();
-            self.order.shuffle(&mut self.shuffle_rng);
-            self.cursor = 0;
-        }
-        let batch = self.config.batch_size.min(n);
-        if self.workspace.capacity() < batch {
-            self.workspace_generation += 1;
-            self.workspace = self.new_workspace(batch);
-        }
-        let rows = batch.min(n - self.cursor);
-        let nv = self.rbm.n_visible();
         let started = Instant::now();
-        {
-            let data = self.workspace.data_mut(rows);
-            for (row, &index) in data.chunks_exact_mut(nv).zip(&self.order[self.cursor..self.cursor + rows]) {
-                self.dataset.train_image_f32(index as usize, row);
+        let report = match self.run.train_batch() {
+            BatchOutcome::Trained(report) => report,
+            BatchOutcome::NoTrainingData => {
+                self.running = false;
+                return;
             }
-        }
-        let epoch = self.epoch_position();
-        let (workspace, rbm, config) = (&mut self.workspace, &mut self.rbm, &self.config);
-        let stats =
-            on_pool(self.pool.as_ref(), self.threads, |threads| workspace.step_at(rbm, config, rows, threads, epoch));
-        self.throughput.record(rows, started);
-        self.cursor += rows;
-        self.samples_seen += rows as u64;
-        let position = self.epoch_position();
-
-        if !(stats.reconstruction_l1.is_finite() && self.rbm.is_finite()) {
-            self.rbm.clone_from(&self.last_finite);
-            self.running = false;
-            self.steps_requested = 0;
-            self.model_changed = true;
-            self.outbox.event(Update::Diverged {
-                epoch_position: position,
-                message: format!(
-                    "Training diverged at epoch {position:.3} (learning rate {}): the weights became NaN or infinite. \
-                     Paused and restored the last finite weights; lower the learning rate and press Start.",
-                    self.config.learning_rate
-                ),
-            });
-            return;
-        }
+            BatchOutcome::Diverged { epoch_position, learning_rate } => {
+                self.running = false;
+                self.steps_requested = 0;
+                self.model_changed = true;
+                self.outbox.event(Update::Diverged {
+                    epoch_position,
+                    message: format!(
+                        "Training diverged at epoch {epoch_position:.3} (learning rate {learning_rate}): the weights \
+                         became NaN or infinite. Paused and restored the state before that batch; lower the learning \
+                         rate and press Start."
+                    ),
+                });
+                return;
+            }
+        };
+        self.throughput.record(report.rows, started);
+        let position = report.loss.epoch;
         // Every quarter epoch: the cheap quality monitors (a few ms on 1,000 + 1,000 images).
-        let quarter = |samples: usize| (4 * samples) / n;
-        if quarter(self.cursor) != quarter(self.cursor - rows) {
-            let ratio = update_ratio(self.last_finite.weights_slice(), self.rbm.weights_slice());
-            let data = self.monitor_data.get_or_insert_with(|| MonitorData::new(&self.dataset, 1000));
-            let rbm = &self.rbm;
-            let measured =
-                on_pool(self.pool.as_ref(), self.threads, |threads| data.measure(rbm, position, ratio, threads));
+        let quarter = |images: usize| (4 * images) / report.images_per_epoch;
+        if quarter(report.span.end) != quarter(report.span.start) {
+            let ratio = update_ratio(self.run.weights_before_batch(), self.run.rbm().weights_slice());
+            let data = self.monitor_data.get_or_insert_with(|| MonitorData::new(self.run.dataset(), 1000));
+            let rbm = self.run.rbm();
+            let measured = self.run.pool().run(|threads| data.measure(rbm, position, ratio, threads));
             if let Some(point) = measured {
                 self.outbox.event(Update::Monitors(point));
             }
         }
         if self.last_diagnostics.elapsed() >= Duration::from_millis(500) {
             self.last_diagnostics = Instant::now();
-            let batch = &self.order[self.cursor - rows..self.cursor];
-            self.mailboxes.diagnostics.put(Arc::new(self.diagnostics(batch, position)));
+            if let Some(diagnostics) = self.diagnostics(position) {
+                self.mailboxes.diagnostics.put(Arc::new(diagnostics));
+            }
         }
-        let (rbm, last_finite) = (&self.rbm, &mut self.last_finite);
-        on_pool(self.pool.as_ref(), self.threads, |_| rbm.copy_into(last_finite));
         self.model_changed = true;
-        self.outbox.push_loss(LossPoint { epoch: position, loss: stats.reconstruction_l1 });
-        self.epoch_loss_sum += stats.reconstruction_l1 as f64;
-        self.epoch_batches += 1;
-        if self.cursor >= n {
-            let mean_loss = self.epoch_loss_sum / self.epoch_batches.max(1) as f64;
-            self.outbox.event(Update::EpochFinished { epoch: self.epoch, mean_loss });
-            self.epoch += 1;
-            self.cursor = 0;
-            self.epoch_loss_sum = 0.0;
-            self.epoch_batches = 0;
+        self.outbox.push_loss(report.loss);
+        if let Some(finished) = report.finished_epoch {
+            self.outbox.event(Update::EpochFinished { epoch: finished.epoch, mean_loss: finished.mean_loss });
         }
     }
 
-    /// Histograms of the parameters and of the last update, and p(h|v) for the last batch.
-    fn diagnostics(&self, batch: &[u32], epoch: f64) -> Diagnostics {
-        let (w, before) = (self.rbm.weights_slice(), self.last_finite.weights_slice());
+    /// Histograms of the parameters and of the last update, and p(h|v) for the last batch (none
+    /// before the first batch).
+    fn diagnostics(&self, epoch: f64) -> Option<Diagnostics> {
+        let rbm = self.run.rbm();
+        let (w, before) = (rbm.weights_slice(), self.run.weights_before_batch());
         let update: Vec<f32> = w.iter().zip(before).map(|(a, b)| a - b).collect();
-        let nv = self.rbm.n_visible();
+        let nv = rbm.n_visible();
+        let batch = self.run.last_batch();
         let rows = batch.len().min(64);
+        if rows == 0 {
+            return None;
+        }
         let mut images = vec![0.0; rows * nv];
         for (row, &index) in images.chunks_exact_mut(nv).zip(batch) {
-            self.dataset.train_image_f32(index as usize, row);
+            self.run.dataset().train_image_f32(index as usize, row);
         }
-        Diagnostics {
+        Some(Diagnostics {
             epoch,
             weights: Histogram::of(w, 60),
-            visible_bias: Histogram::of(self.rbm.visible_bias().as_slice().unwrap_or(&[]), 60),
-            hidden_bias: Histogram::of(self.rbm.hidden_bias().as_slice().unwrap_or(&[]), 60),
+            visible_bias: Histogram::of(rbm.visible_bias().as_slice().unwrap_or(&[]), 60),
+            hidden_bias: Histogram::of(rbm.hidden_bias().as_slice().unwrap_or(&[]), 60),
             update: Histogram::of(&update, 60),
             update_ratio: update_ratio(before, w),
-            hidden_probabilities: self.rbm.hidden_probabilities(&images, rows, Threads(1)),
+            hidden_probabilities: rbm.hidden_probabilities(&images, rows, Threads(1)),
             rows,
-            n_hidden: self.rbm.n_hidden(),
-        }
+            n_hidden: rbm.n_hidden(),
+        })
     }
 
     fn step_chains_if_due(&mut self) {
@@ -637,8 +517,9 @@ impl Worker {
         if chains.restart_every > 0 && chains.sampler.steps() >= chains.restart_every {
             chains.sampler.restart();
         }
-        let sampling = chains.sampling.unwrap_or(self.config.sampling);
-        chains.sampler.step(&self.rbm, sampling, self.config.noise_std);
+        let config = self.run.config();
+        let sampling = chains.sampling.unwrap_or(config.sampling);
+        chains.sampler.step(self.run.rbm(), sampling, config.noise_std);
     }
 
     fn publish_if_due(&mut self) {
@@ -648,19 +529,21 @@ impl Worker {
         }
         self.last_publish = now;
         let mut sent = self.outbox.flush();
+        let run = &self.run;
+        let batch_size = run.config().batch_size.max(1);
         let progress = Progress {
             running: self.running || self.steps_requested > 0,
-            epoch: self.epoch,
-            batch_in_epoch: self.cursor.div_ceil(self.config.batch_size.max(1)),
-            batches_per_epoch: self.dataset.train.count.div_ceil(self.config.batch_size.max(1)),
-            samples_seen: self.samples_seen,
+            epoch: run.epoch(),
+            batch_in_epoch: run.images_into_epoch().div_ceil(batch_size),
+            batches_per_epoch: run.images_per_epoch().div_ceil(batch_size),
+            samples_seen: run.samples_seen(),
             samples_per_second: if self.running { self.throughput.rate } else { 0.0 },
-            n_visible: self.rbm.n_visible(),
-            n_hidden: self.rbm.n_hidden(),
-            dataset: self.dataset.name.clone(),
-            config: self.config.clone(),
-            spec: self.spec.clone(),
-            threads: self.threads,
+            n_visible: run.rbm().n_visible(),
+            n_hidden: run.rbm().n_hidden(),
+            dataset: run.dataset().name.clone(),
+            config: run.config().clone(),
+            spec: run.spec().clone(),
+            threads: run.pool().threads(),
         };
         // Unchanged progress is not news: an idle trainer leaves the window idle too.
         if self.last_progress.as_ref() != Some(&progress)
@@ -674,15 +557,16 @@ impl Worker {
             self.last_model_publish = now;
             self.model_changed = false;
             self.snapshot_version += 1;
+            let (rbm, dataset) = (self.run.rbm(), self.run.dataset());
             self.mailboxes.model.put(Arc::new(ModelSnapshot {
-                n_visible: self.rbm.n_visible(),
-                n_hidden: self.rbm.n_hidden(),
-                image_rows: self.dataset.rows,
-                image_cols: self.dataset.cols,
-                weights: self.rbm.weights_slice().to_vec(),
-                visible_bias: self.rbm.visible_bias().to_vec(),
-                hidden_bias: self.rbm.hidden_bias().to_vec(),
-                epoch_position: self.epoch_position(),
+                n_visible: rbm.n_visible(),
+                n_hidden: rbm.n_hidden(),
+                image_rows: dataset.rows,
+                image_cols: dataset.cols,
+                weights: rbm.weights_slice().to_vec(),
+                visible_bias: rbm.visible_bias().to_vec(),
+                hidden_bias: rbm.hidden_bias().to_vec(),
+                epoch_position: self.run.epoch_position(),
                 version: self.snapshot_version,
             }));
             sent = true;
@@ -690,10 +574,11 @@ impl Worker {
         if self.chains.changed {
             self.chains.changed = false;
             let sampler = &self.chains.sampler;
+            let dataset = self.run.dataset();
             self.mailboxes.chains.put(Arc::new(ChainSnapshot {
                 count: sampler.count(),
-                image_rows: self.dataset.rows,
-                image_cols: self.dataset.cols,
+                image_rows: dataset.rows,
+                image_cols: dataset.cols,
                 start_images: sampler.start_images().to_vec(),
                 mean_images: sampler.mean_images().to_vec(),
                 steps: sampler.steps(),

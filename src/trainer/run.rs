@@ -1,0 +1,508 @@
+//! A training run with no threads of its own and no channels: the model, the training images, the
+//! hyperparameters and everything that carries from one batch to the next (the shuffled order and
+//! where the run is in it, the CD workspace's streams, particles, momentum and offsets, the epoch's
+//! loss sums), plus the state before the latest batch to undo a batch that diverged.
+//!
+//! The trainer thread wraps one for the window (adding chains, publication and monitors), and
+//! `rbm-lab train` drives one directly on its own thread, so both train exactly the same way: a
+//! seed and a number of batches fix the result, bit for bit, whatever the machine's speed. Its
+//! [`TrainingRun::state`] (saved in model files) lets a run stop and later continue as if it never had.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use thiserror::Error;
+
+use super::LossPoint;
+use crate::data::Dataset;
+use crate::io::{ModelFile, ModelMetadata};
+use crate::model::{
+    CdWorkspace, Initialisation, MathPool, ModelSpec, Rbm, StateError, TrainingConfig, TrainingState, WorkspaceState,
+    epoch_position,
+};
+
+/// Separate random streams derived from the one seed, so that e.g. changing the chain count does not
+/// change the training run.
+#[derive(Clone, Copy)]
+pub(crate) enum Stream {
+    Init = 1,
+    Shuffle = 2,
+    Cd = 3,
+    Chains = 4,
+}
+
+pub(crate) fn stream_rng(seed: u64, stream: Stream, generation: u64) -> Xoshiro256PlusPlus {
+    let salt = (stream as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ generation.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    Xoshiro256PlusPlus::seed_from_u64(seed ^ salt)
+}
+
+/// The order the training images are visited in during the current epoch, and how far the run
+/// is in it. Each epoch's order is a fresh shuffle from one continuing stream.
+struct EpochCursor {
+    /// The shuffle stream before the current epoch's order was drawn (what a saved state records).
+    epoch_start: Xoshiro256PlusPlus,
+    /// The shuffle stream after it, which draws the next epoch's order.
+    shuffle: Xoshiro256PlusPlus,
+    /// Image indices in the current epoch's order.
+    order: Vec<u32>,
+    /// Images of the current epoch done; always less than the epoch's length (an epoch that is
+    /// done moves on to the next at once).
+    cursor: usize,
+    /// Completed epochs.
+    epoch: usize,
+}
+
+impl EpochCursor {
+    /// `cursor` images into epoch `epoch` of `images` training images, whose order `epoch_start`
+    /// draws.
+    fn new(epoch_start: Xoshiro256PlusPlus, images: usize, epoch: usize, cursor: usize) -> Self {
+        let mut epochs = Self { shuffle: epoch_start.clone(), epoch_start, order: Vec::new(), cursor: 0, epoch };
+        epochs.draw_order(images);
+        epochs.cursor = cursor.min(images.saturating_sub(1));
+        epochs
+    }
+
+    fn draw_order(&mut self, images: usize) {
+        self.epoch_start.clone_from(&self.shuffle);
+        self.order.clear();
+        self.order.extend(0..images as u32);
+        self.order.shuffle(&mut self.shuffle);
+        self.cursor = 0;
+    }
+
+    fn images(&self) -> usize {
+        self.order.len()
+    }
+
+    fn position(&self) -> f64 {
+        epoch_position(self.epoch as u64, self.cursor as u64, self.images() as u64)
+    }
+
+    /// The next batch of at most `batch` images, never past the end of the epoch; empty only when
+    /// there are no images.
+    fn next_batch(&self, batch: usize) -> Range<usize> {
+        self.cursor..(self.cursor + batch.max(1)).min(self.images())
+    }
+
+    /// Moves past `rows` trained images; true when that finished the epoch, whose next one then
+    /// starts with a new order.
+    fn advance(&mut self, rows: usize) -> bool {
+        self.cursor += rows;
+        if self.cursor < self.images() {
+            return false;
+        }
+        self.epoch += 1;
+        self.draw_order(self.images());
+        true
+    }
+
+    /// Another training set: its epoch starts over with an order from the continuing stream.
+    fn restart_epoch(&mut self, images: usize) {
+        self.draw_order(images);
+    }
+}
+
+/// What one call of [`TrainingRun::train_batch`] did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BatchOutcome {
+    Trained(BatchReport),
+    /// The batch produced NaN or infinite values; the run is back exactly where it was before it
+    /// (model, momentum, centering offsets, particles, random streams, position).
+    Diverged {
+        /// The position the run is at, which is where the batch that diverged started.
+        epoch_position: f64,
+        /// The learning rate (after the schedule) the batch used.
+        learning_rate: f32,
+    },
+    /// The training set has no images.
+    NoTrainingData,
+}
+
+/// A batch that was trained on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchReport {
+    pub rows: usize,
+    /// The batch's place in the epoch's order (image positions start..end of `images_per_epoch`).
+    pub span: Range<usize>,
+    pub images_per_epoch: usize,
+    /// The batch's loss, at the position after it.
+    pub loss: LossPoint,
+    /// The learning rate (after the schedule) the batch used.
+    pub learning_rate: f32,
+    /// The epoch this batch completed, if it did.
+    pub finished_epoch: Option<FinishedEpoch>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FinishedEpoch {
+    /// Index of the epoch (0 for the first).
+    pub epoch: usize,
+    /// Mean of its batch losses.
+    pub mean_loss: f64,
+}
+
+/// How a run continues from a model file.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Continuation {
+    /// From the file's training state: exactly as the run that saved it would have gone on.
+    Exact,
+    /// From the weights at the file's position, with fresh momentum, offsets, particles and order
+    /// of the images; says why.
+    FreshState(String),
+}
+
+#[derive(Debug, Error, PartialEq)]
+pub enum AdoptError {
+    #[error(
+        "this model has {model} visible units but the current dataset's images have {rows}x{cols} = {pixels} pixels; \
+         load a dataset of that image size first"
+    )]
+    VisibleMismatch { model: usize, rows: usize, cols: usize, pixels: usize },
+}
+
+/// One training run: see the module's documentation.
+pub struct TrainingRun {
+    dataset: Arc<Dataset>,
+    spec: ModelSpec,
+    config: TrainingConfig,
+    rbm: Rbm,
+    workspace: CdWorkspace,
+    /// Workspaces made so far besides the first (a larger batch needs a larger one).
+    workspace_generation: u64,
+    epochs: EpochCursor,
+    samples_seen: u64,
+    epoch_loss_sum: f64,
+    epoch_batches: usize,
+    /// The model and the workspace's carried state as they were before the latest batch.
+    rbm_before_batch: Rbm,
+    workspace_before_batch: WorkspaceState,
+    /// Image indices of the latest batch trained on.
+    last_batch: Vec<u32>,
+    pixel_means: Option<Vec<f32>>,
+    pool: MathPool,
+}
+
+impl TrainingRun {
+    /// A fresh model built from `spec`, trained with `config` on `dataset`, computing on `pool`.
+    /// Both are used as given: validate them first.
+    pub fn new(dataset: Arc<Dataset>, spec: ModelSpec, config: TrainingConfig, pool: MathPool) -> Self {
+        let n_visible = dataset.pixels_per_image();
+        let rbm = Rbm::zeros(n_visible, spec.n_hidden);
+        let images = dataset.train.count;
+        let mut run = Self {
+            workspace: CdWorkspace::new(n_visible, spec.n_hidden, 1, 0),
+            workspace_generation: 0,
+            epochs: EpochCursor::new(stream_rng(spec.seed, Stream::Shuffle, 0), images, 0, 0),
+            samples_seen: 0,
+            epoch_loss_sum: 0.0,
+            epoch_batches: 0,
+            rbm_before_batch: rbm.clone(),
+            rbm,
+            workspace_before_batch: WorkspaceState::default(),
+            last_batch: Vec::new(),
+            pixel_means: None,
+            pool,
+            dataset,
+            spec,
+            config,
+        };
+        run.reset(run.spec.clone());
+        run
+    }
+
+    /// A run that continues from `file` (see [`TrainingRun::adopt`]).
+    pub fn from_file(
+        dataset: Arc<Dataset>,
+        file: ModelFile,
+        pool: MathPool,
+    ) -> Result<(Self, Continuation), AdoptError> {
+        let spec = ModelSpec { n_hidden: file.rbm.n_hidden(), ..file.metadata.spec.clone() };
+        let mut run = Self::new(dataset, spec, TrainingConfig::default(), pool);
+        let continuation = run.adopt(file)?;
+        Ok((run, continuation))
+    }
+
+    /// A fresh model from `spec`; the run starts over at epoch 0.
+    pub fn reset(&mut self, spec: ModelSpec) {
+        let n_visible = self.dataset.pixels_per_image();
+        let means =
+            if spec.initialisation == Initialisation::Hinton { self.pixel_means().to_vec() } else { Vec::new() };
+        let mut init_rng = stream_rng(spec.seed, Stream::Init, 0);
+        self.rbm = Rbm::initialised(n_visible, spec.n_hidden, spec.initialisation, &means, &mut init_rng);
+        self.spec = spec;
+        self.samples_seen = 0;
+        self.start_fresh_state(0, 0);
+    }
+
+    /// Replaces the model with the one in `file` and continues its run: its settings (when valid),
+    /// its position and sample count, and its training state when it has one that fits this
+    /// training set, so that the run goes on exactly as the one that saved it would have.
+    /// Otherwise the run continues from the file's position with a fresh state, and says why.
+    pub fn adopt(&mut self, file: ModelFile) -> Result<Continuation, AdoptError> {
+        let pixels = self.dataset.pixels_per_image();
+        if file.rbm.n_visible() != pixels {
+            return Err(AdoptError::VisibleMismatch {
+                model: file.rbm.n_visible(),
+                rows: self.dataset.rows,
+                cols: self.dataset.cols,
+                pixels,
+            });
+        }
+        let ModelFile { rbm, metadata, state } = file;
+        self.rbm = rbm;
+        self.spec = ModelSpec { n_hidden: self.rbm.n_hidden(), ..metadata.spec };
+        if metadata.training.validate().is_ok() {
+            self.config = metadata.training;
+        }
+        self.samples_seen = metadata.samples_seen;
+        let images = self.images_per_epoch();
+        let continuation = match state {
+            Some(state) if state.train_images == images as u64 => match self.restore_state(&state) {
+                Ok(()) => Continuation::Exact,
+                Err(error) => Continuation::FreshState(format!("its training state does not fit this model ({error})")),
+            },
+            Some(state) => Continuation::FreshState(format!(
+                "its training state is for a training set of {} images, and this one has {images}",
+                state.train_images
+            )),
+            None => Continuation::FreshState("the file has no training state".into()),
+        };
+        if continuation != Continuation::Exact {
+            let position = metadata.epochs_trained;
+            let position = if position.is_finite() && position >= 0.0 { position } else { 0.0 };
+            let epoch = position.floor();
+            let cursor = ((position - epoch) * images as f64).round() as usize;
+            // Saturating conversion: a position beyond usize is refused by the file checks anyway.
+            let epoch = epoch as usize;
+            if cursor >= images { self.start_fresh_state(epoch + 1, 0) } else { self.start_fresh_state(epoch, cursor) }
+        }
+        Ok(continuation)
+    }
+
+    /// Fresh streams, workspace and order at `cursor` images into epoch `epoch` (the seed and the
+    /// epoch choose the order, as a run at the start of that epoch would have had it).
+    fn start_fresh_state(&mut self, epoch: usize, cursor: usize) {
+        let shuffle = stream_rng(self.spec.seed, Stream::Shuffle, epoch as u64);
+        self.epochs = EpochCursor::new(shuffle, self.dataset.train.count, epoch, cursor);
+        self.epoch_loss_sum = 0.0;
+        self.epoch_batches = 0;
+        self.workspace_generation = 0;
+        self.workspace = self.new_workspace(self.config.batch_size);
+        self.rbm_before_batch.clone_from(&self.rbm);
+        self.last_batch.clear();
+    }
+
+    fn restore_state(&mut self, state: &TrainingState) -> Result<(), StateError> {
+        let (nv, nh) = (self.rbm.n_visible(), self.rbm.n_hidden());
+        state.validate(nv, nh)?;
+        let too_far = || StateError::Inconsistent(format!("epoch {} is beyond this machine's counters", state.epoch));
+        let epoch = usize::try_from(state.epoch).map_err(|_| too_far())?;
+        let cursor = usize::try_from(state.cursor).map_err(|_| too_far())?;
+        let epoch_batches = usize::try_from(state.epoch_batches).map_err(|_| too_far())?;
+        self.workspace = CdWorkspace::from_state(nv, nh, &state.workspace)?;
+        self.workspace_generation = state.workspace_generation;
+        self.epochs = EpochCursor::new(state.shuffle_stream.clone(), self.dataset.train.count, epoch, cursor);
+        self.epoch_loss_sum = state.epoch_loss_sum;
+        self.epoch_batches = epoch_batches;
+        self.rbm_before_batch.clone_from(&self.rbm);
+        self.last_batch.clear();
+        Ok(())
+    }
+
+    /// New hyperparameters from the next batch on (validate them first); true if they differ.
+    pub fn set_config(&mut self, config: TrainingConfig) -> bool {
+        let changed = config != self.config;
+        self.config = config;
+        changed
+    }
+
+    /// Trains on `dataset` from now on, starting a new epoch on it. A dataset of another image size
+    /// needs another model: the run then starts over with a fresh one (returns true).
+    pub fn set_dataset(&mut self, dataset: Arc<Dataset>) -> bool {
+        let same_shape = dataset.pixels_per_image() == self.rbm.n_visible();
+        self.dataset = dataset;
+        self.pixel_means = None;
+        self.epochs.restart_epoch(self.dataset.train.count);
+        self.epoch_loss_sum = 0.0;
+        self.epoch_batches = 0;
+        self.last_batch.clear();
+        if !same_shape {
+            self.reset(self.spec.clone());
+        }
+        !same_shape
+    }
+
+    /// One CD/PCD update on the next batch of the epoch's order. If it produces NaN or infinite
+    /// values, everything it changed is put back as it was and the run stays at the batch.
+    pub fn train_batch(&mut self) -> BatchOutcome {
+        let images = self.images_per_epoch();
+        let span = self.epochs.next_batch(self.config.batch_size);
+        let rows = span.len();
+        if rows == 0 {
+            return BatchOutcome::NoTrainingData;
+        }
+        if self.workspace.capacity() < self.config.batch_size.min(images) {
+            self.workspace_generation += 1;
+            self.workspace = self.new_workspace(self.config.batch_size.min(images));
+        }
+        let nv = self.rbm.n_visible();
+        let batch = &self.epochs.order[span.clone()];
+        for (row, &index) in self.workspace.data_mut(rows).chunks_exact_mut(nv).zip(batch) {
+            self.dataset.train_image_f32(index as usize, row);
+        }
+        let position = self.epochs.position();
+        let (rbm, workspace, config) = (&mut self.rbm, &mut self.workspace, &self.config);
+        let (rbm_before, workspace_before) = (&mut self.rbm_before_batch, &mut self.workspace_before_batch);
+        let stats = self.pool.run(|threads| {
+            // Only what this step can change is kept (see `save_restore_point`).
+            rbm.copy_into(rbm_before);
+            workspace.save_restore_point(workspace_before, config, position);
+            workspace.step_at(rbm, config, rows, threads, position)
+        });
+        if !(stats.reconstruction_l1.is_finite() && self.rbm.is_finite()) {
+            self.undo_batch();
+            return BatchOutcome::Diverged { epoch_position: position, learning_rate: stats.learning_rate };
+        }
+        self.last_batch.clear();
+        self.last_batch.extend_from_slice(batch);
+        self.samples_seen += rows as u64;
+        self.epoch_loss_sum += stats.reconstruction_l1 as f64;
+        self.epoch_batches += 1;
+        let epoch = self.epochs.epoch;
+        let after = epoch_position(epoch as u64, span.end as u64, images as u64);
+        let finished_epoch = self.epochs.advance(rows).then(|| {
+            let mean_loss = self.epoch_loss_sum / self.epoch_batches.max(1) as f64;
+            self.epoch_loss_sum = 0.0;
+            self.epoch_batches = 0;
+            FinishedEpoch { epoch, mean_loss }
+        });
+        BatchOutcome::Trained(BatchReport {
+            rows,
+            span,
+            images_per_epoch: images,
+            loss: LossPoint { epoch: after, loss: stats.reconstruction_l1 },
+            learning_rate: stats.learning_rate,
+            finished_epoch,
+        })
+    }
+
+    /// Back to the state before the latest batch. The restore point was checked finite (it is the
+    /// state after the previous batch, which was checked), so rebuilding the workspace from it only
+    /// fails if that reasoning is broken; a fresh workspace is then the safe fallback.
+    fn undo_batch(&mut self) {
+        self.rbm.clone_from(&self.rbm_before_batch);
+        let (nv, nh) = (self.rbm.n_visible(), self.rbm.n_hidden());
+        self.workspace = match CdWorkspace::from_state(nv, nh, &self.workspace_before_batch) {
+            Ok(workspace) => workspace,
+            Err(_) => {
+                self.workspace_generation += 1;
+                self.new_workspace(self.config.batch_size.min(self.images_per_epoch()))
+            }
+        };
+    }
+
+    fn new_workspace(&mut self, capacity: usize) -> CdWorkspace {
+        let seed = stream_rng(self.spec.seed, Stream::Cd, self.workspace_generation).random();
+        let mut workspace = CdWorkspace::new(self.rbm.n_visible(), self.rbm.n_hidden(), capacity, seed);
+        if self.config.centering {
+            // Centering's visible offset starts at the training pixel means, as in the paper.
+            workspace.set_visible_offset(self.pixel_means());
+        }
+        workspace
+    }
+
+    /// Mean intensity of each pixel over the training images (computed once per dataset).
+    pub fn pixel_means(&mut self) -> &[f32] {
+        let dataset = &self.dataset;
+        self.pixel_means.get_or_insert_with(|| dataset.train_pixel_means())
+    }
+
+    /// Everything besides the model and the settings that the run needs to go on exactly.
+    pub fn state(&self) -> TrainingState {
+        TrainingState {
+            epoch: self.epochs.epoch as u64,
+            cursor: self.epochs.cursor as u64,
+            train_images: self.images_per_epoch() as u64,
+            shuffle_stream: self.epochs.epoch_start.clone(),
+            epoch_loss_sum: self.epoch_loss_sum,
+            epoch_batches: self.epoch_batches as u64,
+            workspace_generation: self.workspace_generation,
+            workspace: self.workspace.state(),
+        }
+    }
+
+    /// The model as a file, with its training state.
+    pub fn model_file(&self) -> ModelFile {
+        ModelFile {
+            rbm: self.rbm.clone(),
+            metadata: ModelMetadata {
+                epochs_trained: self.epoch_position(),
+                samples_seen: self.samples_seen,
+                ..ModelMetadata::new(
+                    self.dataset.name.clone(),
+                    self.dataset.rows,
+                    self.dataset.cols,
+                    self.config.clone(),
+                    self.spec.clone(),
+                )
+            },
+            state: Some(self.state()),
+        }
+    }
+
+    pub fn rbm(&self) -> &Rbm {
+        &self.rbm
+    }
+
+    /// The weights before the latest batch (after a batch that diverged: the current ones).
+    pub fn weights_before_batch(&self) -> &[f32] {
+        self.rbm_before_batch.weights_slice()
+    }
+
+    /// Image indices of the latest batch trained on (empty before the first).
+    pub fn last_batch(&self) -> &[u32] {
+        &self.last_batch
+    }
+
+    pub fn dataset(&self) -> &Arc<Dataset> {
+        &self.dataset
+    }
+
+    pub fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
+    pub fn config(&self) -> &TrainingConfig {
+        &self.config
+    }
+
+    pub fn pool(&self) -> &MathPool {
+        &self.pool
+    }
+
+    /// Completed epochs.
+    pub fn epoch(&self) -> usize {
+        self.epochs.epoch
+    }
+
+    /// Images of the current epoch done.
+    pub fn images_into_epoch(&self) -> usize {
+        self.epochs.cursor
+    }
+
+    pub fn images_per_epoch(&self) -> usize {
+        self.epochs.images()
+    }
+
+    /// Position in epochs: completed epochs plus the fraction of the current one done.
+    pub fn epoch_position(&self) -> f64 {
+        self.epochs.position()
+    }
+
+    pub fn samples_seen(&self) -> u64 {
+        self.samples_seen
+    }
+}
