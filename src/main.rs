@@ -1,5 +1,6 @@
 //! rbm-lab: parse the command line, then open the window or run a headless command.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,17 +15,19 @@ use rbm_lab::trainer::TrainerOptions;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let success = |()| ExitCode::SUCCESS;
     let result = match &cli.command {
         Some(Subcommands::Train(args)) => run_train(args, &cli.window),
-        Some(Subcommands::Sample(args)) => run_sample(args, &cli.window),
-        Some(Subcommands::Bench(args)) => run_bench(args, &cli.window),
+        Some(Subcommands::Sample(args)) => run_sample(args, &cli.window).map(success),
+        Some(Subcommands::Bench(args)) => run_bench(args, &cli.window).map(success),
         Some(Subcommands::Eval(args)) => run_eval(args, &cli.window),
-        None => run_window(&cli),
+        None => run_window(&cli).map(success),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(status) => status,
         Err(e) => {
-            eprintln!("rbm-lab: {}", one_line(&e));
+            // Not eprintln!, which panics when stderr is gone (a closed terminal).
+            let _ = writeln!(std::io::stderr(), "rbm-lab: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }

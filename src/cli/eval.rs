@@ -1,10 +1,13 @@
 //! `rbm-lab eval`: log Z (AIS, or exact for small models) and the average log-likelihood.
 
+use std::io::Write as _;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
 
+use super::signals::StopSignals;
 use super::{WindowArgs, default_threads, load_dataset};
 
 #[derive(Args, Debug)]
@@ -25,7 +28,9 @@ pub struct EvalArgs {
     pub seed: u64,
 }
 
-pub fn run_eval(args: &EvalArgs, window: &WindowArgs) -> Result<()> {
+/// Evaluates as asked; a stop signal (Ctrl+C) cancels the evaluation, says so and gives the
+/// signal's exit status (130 for SIGINT) with no result printed.
+pub fn run_eval(args: &EvalArgs, window: &WindowArgs) -> Result<ExitCode> {
     let model = crate::io::load_model(&args.model).with_context(|| format!("cannot load {}", args.model.display()))?;
     let dataset = load_dataset(window.data.as_deref())?;
     if dataset.pixels_per_image() != model.rbm.n_visible() {
@@ -51,11 +56,17 @@ pub fn run_eval(args: &EvalArgs, window: &WindowArgs) -> Result<()> {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let epoch = model.metadata.epochs_trained;
+    let signals = StopSignals::install().context("cannot catch Ctrl+C and termination signals")?;
     let result = crate::quality::evaluate(&model.rbm, &dataset, epoch, &settings, &mut |fraction| {
         bar.set_position((fraction * 1000.0) as u64);
-        true
+        signals.received().is_none()
     });
     bar.finish_and_clear();
+    // Cancelled AIS, or a signal during the parts that do not report progress: no result at all.
+    if let Some(signal) = signals.received() {
+        let _ = writeln!(std::io::stderr(), "rbm-lab: evaluation cancelled by {}; nothing was measured", signal.name());
+        return Ok(ExitCode::from(signal.exit_status()));
+    }
     let e = result?;
     println!(
         "model {} ({}x{}, {:.2} epochs on {})",
@@ -80,5 +91,5 @@ pub fn run_eval(args: &EvalArgs, window: &WindowArgs) -> Result<()> {
     );
     println!("train log-likelihood: {:.2} nats  ({} binarised training images)", e.train_log_likelihood, e.images);
     println!("evaluated in {:.1} s", e.seconds);
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

@@ -4,11 +4,13 @@
 mod bench;
 mod eval;
 mod sample;
+mod signals;
 mod train;
 
 pub use bench::{BenchArgs, bench_setting, bench_sgemm, run_bench};
 pub use eval::{EvalArgs, run_eval};
 pub use sample::{SampleArgs, StartArg, run_sample};
+pub use signals::{StopSignal, StopSignals};
 pub use train::{TrainArgs, run_train};
 
 use std::path::{Path, PathBuf};
