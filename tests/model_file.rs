@@ -61,7 +61,7 @@ fn sample_model(rows: usize, cols: usize, hidden: usize) -> ModelFile {
     let visible = rows * cols;
     let rbm = Rbm::from_parameters(visible, hidden, values(visible * hidden, 0), values(visible, 1), values(hidden, 2))
         .expect("consistent shapes");
-    ModelFile { rbm, metadata: metadata(rows, cols, hidden) }
+    ModelFile::new(rbm, metadata(rows, cols, hidden))
 }
 
 fn bits(values: &[f32]) -> Vec<u32> {

@@ -210,10 +210,10 @@ fn a_model_of_the_wrong_size_is_refused_and_the_current_one_kept() {
     let mut trainer = TrainerHandle::spawn(mnist(), small_options()).unwrap();
     let mut seen = Seen::default();
     let before = snapshot_at(&mut seen, &trainer, 0);
-    let wrong = ModelFile {
-        rbm: Rbm::zeros(100, 32),
-        metadata: ModelMetadata::new("tiny", 10, 10, TrainingConfig::default(), ModelSpec::default()),
-    };
+    let wrong = ModelFile::new(
+        Rbm::zeros(100, 32),
+        ModelMetadata::new("tiny", 10, 10, TrainingConfig::default(), ModelSpec::default()),
+    );
     trainer.send(Command::LoadModel(Box::new(wrong)));
     seen.wait_until(&trainer, Duration::from_secs(5), "an error", |s| {
         s.updates.iter().any(|u| matches!(u, Update::Error(_)))
