@@ -1,15 +1,19 @@
 //! The trainer thread's protocol, without a window: commands in, updates out.
 
+mod common;
+
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use common::mnist_slice;
 use rbm_lab::data::Dataset;
-use rbm_lab::model::{ModelSpec, TrainingConfig};
+use rbm_lab::io::ModelFile;
+use rbm_lab::model::{GradientMethod, ModelSpec, TrainingConfig, VisibleSampling};
 use rbm_lab::trainer::{Command, ModelSnapshot, Progress, TrainerHandle, TrainerOptions, Update};
 
 fn mnist() -> Arc<Dataset> {
     static DATA: OnceLock<Arc<Dataset>> = OnceLock::new();
-    DATA.get_or_init(|| Arc::new(Dataset::embedded_mnist().expect("embedded MNIST"))).clone()
+    DATA.get_or_init(|| Arc::new(common::mnist().clone())).clone()
 }
 
 fn small_options() -> TrainerOptions {
@@ -223,5 +227,172 @@ fn a_model_of_the_wrong_size_is_refused_and_the_current_one_kept() {
     let after = snapshot_at(&mut seen, &trainer, 64);
     assert_eq!(after.n_visible, 784);
     assert_eq!(after.n_hidden, before.n_hidden);
+    assert!(trainer.shutdown(Duration::from_secs(2)));
+}
+
+/// The model file with its training state, as the trainer has it now.
+fn request_file(seen: &mut Seen, trainer: &TrainerHandle) -> ModelFile {
+    let files = |s: &Seen| s.updates.iter().filter(|u| matches!(u, Update::ModelFile(_))).count();
+    let before = files(seen);
+    trainer.send(Command::RequestModelFile);
+    seen.wait_until(trainer, Duration::from_secs(10), "the model file", |s| files(s) > before);
+    let file = seen.updates.iter().rev().find_map(|u| if let Update::ModelFile(f) = u { Some(f) } else { None });
+    *file.expect("a ModelFile update").clone()
+}
+
+fn diverged_count(seen: &Seen) -> usize {
+    seen.updates.iter().filter(|u| matches!(u, Update::Diverged { .. })).count()
+}
+
+/// Centered PCD with momentum: particles, offsets and momentum buffers all carry over.
+fn centered_pcd_momentum() -> TrainingConfig {
+    TrainingConfig {
+        learning_rate: 0.01,
+        k: 1,
+        sampling: VisibleSampling::Bernoulli,
+        method: GradientMethod::Pcd,
+        momentum: 0.9,
+        momentum_warmup_epochs: 0.0,
+        centering: true,
+        binarize_data: true,
+        ..TrainingConfig::default()
+    }
+}
+
+/// A setting whose first batch overflows: lr x sparsity cost is infinite, so the momentum buffer and
+/// the weights get infinities (and NaN where those meet a zero).
+fn overflowing(config: &TrainingConfig) -> TrainingConfig {
+    TrainingConfig { learning_rate: 3e38, sparsity_cost: 2.0, ..config.clone() }
+}
+
+#[test]
+fn a_divergence_restores_everything_so_a_lower_rate_trains_on() {
+    let config = centered_pcd_momentum();
+    let options = TrainerOptions { config: config.clone(), ..small_options() };
+    let mut trainer = TrainerHandle::spawn(mnist(), options).unwrap();
+    let mut seen = Seen::default();
+    for _ in 0..3 {
+        trainer.send(Command::Step);
+    }
+    seen.wait_until(&trainer, Duration::from_secs(10), "three batches", |s| s.samples_seen() == 192);
+    let before = request_file(&mut seen, &trainer);
+
+    trainer.send(Command::SetConfig(overflowing(&config)));
+    trainer.send(Command::Step);
+    seen.wait_until(&trainer, Duration::from_secs(10), "a Diverged update", |s| diverged_count(s) == 1);
+    trainer.send(Command::SetConfig(config));
+    let after = request_file(&mut seen, &trainer);
+    assert!(after.rbm.is_finite());
+    let bits = |f: &ModelFile| f.rbm.weights_slice().iter().map(|w| w.to_bits()).collect::<Vec<_>>();
+    assert!(bits(&after) == bits(&before), "the weights before the bad batch, bit for bit");
+    // And everything else the step uses: momentum, offsets, particles, streams, position.
+    assert!(after == before, "the whole training state before the bad batch");
+
+    for _ in 0..10 {
+        trainer.send(Command::Step);
+    }
+    seen.wait_until(&trainer, Duration::from_secs(20), "ten more batches", |s| s.samples_seen() == 192 + 640);
+    assert_eq!(diverged_count(&seen), 1, "no second divergence");
+    assert!(trainer.shutdown(Duration::from_secs(2)));
+}
+
+#[test]
+fn a_divergence_on_the_last_batch_of_an_epoch_then_step_trains_that_batch() {
+    // 100 training images in batches of 64: the epoch's last batch has 36.
+    let config = TrainingConfig { k: 2, ..TrainingConfig::default() };
+    let options = TrainerOptions { config: config.clone(), ..small_options() };
+    let mut trainer = TrainerHandle::spawn(mnist_slice(100, 20), options).unwrap();
+    let mut seen = Seen::default();
+    trainer.send(Command::Step);
+    seen.wait_until(&trainer, Duration::from_secs(10), "the first batch", |s| s.samples_seen() == 64);
+    trainer.send(Command::SetConfig(overflowing(&config)));
+    trainer.send(Command::Step);
+    seen.wait_until(&trainer, Duration::from_secs(10), "a Diverged update", |s| diverged_count(s) == 1);
+    trainer.send(Command::SetConfig(config));
+    let restored = request_file(&mut seen, &trainer);
+    assert_eq!((restored.metadata.samples_seen, restored.metadata.epochs_trained), (64, 0.64), "before the bad batch");
+
+    trainer.send(Command::Step);
+    seen.wait_until(&trainer, Duration::from_secs(10), "the epoch's end", |s| {
+        s.updates.iter().any(|u| matches!(u, Update::EpochFinished { epoch: 0, .. }))
+    });
+    let file = request_file(&mut seen, &trainer);
+    assert_eq!((file.metadata.samples_seen, file.metadata.epochs_trained), (100, 1.0), "the 36 images trained");
+    assert!(file.rbm != restored.rbm && file.rbm.is_finite());
+    trainer.send(Command::Step);
+    seen.wait_until(&trainer, Duration::from_secs(10), "a batch of the next epoch", |s| s.samples_seen() == 164);
+    assert!(trainer.shutdown(Duration::from_secs(2)));
+}
+
+#[test]
+fn a_different_seed_gives_a_different_run() {
+    let run = |seed: u64| {
+        let options =
+            TrainerOptions { spec: ModelSpec { n_hidden: 32, seed, ..ModelSpec::default() }, ..small_options() };
+        let mut trainer = TrainerHandle::spawn(mnist(), options).unwrap();
+        let mut seen = Seen::default();
+        for _ in 0..3 {
+            trainer.send(Command::Step);
+        }
+        seen.wait_until(&trainer, Duration::from_secs(10), "three batches", |s| s.samples_seen() == 192);
+        let file = request_file(&mut seen, &trainer);
+        trainer.shutdown(Duration::from_secs(2));
+        file
+    };
+    let (a, b) = (run(7), run(8));
+    assert!(a.rbm.weights_slice() != b.rbm.weights_slice());
+    assert!(a.state != b.state, "other shuffles and streams too");
+}
+
+/// Nobody reads the updates for thousands of epochs (a hidden window): the backlog keeps the newest
+/// periodic events up to its cap, and every one-off event.
+#[test]
+fn an_unread_outbox_stays_bounded_and_keeps_one_off_events() {
+    // 12 training images in one batch: every batch ends an epoch and crosses quarter epochs, so it
+    // queues an EpochFinished and a Monitors event.
+    let options = TrainerOptions {
+        spec: ModelSpec { n_hidden: 8, seed: 3, ..ModelSpec::default() },
+        config: TrainingConfig { k: 1, ..TrainingConfig::default() },
+        start_running: true,
+        ..small_options()
+    };
+    let mut trainer = TrainerHandle::spawn(mnist_slice(12, 12), options).unwrap();
+    let epochs_reached = |epochs: f64| {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if trainer.take_model_snapshot().is_some_and(|s| s.epoch_position >= epochs) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "training did not reach epoch {epochs}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    // The channel (1,024 updates) is full long before this.
+    epochs_reached(3_000.0);
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("while-unread.safetensors");
+    trainer.send(Command::SaveModel(saved.clone()));
+    trainer.send(Command::RequestModelFile);
+    epochs_reached(12_000.0);
+    trainer.send(Command::Pause);
+
+    let mut updates = Vec::new();
+    while let Some(update) = trainer.recv_timeout(Duration::from_secs(2)) {
+        updates.push(update);
+    }
+    let epochs: Vec<usize> = updates
+        .iter()
+        .filter_map(|u| if let Update::EpochFinished { epoch, .. } = u { Some(*epoch) } else { None })
+        .collect();
+    let monitors = updates.iter().filter(|u| matches!(u, Update::Monitors(_))).count();
+    let last_progress =
+        updates.iter().rev().find_map(|u| if let Update::Progress(p) = u { Some(p.epoch) } else { None });
+    // At most the channel's 1,024 plus the backlog's 4,000 of each kind, of the 12,000 and more.
+    assert!(epochs.len() <= 5_024 && monitors <= 5_024, "{} epoch ends and {monitors} monitors", epochs.len());
+    assert!(epochs.windows(2).all(|w| w[0] < w[1]), "in order");
+    assert_eq!(epochs.last().map(|e| e + 1), last_progress, "the newest epoch end is kept");
+    assert!(updates.iter().any(|u| matches!(u, Update::Saved(p) if *p == saved)), "Saved is never dropped");
+    assert!(updates.iter().any(|u| matches!(u, Update::ModelFile(_))), "ModelFile is never dropped");
+    assert!(saved.exists());
     assert!(trainer.shutdown(Duration::from_secs(2)));
 }

@@ -2,11 +2,12 @@
 //! stopped; a batch that diverges is undone completely; the model file's training-state section is
 //! checked as strictly as the rest of the file.
 
+mod common;
+
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
 
-use rbm_lab::data::{Dataset, ImageArray};
+use common::mnist_slice;
 use rbm_lab::io::state_section::STATE_KEY;
 use rbm_lab::io::{ModelFile, ModelFileError, model_from_bytes, model_to_bytes};
 use rbm_lab::model::{
@@ -14,27 +15,6 @@ use rbm_lab::model::{
 };
 use rbm_lab::trainer::{BatchOutcome, Continuation, TrainingRun};
 use safetensors::{Dtype, SafeTensors, View};
-
-/// The first `train` MNIST training images, with the next `test` as the test set.
-fn mnist_slice(train: usize, test: usize) -> Arc<Dataset> {
-    static MNIST: OnceLock<Dataset> = OnceLock::new();
-    let full = MNIST.get_or_init(|| Dataset::embedded_mnist().expect("embedded MNIST"));
-    let pixels = full.pixels_per_image();
-    let images = |from: usize, count: usize| ImageArray {
-        count,
-        rows: full.rows,
-        cols: full.cols,
-        pixels: full.train.pixels[from * pixels..(from + count) * pixels].to_vec(),
-    };
-    let labels = |from: usize, count: usize| full.train.labels[from..from + count].to_vec();
-    let dataset = Dataset::from_arrays(
-        format!("MNIST {train}"),
-        images(0, train),
-        labels(0, train),
-        Some((images(train, test), labels(train, test))),
-    );
-    Arc::new(dataset.expect("a slice of MNIST is a dataset"))
-}
 
 /// Every method whose state carries over between batches: PCD particles (more than the batch),
 /// momentum, centering offsets, sparsity means, binarisation streams, a schedule.

@@ -1,0 +1,50 @@
+//! Small datasets cut from the embedded MNIST, in memory and as a folder of plain IDX files.
+
+#![allow(dead_code)] // each test binary uses some of these
+
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use rbm_lab::data::{Dataset, ImageArray};
+
+pub fn mnist() -> &'static Dataset {
+    static MNIST: OnceLock<Dataset> = OnceLock::new();
+    MNIST.get_or_init(|| Dataset::embedded_mnist().expect("embedded MNIST"))
+}
+
+/// `count` MNIST training images from `from` on, with their labels.
+fn slice(from: usize, count: usize) -> (ImageArray, Vec<u8>) {
+    let full = mnist();
+    let pixels = full.pixels_per_image();
+    let images = ImageArray {
+        count,
+        rows: full.rows,
+        cols: full.cols,
+        pixels: full.train.pixels[from * pixels..(from + count) * pixels].to_vec(),
+    };
+    (images, full.train.labels[from..from + count].to_vec())
+}
+
+/// The first `train` MNIST training images, with the next `test` as the test set.
+pub fn mnist_slice(train: usize, test: usize) -> Arc<Dataset> {
+    let (train_images, train_labels) = slice(0, train);
+    let dataset = Dataset::from_arrays(format!("MNIST {train}"), train_images, train_labels, Some(slice(train, test)));
+    Arc::new(dataset.expect("a slice of MNIST is a dataset"))
+}
+
+/// Writes the same images as [`mnist_slice`] into `dir` as the four plain IDX files.
+pub fn write_idx_folder(dir: &Path, train: usize, test: usize) {
+    let write = |name: &str, magic: u32, dims: &[usize], body: &[u8]| {
+        let mut bytes = magic.to_be_bytes().to_vec();
+        for &d in dims {
+            bytes.extend_from_slice(&(d as u32).to_be_bytes());
+        }
+        bytes.extend_from_slice(body);
+        std::fs::write(dir.join(name), bytes).expect("the test folder is writable");
+    };
+    for (prefix, from, count) in [("train", 0, train), ("t10k", train, test)] {
+        let (images, labels) = slice(from, count);
+        write(&format!("{prefix}-images-idx3-ubyte"), 0x803, &[count, images.rows, images.cols], &images.pixels);
+        write(&format!("{prefix}-labels-idx1-ubyte"), 0x801, &[count], &labels);
+    }
+}
