@@ -1,18 +1,20 @@
 //! Model files and exports against good, malformed and hand-made files, and the atomic-save promise.
 
-use std::borrow::Cow;
+mod common;
+
 use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::Path;
 
+use common::Raw;
 use rbm_lab::io::model_file::{FORMAT_NAME, METADATA_KEY, created_by};
 use rbm_lab::io::{
     ExportError, FORMAT_VERSION, LossCsvRow, ModelFile, ModelFileError, ModelMetadata, atomic_write, load_model,
     model_from_bytes, model_to_bytes, save_model, write_loss_csv, write_png_gray,
 };
 use rbm_lab::model::{Initialisation, ModelSpec, Rbm, ShapeError, TrainingConfig, VisibleSampling};
-use safetensors::{Dtype, SafeTensors, View};
+use safetensors::{Dtype, SafeTensors};
 
 // ---------------------------------------------------------------- helpers
 
@@ -76,40 +78,6 @@ fn assert_bit_exact(a: &ModelFile, b: &ModelFile) {
     assert_eq!(bits(&a.rbm.hidden_bias().to_vec()), bits(&b.rbm.hidden_bias().to_vec()));
     assert_eq!(a.metadata, b.metadata);
     assert_eq!(a.metadata.epochs_trained.to_bits(), b.metadata.epochs_trained.to_bits());
-}
-
-/// A tensor of any dtype, for writing malformed files with the safetensors crate itself.
-struct Raw {
-    dtype: Dtype,
-    shape: Vec<usize>,
-    bytes: Vec<u8>,
-}
-
-impl Raw {
-    fn f32(shape: &[usize], values: &[f32]) -> Self {
-        Self { dtype: Dtype::F32, shape: shape.to_vec(), bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect() }
-    }
-    fn f64(shape: &[usize], values: &[f64]) -> Self {
-        Self { dtype: Dtype::F64, shape: shape.to_vec(), bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect() }
-    }
-    fn i32(shape: &[usize], values: &[i32]) -> Self {
-        Self { dtype: Dtype::I32, shape: shape.to_vec(), bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect() }
-    }
-}
-
-impl View for Raw {
-    fn dtype(&self) -> Dtype {
-        self.dtype
-    }
-    fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-    fn data(&self) -> Cow<'_, [u8]> {
-        Cow::Borrowed(&self.bytes)
-    }
-    fn data_len(&self) -> usize {
-        self.bytes.len()
-    }
 }
 
 fn rbm_lab_entry(json: String) -> Option<HashMap<String, String>> {

@@ -230,6 +230,14 @@ fn a_model_of_the_wrong_size_is_refused_and_the_current_one_kept() {
     assert!(trainer.shutdown(Duration::from_secs(2)));
 }
 
+/// Steps `batches` batches and waits until the trainer has seen `samples` samples in all.
+fn step_batches(seen: &mut Seen, trainer: &TrainerHandle, batches: usize, samples: u64) {
+    for _ in 0..batches {
+        trainer.send(Command::Step);
+    }
+    seen.wait_until(trainer, Duration::from_secs(20), "the batches", |s| s.samples_seen() == samples);
+}
+
 /// The model file with its training state, as the trainer has it now.
 fn request_file(seen: &mut Seen, trainer: &TrainerHandle) -> ModelFile {
     let files = |s: &Seen| s.updates.iter().filter(|u| matches!(u, Update::ModelFile(_))).count();
@@ -271,10 +279,7 @@ fn a_divergence_restores_everything_so_a_lower_rate_trains_on() {
     let options = TrainerOptions { config: config.clone(), ..small_options() };
     let mut trainer = TrainerHandle::spawn(mnist(), options).unwrap();
     let mut seen = Seen::default();
-    for _ in 0..3 {
-        trainer.send(Command::Step);
-    }
-    seen.wait_until(&trainer, Duration::from_secs(10), "three batches", |s| s.samples_seen() == 192);
+    step_batches(&mut seen, &trainer, 3, 192);
     let before = request_file(&mut seen, &trainer);
 
     trainer.send(Command::SetConfig(overflowing(&config)));
@@ -288,10 +293,7 @@ fn a_divergence_restores_everything_so_a_lower_rate_trains_on() {
     // And everything else the step uses: momentum, offsets, particles, streams, position.
     assert!(after == before, "the whole training state before the bad batch");
 
-    for _ in 0..10 {
-        trainer.send(Command::Step);
-    }
-    seen.wait_until(&trainer, Duration::from_secs(20), "ten more batches", |s| s.samples_seen() == 192 + 640);
+    step_batches(&mut seen, &trainer, 10, 192 + 640);
     assert_eq!(diverged_count(&seen), 1, "no second divergence");
     assert!(trainer.shutdown(Duration::from_secs(2)));
 }
@@ -331,10 +333,7 @@ fn a_different_seed_gives_a_different_run() {
             TrainerOptions { spec: ModelSpec { n_hidden: 32, seed, ..ModelSpec::default() }, ..small_options() };
         let mut trainer = TrainerHandle::spawn(mnist(), options).unwrap();
         let mut seen = Seen::default();
-        for _ in 0..3 {
-            trainer.send(Command::Step);
-        }
-        seen.wait_until(&trainer, Duration::from_secs(10), "three batches", |s| s.samples_seen() == 192);
+        step_batches(&mut seen, &trainer, 3, 192);
         let file = request_file(&mut seen, &trainer);
         trainer.shutdown(Duration::from_secs(2));
         file

@@ -4,17 +4,16 @@
 
 mod common;
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
-use common::mnist_slice;
+use common::{Raw, mnist_slice};
 use rbm_lab::io::state_section::STATE_KEY;
 use rbm_lab::io::{ModelFile, ModelFileError, model_from_bytes, model_to_bytes};
 use rbm_lab::model::{
     GradientMethod, Initialisation, LrSchedule, MathPool, ModelSpec, TrainingConfig, VisibleSampling,
 };
 use rbm_lab::trainer::{BatchOutcome, Continuation, TrainingRun};
-use safetensors::{Dtype, SafeTensors, View};
+use safetensors::{Dtype, SafeTensors};
 
 /// Every method whose state carries over between batches: PCD particles (more than the batch),
 /// momentum, centering offsets, sparsity means, binarisation streams, a schedule.
@@ -150,28 +149,6 @@ fn a_diverged_batch_is_undone_completely_and_a_lower_rate_trains_on() {
 }
 
 // ---------------------------------------------------------------- the file section
-
-/// A tensor of any dtype, copied out of a file to write a modified one.
-struct Raw {
-    dtype: Dtype,
-    shape: Vec<usize>,
-    bytes: Vec<u8>,
-}
-
-impl View for Raw {
-    fn dtype(&self) -> Dtype {
-        self.dtype
-    }
-    fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-    fn data(&self) -> Cow<'_, [u8]> {
-        Cow::Borrowed(&self.bytes)
-    }
-    fn data_len(&self) -> usize {
-        self.bytes.len()
-    }
-}
 
 type Tensors = Vec<(String, Raw)>;
 type Entries = HashMap<String, String>;

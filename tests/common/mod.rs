@@ -1,11 +1,14 @@
-//! Small datasets cut from the embedded MNIST, in memory and as a folder of plain IDX files.
+//! Small datasets cut from the embedded MNIST, in memory and as a folder of plain IDX files, and
+//! raw tensors for hand-made model files.
 
 #![allow(dead_code)] // each test binary uses some of these
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use rbm_lab::data::{Dataset, ImageArray};
+use safetensors::{Dtype, View};
 
 pub fn mnist() -> &'static Dataset {
     static MNIST: OnceLock<Dataset> = OnceLock::new();
@@ -46,5 +49,39 @@ pub fn write_idx_folder(dir: &Path, train: usize, test: usize) {
         let (images, labels) = slice(from, count);
         write(&format!("{prefix}-images-idx3-ubyte"), 0x803, &[count, images.rows, images.cols], &images.pixels);
         write(&format!("{prefix}-labels-idx1-ubyte"), 0x801, &[count], &labels);
+    }
+}
+
+/// A tensor of any dtype, for writing malformed or edited files with the safetensors crate itself.
+pub struct Raw {
+    pub dtype: Dtype,
+    pub shape: Vec<usize>,
+    pub bytes: Vec<u8>,
+}
+
+impl Raw {
+    pub fn f32(shape: &[usize], values: &[f32]) -> Self {
+        Self { dtype: Dtype::F32, shape: shape.to_vec(), bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect() }
+    }
+    pub fn f64(shape: &[usize], values: &[f64]) -> Self {
+        Self { dtype: Dtype::F64, shape: shape.to_vec(), bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect() }
+    }
+    pub fn i32(shape: &[usize], values: &[i32]) -> Self {
+        Self { dtype: Dtype::I32, shape: shape.to_vec(), bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect() }
+    }
+}
+
+impl View for Raw {
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.bytes)
+    }
+    fn data_len(&self) -> usize {
+        self.bytes.len()
     }
 }
