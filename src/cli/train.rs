@@ -292,7 +292,11 @@ fn check_resume_arguments(args: &TrainArgs, path: &Path, file: &ModelFile) -> Re
     };
     differs("hidden", asked.n_hidden.to_string(), spec.n_hidden.to_string())?;
     differs("seed", asked.seed.to_string(), spec.seed.to_string())?;
-    differs("init", format!("{:?}", asked.initialisation), format!("{:?}", spec.initialisation))?;
+    let init_name = |init: Initialisation| match init {
+        Initialisation::Xavier => "xavier".to_owned(),
+        Initialisation::Hinton => "hinton".to_owned(),
+    };
+    differs("init", init_name(asked.initialisation), init_name(spec.initialisation))?;
     if file.metadata.epochs_trained >= args.epochs as f64 {
         bail!(
             "{} is already at epoch {:.2}, which reaches --epochs {}; pass a larger --epochs to train further",

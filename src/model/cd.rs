@@ -221,7 +221,7 @@ impl CdWorkspace {
     /// [`CdWorkspace::from_state`] can undo that step. Reuses `point`'s buffers, and leaves out the
     /// momentum buffers when the step will not read them (no momentum at `epoch`: it overwrites
     /// them), which saves copying a V x H array per batch; the restored workspace then starts them
-    /// from zero, which gives the same step.
+    /// from zero, which gives the same update (up to the sign of an exact zero).
     pub fn save_restore_point(&self, point: &mut WorkspaceState, config: &TrainingConfig, epoch: f64) {
         self.copy_state_into(point, config.momentum_at(epoch) > 0.0);
     }

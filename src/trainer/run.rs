@@ -191,11 +191,11 @@ impl TrainingRun {
     pub fn new(dataset: Arc<Dataset>, spec: ModelSpec, config: TrainingConfig, pool: MathPool) -> Self {
         let n_visible = dataset.pixels_per_image();
         let rbm = Rbm::zeros(n_visible, spec.n_hidden);
-        let images = dataset.train.count;
+        // Placeholders until `reset` below builds the model, its workspace and its first order.
         let mut run = Self {
             workspace: CdWorkspace::new(n_visible, spec.n_hidden, 1, 0),
             workspace_generation: 0,
-            epochs: EpochCursor::new(stream_rng(spec.seed, Stream::Shuffle, 0), images, 0, 0),
+            epochs: EpochCursor::new(stream_rng(spec.seed, Stream::Shuffle, 0), 0, 0, 0),
             samples_seen: 0,
             epoch_loss_sum: 0.0,
             epoch_batches: 0,
