@@ -88,9 +88,12 @@ fn signal(child: &Child, name: &str) {
     assert!(status.success());
 }
 
-/// Runs `args`, sends `signals` (with `gap` between them) when a stdout line contains `when`, and
-/// returns how it ended; stdout's lines are in `stdout`.
+/// Runs `args` and, once a stdout line contains `when` (the end of the first epoch), waits a third
+/// of the time that took, so that the run is inside its next epoch (a signal at once would often
+/// find it between two epochs), then sends `signals` with `gap` between them; returns how it ended,
+/// with stdout's lines in `stdout`.
 fn run_and_signal(args: &[String], when: &str, signals: &[&str], gap: Duration) -> Finished {
+    let started = Instant::now();
     let mut child = rbm_lab(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("the binary starts");
     let (lines_tx, lines) = mpsc::channel();
     let stdout = child.stdout.take().unwrap();
@@ -108,6 +111,7 @@ fn run_and_signal(args: &[String], when: &str, signals: &[&str], gap: Duration) 
             break;
         }
     }
+    std::thread::sleep(started.elapsed() / 3);
     for (i, name) in signals.iter().enumerate() {
         if i > 0 {
             std::thread::sleep(gap);
@@ -235,8 +239,8 @@ fn a_terminated_and_resumed_tutorial_run_equals_an_uninterrupted_one() {
 fn a_second_ctrl_c_exits_at_once_without_writing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("never.safetensors");
-    // Batches of 500 images on a large model: the second signal comes while a batch still runs.
-    let args = train_args(&["--epochs", "50", "--hidden", "800", "--batch", "500", "--out", path_str(&out)]);
+    // One batch of 1,000 images an epoch on a large model: both signals come while a batch runs.
+    let args = train_args(&["--epochs", "50", "--hidden", "800", "--batch", "1000", "--out", path_str(&out)]);
     let done = run_and_signal(&args, "epoch 1/50", &["INT", "INT"], Duration::from_millis(50));
     assert_eq!(done.status.code(), Some(130), "{}", done.stderr);
     assert!(!out.exists(), "nothing written");

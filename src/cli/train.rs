@@ -212,7 +212,8 @@ pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<ExitCode> {
             let (config, spec) = (args.config(&TrainingConfig::default()), args.spec(&ModelSpec::default()));
             config.validate()?;
             spec.validate()?;
-            (TrainingRun::new(dataset.clone(), spec, config, pool), format!("training {} epochs", args.epochs))
+            let plural = if args.epochs == 1 { "" } else { "s" };
+            (TrainingRun::new(dataset.clone(), spec, config, pool), format!("training {} epoch{plural}", args.epochs))
         }
     };
     if run.epoch() >= args.epochs {
@@ -407,7 +408,7 @@ impl Checkpoints {
     fn new(path: PathBuf, minutes: Option<f64>) -> Self {
         let every = minutes.filter(|&m| m > 0.0).map(|m| Duration::from_secs_f64(m * 60.0));
         if let Some(every) = every {
-            say(&format!("checkpoints every {:.2} min to {}", every.as_secs_f64() / 60.0, path.display()));
+            say(&format!("checkpoints every {} to {}", duration_text(every), path.display()));
         }
         Self {
             path,
@@ -429,8 +430,9 @@ impl Checkpoints {
                 self.every = Some(every);
                 self.next_at = Instant::now() + every;
                 say(&format!(
-                    "the run should take about {:.0} min: checkpoints every {DEFAULT_CHECKPOINT_MINUTES:.0} min to {}",
-                    total.as_secs_f64() / 60.0,
+                    "the run should take about {}: checkpoints every {} to {}",
+                    duration_text(total),
+                    duration_text(every),
                     self.path.display()
                 ));
             }
@@ -455,6 +457,18 @@ impl Checkpoints {
         if self.written || self.path.exists() {
             let _ = std::fs::remove_file(&self.path);
         }
+    }
+}
+
+/// `250 ms`, `30 s`, `10.0 min`.
+fn duration_text(duration: Duration) -> String {
+    let seconds = duration.as_secs_f64();
+    if seconds < 1.0 {
+        format!("{:.0} ms", seconds * 1000.0)
+    } else if seconds < 60.0 {
+        format!("{seconds:.0} s")
+    } else {
+        format!("{:.1} min", seconds / 60.0)
     }
 }
 
