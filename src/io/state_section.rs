@@ -2,7 +2,7 @@
 //! parameters to continue exactly where it stopped ([`TrainingState`]).
 //!
 //! Layout (inside format version 1 files; readers that do not know the section ignore it):
-//! - `__metadata__` entry `rbm_lab_state`: JSON [`StateEntry`]: `state_version` (1), `epoch`,
+//! - `__metadata__` entry `rbm_lab_state`: JSON (`StateEntry` below): `state_version` (1), `epoch`,
 //!   `cursor`, `train_images`, `epoch_loss_sum`, `epoch_batches`, `workspace_generation`,
 //!   `workspace_seed`, `workspace_capacity`, and which optional tensors follow (`particles` as a
 //!   count, `velocity`, `visible_offset`, `hidden_activity` as booleans);
@@ -31,7 +31,7 @@ use crate::model::rng::RowStreams;
 use crate::model::rng::{stream_from_words, stream_words};
 use crate::model::{TrainingState, Velocity, WorkspaceState};
 
-/// The `__metadata__` entry holding [`StateEntry`] as JSON.
+/// The `__metadata__` entry holding the section's JSON.
 pub const STATE_KEY: &str = "rbm_lab_state";
 /// The version of the section this build reads and writes.
 pub const STATE_VERSION: u32 = 1;

@@ -1,5 +1,6 @@
-//! The trainer thread: it owns the model and the data, trains batch after batch, runs the display
-//! chains, and talks to the window only through `Command`s in and `Update`s out.
+//! The trainer thread: it owns a [`TrainingRun`] (the model, the data and everything a run carries
+//! from batch to batch), trains batch after batch, runs the display chains, and talks to the window
+//! only through `Command`s in and `Update`s out. `rbm-lab train` drives a `TrainingRun` directly.
 //!
 //! Nothing here blocks on the UI: small updates go through a bounded channel with `try_send`
 //! (per-batch losses are kept and re-sent until they fit, so none is lost), and the large, latest-only
