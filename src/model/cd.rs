@@ -114,6 +114,29 @@ impl CdWorkspace {
         workspace
     }
 
+    /// Bytes of everything training a `n_visible` x `n_hidden` model on batches of `batch` rows with
+    /// `chains` negative chains holds: this workspace's buffers as [`CdWorkspace::new`] and the
+    /// chain growth of a step size them (stacked data and negative rows, chain states,
+    /// reconstructions, Wᵀ, random streams, means and offsets), the momentum buffers, and two
+    /// copies of the parameters (the model and the trainer's last finite copy). Computed in u128
+    /// and saturated, so absurd sizes give a huge number rather than a wrapped small one.
+    pub fn training_bytes(n_visible: usize, n_hidden: usize, batch: usize, chains: usize) -> u64 {
+        let (v, h) = (n_visible as u128, n_hidden as u128);
+        let (batch, chains) = (batch.max(1) as u128, chains.max(1) as u128);
+        let chain_capacity = chains.max(batch);
+        let row_values = (batch + chain_capacity) * (v + h) // stacked_visible, stacked_hidden
+            + chain_capacity * (v + h) // chain_visible, chain_hidden
+            + batch * v; // reconstruction
+        let parameters = v * h + v + h;
+        // Wᵀ, the momentum, the model and its last finite copy.
+        let parameter_values = 4 * parameters;
+        // Means, offsets and the sparsity activity.
+        let small_values = 3 * v + 6 * h;
+        let streams = (batch + chain_capacity) * std::mem::size_of::<Xoshiro256PlusPlus>() as u128;
+        let bytes = 4 * (row_values + parameter_values + small_values) + streams;
+        u64::try_from(bytes).unwrap_or(u64::MAX)
+    }
+
     pub fn capacity(&self) -> usize {
         self.capacity
     }
