@@ -146,7 +146,10 @@ fn pause_stops_progress_and_no_loss_point_is_dropped() {
 fn divergence_pauses_and_keeps_finite_weights() {
     let mut trainer = TrainerHandle::spawn(mnist(), small_options()).unwrap();
     let mut seen = Seen::default();
-    trainer.send(Command::SetConfig(TrainingConfig { learning_rate: 3e38, k: 2, ..TrainingConfig::default() }));
+    // The largest learning rate with the largest weight decay: each step multiplies W by
+    // 1 − lr·decay = −9, so the weights overflow within a few dozen batches.
+    let config = TrainingConfig { learning_rate: 10.0, weight_decay: 1.0, k: 2, ..TrainingConfig::default() };
+    trainer.send(Command::SetConfig(config));
     trainer.send(Command::Start);
     seen.wait_until(&trainer, Duration::from_secs(20), "a Diverged update", |s| {
         s.updates.iter().any(|u| matches!(u, Update::Diverged { .. }))
@@ -224,4 +227,96 @@ fn a_model_of_the_wrong_size_is_refused_and_the_current_one_kept() {
     assert_eq!(after.n_visible, 784);
     assert_eq!(after.n_hidden, before.n_hidden);
     assert!(trainer.shutdown(Duration::from_secs(2)));
+}
+
+/// The trainer's answer to a refused command: the first `Update::Error` after it.
+fn refusal(seen: &mut Seen, trainer: &TrainerHandle) -> String {
+    seen.wait_until(trainer, Duration::from_secs(5), "an error", |s| {
+        s.updates.iter().any(|u| matches!(u, Update::Error(_)))
+    });
+    let message = seen.updates.iter().find_map(|u| if let Update::Error(m) = u { Some(m.clone()) } else { None });
+    seen.updates.retain(|u| !matches!(u, Update::Error(_)));
+    message.unwrap_or_default()
+}
+
+#[test]
+fn options_over_the_limits_are_refused_before_the_trainer_starts() {
+    let too_many_parameters =
+        TrainerOptions { spec: ModelSpec { n_hidden: 100_000, ..ModelSpec::default() }, ..small_options() };
+    let error = TrainerHandle::spawn(mnist(), too_many_parameters).err().expect("refused");
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(error.to_string().contains("78,400,000 parameters; rbm-lab's limit is 33,554,432"), "{error}");
+
+    let huge_batch = TrainingConfig { batch_size: 60_000, ..TrainingConfig::default() };
+    let options = TrainerOptions {
+        spec: ModelSpec { n_hidden: 4096, ..ModelSpec::default() },
+        config: huge_batch,
+        ..small_options()
+    };
+    let error = TrainerHandle::spawn(mnist(), options).err().expect("refused");
+    assert!(error.to_string().contains("rbm-lab's limit is 1,610,612,736 bytes"), "{error}");
+}
+
+#[test]
+fn reset_batch_and_dataset_changes_over_the_limits_are_refused_and_the_model_kept() {
+    let mut trainer = TrainerHandle::spawn(mnist(), small_options()).unwrap();
+    let mut seen = Seen::default();
+    let before = snapshot_at(&mut seen, &trainer, 0);
+
+    trainer.send(Command::Reset(ModelSpec { n_hidden: 50_000, ..ModelSpec::default() }));
+    let message = refusal(&mut seen, &trainer);
+    assert!(
+        message.starts_with("Reset refused: the model would have 784 x 50000 = 39,200,000 parameters"),
+        "{message}"
+    );
+
+    // 4,096 hidden units fit, but not with batches of 60,000 (their chains alone take ~2 GB).
+    trainer.send(Command::SetConfig(TrainingConfig { batch_size: 60_000, k: 2, ..TrainingConfig::default() }));
+    trainer.send(Command::Reset(ModelSpec { n_hidden: 4096, ..ModelSpec::default() }));
+    let message = refusal(&mut seen, &trainer);
+    assert!(message.contains("1.5 GiB"), "{message}");
+    // The batch itself was accepted for the current 784x32 model; a learning rate above 10 is not.
+    trainer.send(Command::SetConfig(TrainingConfig { learning_rate: 11.0, ..TrainingConfig::default() }));
+    let message = refusal(&mut seen, &trainer);
+    assert!(message.contains("at most 10 (got 11)"), "{message}");
+
+    // Images of 512x512 pixels fit the pixel limit, but a 32-hidden model with batches of 60,000
+    // on them does not fit the training buffers: the switch is refused.
+    let big = {
+        use rbm_lab::data::{Dataset, ImageArray};
+        let images = ImageArray { count: 6, rows: 512, cols: 512, pixels: vec![0; 6 * 512 * 512] };
+        Arc::new(Dataset::from_arrays("big", images, vec![0; 6], None).unwrap())
+    };
+    trainer.send(Command::SetDataset(big));
+    let message = refusal(&mut seen, &trainer);
+    assert!(message.starts_with("Dataset big refused: training a 262144x32 model on batches of 60000"), "{message}");
+
+    trainer.send(Command::SetConfig(small_options().config));
+    trainer.send(Command::Step);
+    seen.wait_until(&trainer, Duration::from_secs(10), "a batch", |s| s.samples_seen() == 64);
+    let after = snapshot_at(&mut seen, &trainer, 64);
+    assert_eq!((after.n_visible, after.n_hidden), (before.n_visible, before.n_hidden));
+    assert!(seen.progress.as_ref().is_some_and(|p| p.dataset == "MNIST"));
+    assert!(trainer.shutdown(Duration::from_secs(2)));
+}
+
+#[test]
+fn a_model_whose_settings_do_not_fit_its_size_is_refused() {
+    use rbm_lab::io::{ModelFile, ModelMetadata};
+    use rbm_lab::model::Rbm;
+    let mut trainer = TrainerHandle::spawn(mnist(), small_options()).unwrap();
+    let mut seen = Seen::default();
+    // The current settings with batches of 60,000, which fit the current 784x32 model...
+    trainer.send(Command::SetConfig(TrainingConfig { batch_size: 60_000, k: 2, ..TrainingConfig::default() }));
+    // ...then a 784x4096 file whose own settings are unusable, so the current ones would apply.
+    let mut metadata = ModelMetadata::new("MNIST", 28, 28, TrainingConfig::default(), ModelSpec::default());
+    metadata.training.k = 0;
+    let file = ModelFile { rbm: Rbm::zeros(784, 4096), metadata };
+    trainer.send(Command::LoadModel(Box::new(file)));
+    let message = refusal(&mut seen, &trainer);
+    assert!(message.starts_with("Loading refused: training a 784x4096 model on batches of 60000"), "{message}");
+    trainer.send(Command::Step);
+    seen.wait_until(&trainer, Duration::from_secs(20), "a batch", |s| s.samples_seen() == 60_000);
+    assert_eq!(seen.progress.as_ref().map(|p| p.n_hidden), Some(32));
+    assert!(trainer.shutdown(Duration::from_secs(5)));
 }

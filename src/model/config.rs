@@ -297,4 +297,11 @@ impl ModelSpec {
         self.validate()?;
         Ok(crate::limits::check_model_shape(n_visible, self.n_hidden)?)
     }
+
+    /// Everything a new model of this spec on images of `n_visible` pixels, trained with `config`,
+    /// must satisfy: [`ModelSpec::validate_for`] and [`TrainingConfig::validate_for`] for its shape.
+    pub fn validate_with(&self, config: &TrainingConfig, n_visible: usize) -> Result<(), ConfigError> {
+        self.validate_for(n_visible)?;
+        config.validate_for(n_visible, self.n_hidden)
+    }
 }

@@ -318,11 +318,11 @@ impl Worker {
                 self.running = false;
                 self.steps_requested += 1;
             }
-            Command::Reset(spec) => match spec.validate() {
+            Command::Reset(spec) => match spec.validate_with(&self.config, self.dataset.pixels_per_image()) {
                 Ok(()) => self.reset_model(spec),
                 Err(e) => self.outbox.event(Update::Error(format!("Reset refused: {e}"))),
             },
-            Command::SetConfig(config) => match config.validate() {
+            Command::SetConfig(config) => match config.validate_for(self.rbm.n_visible(), self.rbm.n_hidden()) {
                 Ok(()) if config != self.config => {
                     self.config = config;
                     self.outbox.event(Update::ConfigApplied {
@@ -343,6 +343,12 @@ impl Worker {
             }
             Command::SetDataset(dataset) => {
                 let same_shape = dataset.pixels_per_image() == self.rbm.n_visible();
+                if let Err(e) = self.spec.validate_with(&self.config, dataset.pixels_per_image()) {
+                    let message =
+                        format!("Dataset {} refused: {e}; training continues on {}", dataset.name, self.dataset.name);
+                    self.outbox.event(Update::Error(message));
+                    return;
+                }
                 self.dataset = dataset;
                 self.pixel_means = None;
                 self.monitor_data = None;
@@ -464,10 +470,17 @@ impl Worker {
             )));
             return;
         }
+        // The file's settings if they fit its shape, else the current ones, which must fit it then.
+        let (n_visible, n_hidden) = (file.rbm.n_visible(), file.rbm.n_hidden());
+        let adopt = file.metadata.training.validate_for(n_visible, n_hidden).is_ok();
+        if let Err(e) = if adopt { Ok(()) } else { self.config.validate_for(n_visible, n_hidden) } {
+            self.outbox.event(Update::Error(format!("Loading refused: {e}. The current model is unchanged.")));
+            return;
+        }
         let meta = file.metadata;
         self.rbm = file.rbm;
         self.spec = ModelSpec { n_hidden: self.rbm.n_hidden(), ..meta.spec };
-        if meta.training.validate().is_ok() {
+        if adopt {
             self.config = meta.training;
         }
         let epoch = if meta.epochs_trained.is_finite() && meta.epochs_trained >= 0.0 {
