@@ -399,7 +399,8 @@ fn evaluation_refuses_bad_settings_and_empty_sets_before_any_work() {
         });
         (result, calls)
     };
-    let cases: [(Dataset, EvaluationSettings, fn(&EvalError) -> bool); 7] = [
+    type Case = (Dataset, EvaluationSettings, fn(&EvalError) -> bool);
+    let cases: [Case; 7] = [
         (tiny_dataset(5), settings.clone(), |e| matches!(e, EvalError::EmptySet { set: "test" })),
         (no_training_images(), settings.clone(), |e| matches!(e, EvalError::EmptySet { set: "training" })),
         (tiny_dataset(60), EvaluationSettings { images: 0, ..settings.clone() }, |e| matches!(e, EvalError::NoImages)),

@@ -605,7 +605,7 @@ fn check_metadata(metadata: &ModelMetadata, n_visible: usize) -> Result<(), Mode
     }
     if !(metadata.epochs_trained.is_finite() && (0.0..=MAX_EPOCHS_TRAINED).contains(&metadata.epochs_trained)) {
         return Err(BadMetadata(format!(
-            "epochs_trained must be a number from 0 to rbm-lab's limit of {MAX_EPOCHS_TRAINED:e} (got {})",
+            "epochs_trained must be a number from 0 to rbm-lab's limit of {MAX_EPOCHS_TRAINED:e} (got {:e})",
             metadata.epochs_trained
         )));
     }
