@@ -419,7 +419,7 @@ fn sparsity_follows_hintons_running_mean_and_penalty() {
     let mut sparse_ws = CdWorkspace::new(NV, NH, rows, 44);
     let mut plain_ws = CdWorkspace::new(NV, NH, rows, 44);
     let mut sparse_rbm = tiny_rbm();
-    let mut q = vec![target as f64; NH];
+    let mut q = [target as f64; NH];
     for step in 0..2 {
         let from = sparse_rbm.clone();
         let mut plain_rbm = from.clone();
