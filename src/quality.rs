@@ -377,3 +377,24 @@ fn run_job(
         Err(e) => send(EvaluationEvent::Failed(e.to_string())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::ImageArray;
+
+    fn dataset(count: usize, rows: usize, cols: usize) -> Dataset {
+        let images = ImageArray { count, rows, cols, pixels: vec![128; count * rows * cols] };
+        Dataset::from_arrays("test", images, vec![0; count], None).unwrap()
+    }
+
+    #[test]
+    fn monitor_sets_stay_within_their_budget_for_large_images() {
+        // MNIST-sized images: all 1,000 rows asked for (up to what the sets hold).
+        assert_eq!(MonitorData::new(&dataset(6_000, 28, 28), 1000).rows, 1000);
+        // 512x512 images: 16 rows of 262,144 values each.
+        let large = MonitorData::new(&dataset(120, 512, 512), 1000);
+        assert_eq!(large.rows, MONITOR_VALUES / (512 * 512));
+        assert!(large.train.len() <= MONITOR_VALUES && large.held_out.len() <= MONITOR_VALUES);
+    }
+}

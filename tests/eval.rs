@@ -19,7 +19,7 @@ use rbm_lab::model::eval::{
 };
 use rbm_lab::model::rng::normal_f32;
 use rbm_lab::model::{CdWorkspace, Initialisation, Rbm, Threads, TrainingConfig, VisibleSampling};
-use rbm_lab::quality::{EvaluationSettings, evaluate};
+use rbm_lab::quality::{EvaluationEvent, EvaluationJob, EvaluationSettings, evaluate};
 
 fn mnist() -> &'static Dataset {
     static DATA: OnceLock<Dataset> = OnceLock::new();
@@ -430,6 +430,24 @@ fn evaluation_refuses_bad_settings_and_empty_sets_before_any_work() {
     let (result, calls) = run(&other, &settings);
     assert!(matches!(result, Err(EvalError::Shape { expected: 784, got: 729, .. })), "{result:?}");
     assert_eq!(calls, 0);
+}
+
+#[test]
+fn an_evaluation_job_on_an_empty_held_out_set_ends_with_the_message() {
+    // The window's evaluation thread: it must end with the error, not die.
+    let settings = EvaluationSettings { runs: 10, betas: Some(100), images: 100, seed: 1, threads: 1 };
+    let dataset = std::sync::Arc::new(tiny_dataset(5));
+    let job = EvaluationJob::start(random_rbm(784, 40, 0.01, 0.1, 3), dataset, 0.0, settings, None).unwrap();
+    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    while !job.is_finished() {
+        assert!(Instant::now() < deadline, "the evaluation thread did not end");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let events: Vec<EvaluationEvent> = job.events().collect();
+    assert!(
+        matches!(events.as_slice(), [EvaluationEvent::Failed(message)] if message.contains("the test set has no images")),
+        "{events:?}"
+    );
 }
 
 #[test]
