@@ -84,6 +84,13 @@ fn args(parts: &[&dyn AsRef<OsStr>]) -> Vec<OsString> {
     parts.iter().map(|p| p.as_ref().to_owned()).collect()
 }
 
+/// rbm-lab with `first` (paths and words) followed by `extra` words.
+fn rbm_lab_with(first: &[&dyn AsRef<OsStr>], extra: &[&str]) -> Outcome {
+    let mut command = args(first);
+    command.extend(extra.iter().map(OsString::from));
+    rbm_lab(&command)
+}
+
 /// A model of `rows x cols` visible and `hidden` hidden units with small weights.
 fn model(rows: usize, cols: usize, hidden: usize) -> ModelFile {
     let visible = rows * cols;
@@ -216,11 +223,7 @@ fn model_metadata_beyond_the_limits() {
 fn evaluation_settings_and_sets_beyond_the_limits() {
     let dir = tempfile::tempdir().unwrap();
     let forty = saved_model(dir.path(), "m40.safetensors", &model(28, 28, 40));
-    let eval = |extra: &[&str]| {
-        let mut command = args(&[&"eval", &forty]);
-        command.extend(extra.iter().map(OsString::from));
-        rbm_lab(&command)
-    };
+    let eval = |extra: &[&str]| rbm_lab_with(&[&"eval", &forty], extra);
     // Checked before the model or the dataset is read: each of these returns at once.
     assert_error(&eval(&["--images", "0"]), &["images to evaluate must be at least 1"]);
     assert_error(&eval(&["--runs", "1"]), &["at least 2 runs"]);
@@ -239,11 +242,7 @@ fn evaluation_settings_and_sets_beyond_the_limits() {
 fn models_and_training_beyond_the_limits() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.safetensors");
-    let train = |extra: &[&str]| {
-        let mut command = args(&[&"train", &"--out", &out]);
-        command.extend(extra.iter().map(OsString::from));
-        rbm_lab(&command)
-    };
+    let train = |extra: &[&str]| rbm_lab_with(&[&"train", &"--out", &out], extra);
     assert_error(&train(&["--hidden", "100000", "--batch", "60000"]), &["78,400,000 parameters", "33,554,432"]);
     assert_error(
         &train(&["--hidden", "4096", "--batch", "60000"]),
@@ -274,11 +273,7 @@ fn models_and_training_beyond_the_limits() {
 fn bad_numbers_on_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.safetensors");
-    let train = |extra: &[&str]| {
-        let mut command = args(&[&"train", &"--out", &out]);
-        command.extend(extra.iter().map(OsString::from));
-        rbm_lab(&command)
-    };
+    let train = |extra: &[&str]| rbm_lab_with(&[&"train", &"--out", &out], extra);
     assert_error(&train(&["--k", "0"]), &["k (Gibbs steps) must be between 1 and 1000 (got 0)"]);
     assert_error(&train(&["--batch", "0"]), &["batch size must be between 1 and 60000 (got 0)"]);
     assert_error(&train(&["--lr=-1"]), &["learning rate", "at most 10 (got -1)"]);

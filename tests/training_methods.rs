@@ -304,6 +304,18 @@ fn assert_within_rounding(name: &str, got: &[f64], want: &[f64], scale: &[f64]) 
     }
 }
 
+/// CD-2 with Bernoulli visibles and lr 0.1 on batches of `rows`: the plain step the extras are
+/// compared against.
+fn plain_step(rows: usize) -> TrainingConfig {
+    TrainingConfig {
+        learning_rate: 0.1,
+        k: 2,
+        batch_size: rows,
+        sampling: VisibleSampling::Bernoulli,
+        ..TrainingConfig::default()
+    }
+}
+
 /// One step of `config` from `rbm` on the fixed data with a fresh workspace of `seed`.
 fn one_step(rbm: &Rbm, config: &TrainingConfig, rows: usize, seed: u64) -> Rbm {
     let mut rbm = rbm.clone();
@@ -318,13 +330,7 @@ fn weight_decay_changes_w_by_exactly_lr_decay_w_and_leaves_the_biases_alone() {
     // The same step, same data and random numbers, with and without decay d: the chains are the
     // same, so W_plain − W_decay = lr·d·W0 up to rounding, and the biases are bit-identical.
     let rows = 8;
-    let plain = TrainingConfig {
-        learning_rate: 0.1,
-        k: 2,
-        batch_size: rows,
-        sampling: VisibleSampling::Bernoulli,
-        ..TrainingConfig::default()
-    };
+    let plain = plain_step(rows);
     let decayed = TrainingConfig { weight_decay: 0.5, ..plain.clone() };
     let start = tiny_rbm();
     let (a, b) = (one_step(&start, &plain, rows, 21), one_step(&start, &decayed, rows, 21));
@@ -345,13 +351,7 @@ fn momentum_follows_the_velocity_formula_over_two_steps() {
     // step from W0, then (its workspace's streams now where the momentum run's are) a plain step
     // from the momentum run's W1.
     let rows = 8;
-    let plain = TrainingConfig {
-        learning_rate: 0.1,
-        k: 2,
-        batch_size: rows,
-        sampling: VisibleSampling::Bernoulli,
-        ..TrainingConfig::default()
-    };
+    let plain = plain_step(rows);
     let with_momentum =
         TrainingConfig { momentum: 0.9, initial_momentum: 0.5, momentum_warmup_epochs: 5.0, ..plain.clone() };
     let start = tiny_rbm();
@@ -401,13 +401,7 @@ fn sparsity_follows_hintons_running_mean_and_penalty() {
     // step from the same weights.
     let rows = 8;
     let (lr, cost, target) = (0.1, 1.0, 0.05);
-    let plain = TrainingConfig {
-        learning_rate: lr,
-        k: 2,
-        batch_size: rows,
-        sampling: VisibleSampling::Bernoulli,
-        ..TrainingConfig::default()
-    };
+    let plain = TrainingConfig { learning_rate: lr, ..plain_step(rows) };
     let sparse = TrainingConfig { sparsity_cost: cost, sparsity_target: target, ..plain.clone() };
     let batch = data(rows);
     let mean_v0: Vec<f64> =
