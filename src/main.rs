@@ -14,7 +14,15 @@ use rbm_lab::model::ModelSpec;
 use rbm_lab::trainer::TrainerOptions;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version print to stdout and succeed.
+        Err(error) if !error.use_stderr() => error.exit(),
+        Err(error) => {
+            let _ = writeln!(std::io::stderr(), "rbm-lab: {}", argument_error_line(&error));
+            return ExitCode::FAILURE;
+        }
+    };
     let success = |()| ExitCode::SUCCESS;
     let result = match &cli.command {
         Some(Subcommands::Train(args)) => run_train(args, &cli.window),
@@ -46,6 +54,8 @@ fn run_window(cli: &Cli) -> anyhow::Result<()> {
         start_running: !cli.window.paused,
         ..TrainerOptions::default()
     };
+    // Before the window opens, so that a model too large for these images is a message here.
+    options.spec.validate_with(&options.config, dataset.pixels_per_image())?;
     let native = eframe::NativeOptions {
         renderer: eframe::Renderer::Glow,
         // The views are flat colours and 8-bit images, with no gradients to band; dithering would
@@ -78,8 +88,8 @@ fn run_window(cli: &Cli) -> anyhow::Result<()> {
                     Err(e) => eprintln!("rbm-lab: plot backgrounds and images left to egui ({e})"),
                 }
             }
-            if let Some(seconds) = stats_every.filter(|s| s.is_finite() && *s > 0.0) {
-                app.log_stats_every(Duration::from_secs_f64(seconds));
+            if let Some(interval) = stats_every.and_then(|seconds| Duration::try_from_secs_f64(seconds).ok()) {
+                app.log_stats_every(interval);
             }
             // The trainer's threads exist by now, at normal priority; the window's give way to them.
             if ui_nice > 0 {
@@ -95,6 +105,14 @@ fn run_window(cli: &Cli) -> anyhow::Result<()> {
         }),
     )
     .map_err(|e| anyhow::anyhow!("the window could not open: {e}"))
+}
+
+/// clap's message for a bad argument, on one line: its first line without the `error: ` prefix
+/// (the usage and tips that follow are left to `--help`).
+fn argument_error_line(error: &clap::Error) -> String {
+    let text = error.render().to_string();
+    let first = text.lines().map(str::trim).find(|line| !line.is_empty()).unwrap_or("invalid arguments");
+    format!("{}; see --help", first.strip_prefix("error: ").unwrap_or(first))
 }
 
 /// The error and its causes on one line, skipping a cause whose text its parent already shows.

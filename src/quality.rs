@@ -14,9 +14,11 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::data::{Dataset, ImageSet};
+use crate::limits::MAX_THREADS;
 use crate::model::ais::{AisConfig, BetaSchedule, ais_log_z, base_rate_visible_bias};
 use crate::model::eval::{
-    EvalError, average_log_likelihood, binarise, exact_log_z, free_energy_gap, pseudo_likelihood, reconstruction_error,
+    EvalError, average_log_likelihood_of_images, binarise, exact_log_z, free_energy_gap, pseudo_likelihood,
+    reconstruction_error,
 };
 use crate::model::{Rbm, Threads};
 
@@ -46,6 +48,11 @@ pub struct MonitorPoint {
     pub update_ratio: f64,
 }
 
+/// Values (pixels) in each of the monitors' two binarised sets, 16 MiB of f32: 1,000 MNIST images
+/// take 784,000; images of 256x256 pixels get 64 rows, so that the monitors' memory stays small
+/// whatever the image size.
+pub const MONITOR_VALUES: usize = 1 << 22;
+
 /// Binarised image subsets kept for the monitors (same images every time, so curves compare).
 pub struct MonitorData {
     train: Vec<f32>,
@@ -54,9 +61,11 @@ pub struct MonitorData {
 }
 
 impl MonitorData {
-    /// `rows` training and `rows` test images (1,000 is enough for a smooth curve and costs a few ms).
+    /// `rows` training and `rows` test images (1,000 is enough for a smooth curve and costs a few ms),
+    /// fewer for large images, so that each set holds at most [`MONITOR_VALUES`] values.
     pub fn new(dataset: &Dataset, rows: usize) -> Self {
-        let rows = rows.min(dataset.train.count).min(dataset.test.count);
+        let fit = MONITOR_VALUES / dataset.pixels_per_image().max(1);
+        let rows = rows.min(fit).min(dataset.train.count).min(dataset.test.count);
         let (train, _) = binarised_subset(&dataset.train, rows, BINARISATION_SEED ^ 1);
         let (held_out, _) = binarised_subset(&dataset.test, rows, BINARISATION_SEED);
         Self { train, held_out, rows }
@@ -136,6 +145,39 @@ pub struct EvaluationSettings {
     pub threads: usize,
 }
 
+impl EvaluationSettings {
+    /// What can be checked before the model is known: at least 2 runs, 2 betas and 1 image, a
+    /// sane thread count, and runs and betas within [`crate::limits::MAX_AIS_RUNS`] and
+    /// [`crate::limits::MAX_AIS_BETAS`].
+    pub fn validate(&self) -> Result<(), EvalError> {
+        self.validate_ais(0, 0)
+    }
+
+    /// [`EvaluationSettings::validate`], and, when log Z of a `n_visible` x `n_hidden` model is
+    /// estimated by AIS, its state within [`crate::limits::MAX_AIS_STATE_VALUES`].
+    pub fn validate_for(&self, n_visible: usize, n_hidden: usize) -> Result<(), EvalError> {
+        if n_visible.min(n_hidden) <= EXACT_LIMIT { self.validate() } else { self.validate_ais(n_visible, n_hidden) }
+    }
+
+    fn validate_ais(&self, n_visible: usize, n_hidden: usize) -> Result<(), EvalError> {
+        if self.runs < 2 {
+            return Err(EvalError::TooFewRuns(self.runs));
+        }
+        if self.betas.is_some_and(|betas| betas < 2) {
+            return Err(EvalError::Schedule("a schedule needs at least two betas (0 and 1)"));
+        }
+        if self.images == 0 {
+            return Err(EvalError::NoImages);
+        }
+        if !(1..=MAX_THREADS).contains(&self.threads) {
+            return Err(EvalError::Threads { threads: self.threads });
+        }
+        let betas = self.betas.unwrap_or(BetaSchedule::SALAKHUTDINOV_MURRAY_LEN);
+        crate::limits::check_ais(self.runs, betas, n_visible, n_hidden)?;
+        Ok(())
+    }
+}
+
 impl Default for EvaluationSettings {
     fn default() -> Self {
         Self { runs: AisConfig::PAPER_RUNS, betas: None, images: 10_000, seed: 1, threads: 1 }
@@ -174,6 +216,10 @@ impl Evaluation {
 }
 
 /// Runs the full evaluation, reporting progress in [0, 1]; `progress` returning false cancels.
+///
+/// The settings (against the limits, for this model), the dataset's image size and that both sets
+/// have images are checked first, before any work. More images than a set holds means all of it;
+/// the images are binarised a chunk at a time, so their number does not change the memory used.
 pub fn evaluate(
     rbm: &Rbm,
     dataset: &Dataset,
@@ -182,10 +228,25 @@ pub fn evaluate(
     progress: &mut dyn FnMut(f64) -> bool,
 ) -> Result<Evaluation, EvalError> {
     let started = Instant::now();
-    let threads = Threads(settings.threads.max(1));
-    let (test, test_rows) = binarised_subset(&dataset.test, settings.images, BINARISATION_SEED);
-    let (train, train_rows) = binarised_subset(&dataset.train, settings.images, BINARISATION_SEED ^ 1);
-    let smaller = rbm.n_visible().min(rbm.n_hidden());
+    let (n_visible, n_hidden) = (rbm.n_visible(), rbm.n_hidden());
+    settings.validate_for(n_visible, n_hidden)?;
+    if dataset.pixels_per_image() != n_visible {
+        return Err(EvalError::Shape {
+            what: "each of the dataset's images",
+            expected: n_visible,
+            got: dataset.pixels_per_image(),
+        });
+    }
+    let test_rows = settings.images.min(dataset.test.count);
+    if test_rows == 0 {
+        return Err(EvalError::EmptySet { set: "test" });
+    }
+    let train_rows = settings.images.min(dataset.train.count);
+    if train_rows == 0 {
+        return Err(EvalError::EmptySet { set: "training" });
+    }
+    let threads = Threads(settings.threads);
+    let smaller = n_visible.min(n_hidden);
     let (log_z, low, high, exact, runs, betas) = if smaller <= EXACT_LIMIT {
         let log_z = exact_log_z(rbm, threads)?;
         (log_z, log_z, log_z, true, 0, 0)
@@ -195,7 +256,7 @@ pub fn evaluate(
             None => BetaSchedule::salakhutdinov_murray(),
         };
         let betas = schedule.len();
-        let config = AisConfig { runs: settings.runs.max(2), schedule, seed: settings.seed, threads };
+        let config = AisConfig { runs: settings.runs, schedule, seed: settings.seed, threads };
         let base = base_rate_visible_bias(&dataset.train_pixel_means());
         let result = ais_log_z(rbm, &base, &config, &mut *progress)?;
         (result.log_z, result.log_z_low, result.log_z_high, false, result.runs, betas)
@@ -207,13 +268,26 @@ pub fn evaluate(
         log_z_low: low,
         log_z_high: high,
         exact,
-        test_log_likelihood: average_log_likelihood(rbm, &test, test_rows, log_z, threads),
-        train_log_likelihood: average_log_likelihood(rbm, &train, train_rows, log_z, threads),
+        test_log_likelihood: images_log_likelihood(rbm, &dataset.test, test_rows, BINARISATION_SEED, log_z, threads),
+        train_log_likelihood: images_log_likelihood(
+            rbm,
+            &dataset.train,
+            train_rows,
+            BINARISATION_SEED ^ 1,
+            log_z,
+            threads,
+        ),
         images: test_rows,
         runs,
         betas,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The average log-likelihood of the first `rows` images of `set`, binarised with `seed`.
+fn images_log_likelihood(rbm: &Rbm, set: &ImageSet, rows: usize, seed: u64, log_z: f64, threads: Threads) -> f64 {
+    let pixels = &set.pixels[..rows * set.pixels_per_image];
+    average_log_likelihood_of_images(rbm, pixels, rows, seed, log_z, threads)
 }
 
 /// Messages from a running evaluation.
@@ -301,5 +375,26 @@ fn run_job(
         Ok(evaluation) => send(EvaluationEvent::Done(evaluation)),
         Err(EvalError::Cancelled) => send(EvaluationEvent::Cancelled),
         Err(e) => send(EvaluationEvent::Failed(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::ImageArray;
+
+    fn dataset(count: usize, rows: usize, cols: usize) -> Dataset {
+        let images = ImageArray { count, rows, cols, pixels: vec![128; count * rows * cols] };
+        Dataset::from_arrays("test", images, vec![0; count], None).unwrap()
+    }
+
+    #[test]
+    fn monitor_sets_stay_within_their_budget_for_large_images() {
+        // MNIST-sized images: all 1,000 rows asked for (up to what the sets hold).
+        assert_eq!(MonitorData::new(&dataset(6_000, 28, 28), 1000).rows, 1000);
+        // 512x512 images: 16 rows of 262,144 values each.
+        let large = MonitorData::new(&dataset(120, 512, 512), 1000);
+        assert_eq!(large.rows, MONITOR_VALUES / (512 * 512));
+        assert!(large.train.len() <= MONITOR_VALUES && large.held_out.len() <= MONITOR_VALUES);
     }
 }

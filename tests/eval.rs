@@ -13,11 +13,13 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rbm_lab::data::Dataset;
 use rbm_lab::model::ais::{AisConfig, BetaSchedule, ais_log_z, ais_summary, base_log_z, base_rate_visible_bias};
 use rbm_lab::model::eval::{
-    EvalError, MAX_EXACT_UNITS, average_log_likelihood, binarise, exact_average_log_likelihood, exact_log_z,
-    free_energy_gap, log_sum_exp, pixel_means, pseudo_likelihood, pseudo_likelihood_with_flips, reconstruction_error,
+    EvalError, MAX_EXACT_UNITS, average_log_likelihood, average_log_likelihood_of_images, binarise,
+    exact_average_log_likelihood, exact_log_z, free_energy_gap, log_sum_exp, pixel_means, pseudo_likelihood,
+    pseudo_likelihood_with_flips, reconstruction_error,
 };
 use rbm_lab::model::rng::normal_f32;
 use rbm_lab::model::{CdWorkspace, Initialisation, Rbm, Threads, TrainingConfig, VisibleSampling};
+use rbm_lab::quality::{EvaluationEvent, EvaluationJob, EvaluationSettings, evaluate};
 
 fn mnist() -> &'static Dataset {
     static DATA: OnceLock<Dataset> = OnceLock::new();
@@ -351,6 +353,101 @@ fn binarisation_is_seeded_and_keeps_the_mean_intensity() {
     assert!((mean_binary - mean_intensity).abs() < 1e-3, "{mean_binary} vs {mean_intensity}");
     let means = pixel_means(&a, 10_000, 784);
     assert!((means.iter().map(|&m| m as f64).sum::<f64>() / 784.0 - mean_binary).abs() < 1e-6);
+}
+
+#[test]
+fn log_likelihood_of_images_in_chunks_equals_binarising_the_whole_set_first() {
+    // 10,000 MNIST images are two chunks (5,312 rows each at 784 pixels): the streamed
+    // binarisation and the running sum must give the same bits as the whole set at once.
+    let rbm = random_rbm(784, 24, 0.05, 0.5, 5);
+    let images = &mnist().test.pixels[..10_000 * 784];
+    for threads in [Threads(1), Threads(2)] {
+        let whole = average_log_likelihood(&rbm, &binarise(images, 9), 10_000, 3.25, threads);
+        let chunked = average_log_likelihood_of_images(&rbm, images, 10_000, 9, 3.25, threads);
+        assert_eq!(chunked.to_bits(), whole.to_bits(), "{chunked} vs {whole}");
+    }
+    // A set smaller than one chunk, and one that is not a whole number of f64 blocks.
+    let few = &images[..77 * 784];
+    let whole = average_log_likelihood(&rbm, &binarise(few, 9), 77, 0.0, Threads(1));
+    assert_eq!(average_log_likelihood_of_images(&rbm, few, 77, 9, 0.0, Threads(1)).to_bits(), whole.to_bits());
+}
+
+/// A dataset whose training folder had `count` images and no test files (so none held out below 6).
+fn tiny_dataset(count: usize) -> Dataset {
+    use rbm_lab::data::ImageArray;
+    let pixels = (0..count * 784).map(|i| (i % 251) as u8).collect();
+    let images = ImageArray { count, rows: 28, cols: 28, pixels };
+    Dataset::from_arrays("tiny", images, vec![0; count], None).unwrap()
+}
+
+/// A dataset (built by hand: folders always have training images) with test images only.
+fn no_training_images() -> Dataset {
+    let mut dataset = tiny_dataset(60);
+    dataset.train = rbm_lab::data::ImageSet { count: 0, pixels_per_image: 784, pixels: Vec::new(), labels: Vec::new() };
+    dataset
+}
+
+#[test]
+fn evaluation_refuses_bad_settings_and_empty_sets_before_any_work() {
+    let rbm = random_rbm(784, 40, 0.01, 0.1, 3);
+    let settings = EvaluationSettings { runs: 10, betas: Some(100), images: 100, seed: 1, threads: 2 };
+    let run = |dataset: &Dataset, settings: &EvaluationSettings| {
+        let mut calls = 0;
+        let result = evaluate(&rbm, dataset, 0.0, settings, &mut |_| {
+            calls += 1;
+            true
+        });
+        (result, calls)
+    };
+    type Case = (Dataset, EvaluationSettings, fn(&EvalError) -> bool);
+    let cases: [Case; 7] = [
+        (tiny_dataset(5), settings.clone(), |e| matches!(e, EvalError::EmptySet { set: "test" })),
+        (no_training_images(), settings.clone(), |e| matches!(e, EvalError::EmptySet { set: "training" })),
+        (tiny_dataset(60), EvaluationSettings { images: 0, ..settings.clone() }, |e| matches!(e, EvalError::NoImages)),
+        (tiny_dataset(60), EvaluationSettings { runs: 1, ..settings.clone() }, |e| {
+            matches!(e, EvalError::TooFewRuns(1))
+        }),
+        (tiny_dataset(60), EvaluationSettings { runs: 100_000_000, ..settings.clone() }, |e| {
+            matches!(e, EvalError::Limit(rbm_lab::limits::LimitError::AisRuns { runs: 100_000_000 }))
+        }),
+        (tiny_dataset(60), EvaluationSettings { betas: Some(100_000_000_000), ..settings.clone() }, |e| {
+            matches!(e, EvalError::Limit(rbm_lab::limits::LimitError::AisBetas { .. }))
+        }),
+        (tiny_dataset(60), EvaluationSettings { runs: 90_000, ..settings.clone() }, |e| {
+            matches!(e, EvalError::Limit(rbm_lab::limits::LimitError::AisState { runs: 90_000, .. }))
+        }),
+    ];
+    for (dataset, settings, expected) in cases {
+        let (result, calls) = run(&dataset, &settings);
+        let error = result.unwrap_err();
+        assert!(expected(&error), "{settings:?}: {error:?}");
+        assert_eq!(calls, 0, "{settings:?}: AIS ran before the error");
+    }
+    // A dataset of another image size than the model's visible layer.
+    let mut other = tiny_dataset(60);
+    other.cols = 27;
+    other.rows = 27;
+    let (result, calls) = run(&other, &settings);
+    assert!(matches!(result, Err(EvalError::Shape { expected: 784, got: 729, .. })), "{result:?}");
+    assert_eq!(calls, 0);
+}
+
+#[test]
+fn an_evaluation_job_on_an_empty_held_out_set_ends_with_the_message() {
+    // The window's evaluation thread: it must end with the error, not die.
+    let settings = EvaluationSettings { runs: 10, betas: Some(100), images: 100, seed: 1, threads: 1 };
+    let dataset = std::sync::Arc::new(tiny_dataset(5));
+    let job = EvaluationJob::start(random_rbm(784, 40, 0.01, 0.1, 3), dataset, 0.0, settings, None).unwrap();
+    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    while !job.is_finished() {
+        assert!(Instant::now() < deadline, "the evaluation thread did not end");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let events: Vec<EvaluationEvent> = job.events().collect();
+    assert!(
+        matches!(events.as_slice(), [EvaluationEvent::Failed(message)] if message.contains("the test set has no images")),
+        "{events:?}"
+    );
 }
 
 #[test]

@@ -433,3 +433,48 @@ fn file_errors_name_the_file_and_keep_the_variant() {
     assert!(message.contains("t10k-labels-idx1-ubyte"), "{message}");
     assert!(message.contains("labels file"), "{message}");
 }
+
+#[test]
+fn images_over_the_pixel_limit_are_refused_at_the_header() {
+    use rbm_lab::limits::LimitError;
+    // One image of 1 x 200,000,000 pixels: within the data limit, so only the pixel limit stops
+    // it, before the pixels are read (plain) or decompressed (gzip).
+    let header = idx_bytes(0x08, &[1, 1, 200_000_000], &[]);
+    let plain = [header.clone(), vec![0; 1000]].concat();
+    for input in [plain, gzip(&header)] {
+        let (result, largest) = largest_allocation_during(|| parse_idx_images(&input));
+        let err = result.unwrap_err();
+        assert!(matches!(err, IdxError::Limit(LimitError::ImagePixels { rows: 1, cols: 200_000_000 })), "{err:?}");
+        assert!(err.to_string().contains("262,144 pixels per image"), "{err}");
+        assert!(largest < 1 << 20, "allocated {largest} bytes");
+    }
+    // 512x512 is the largest square image; one row more is refused.
+    assert!(parse_idx_images(&synthetic_images(1, 512, 512).0).is_ok());
+    assert!(matches!(parse_idx_images(&idx_bytes(0x08, &[0, 513, 512], &[])), Err(IdxError::Limit(_))));
+    // Arrays built by hand go through the same limit.
+    let wide = ImageArray { count: 1, rows: 1, cols: 300_000, pixels: vec![0; 300_000] };
+    let err = Dataset::from_arrays("wide", wide, vec![0], None).unwrap_err();
+    assert!(matches!(err, IdxError::Limit(LimitError::ImagePixels { .. })), "{err:?}");
+}
+
+#[test]
+fn huge_and_special_files_are_refused_before_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    // A sparse 1 TiB file with an IDX header: refused by its length, nothing reserved for it.
+    let path = dir.path().join("train-images-idx3-ubyte");
+    std::fs::write(&path, idx_bytes(0x08, &[1, 28, 28], &[])).unwrap();
+    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(1 << 40).unwrap();
+    let (result, largest) = largest_allocation_during(|| read_idx_images(&path));
+    let err = result.unwrap_err();
+    assert!(matches!(err.root(), IdxError::FileTooLarge { bytes: 1_099_511_627_776 }), "{err:?}");
+    assert!(err.to_string().contains("train-images-idx3-ubyte"), "{err}");
+    assert!(largest < 1 << 20, "allocated {largest} bytes");
+    // A folder and a device in place of a file.
+    for special in [dir.path(), Path::new("/dev/zero")] {
+        let err = read_idx_images(special).unwrap_err();
+        assert!(
+            matches!(&err, IdxError::Io { source, .. } if source.kind() == std::io::ErrorKind::InvalidInput),
+            "{err:?}"
+        );
+    }
+}

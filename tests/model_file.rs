@@ -43,7 +43,7 @@ fn metadata(rows: usize, cols: usize, hidden: usize) -> ModelMetadata {
         image_rows: rows,
         image_cols: cols,
         epochs_trained: 1.0 / 3.0 + 2.0,
-        samples_seen: u64::MAX - 7,
+        samples_seen: rbm_lab::limits::MAX_SAMPLES_SEEN - 7,
         training: TrainingConfig {
             learning_rate: 0.1 + f32::EPSILON,
             k: 3,

@@ -150,7 +150,10 @@ fn pause_stops_progress_and_no_loss_point_is_dropped() {
 fn divergence_pauses_and_keeps_finite_weights() {
     let mut trainer = TrainerHandle::spawn(mnist(), small_options()).unwrap();
     let mut seen = Seen::default();
-    trainer.send(Command::SetConfig(TrainingConfig { learning_rate: 3e38, k: 2, ..TrainingConfig::default() }));
+    // The largest learning rate with the largest weight decay: each step multiplies W by
+    // 1 − lr·decay = −9, so the weights overflow within a few dozen batches.
+    let config = TrainingConfig { learning_rate: 10.0, weight_decay: 1.0, k: 2, ..TrainingConfig::default() };
+    trainer.send(Command::SetConfig(config));
     trainer.send(Command::Start);
     seen.wait_until(&trainer, Duration::from_secs(20), "a Diverged update", |s| {
         s.updates.iter().any(|u| matches!(u, Update::Diverged { .. }))
@@ -267,10 +270,28 @@ fn centered_pcd_momentum() -> TrainingConfig {
     }
 }
 
-/// A setting whose first batch overflows: lr x sparsity cost is infinite, so the momentum buffer and
-/// the weights get infinities (and NaN where those meet a zero).
+/// The largest learning rate with the largest weight decay: each step multiplies W by about
+/// 1 − lr·decay = −9, so the weights overflow within a few dozen batches.
 fn overflowing(config: &TrainingConfig) -> TrainingConfig {
-    TrainingConfig { learning_rate: 3e38, sparsity_cost: 2.0, ..config.clone() }
+    TrainingConfig { learning_rate: 10.0, weight_decay: 1.0, ..config.clone() }
+}
+
+/// Steps one batch at a time until one diverges; returns the model file (with its training state)
+/// as it was just before that batch.
+fn step_until_diverged(seen: &mut Seen, trainer: &TrainerHandle) -> ModelFile {
+    for _ in 0..500 {
+        let before = request_file(seen, trainer);
+        let diverged = diverged_count(seen);
+        trainer.send(Command::Step);
+        trainer.send(Command::RequestModelFile);
+        let files = |s: &Seen| s.updates.iter().filter(|u| matches!(u, Update::ModelFile(_))).count();
+        let wanted = files(seen) + 1;
+        seen.wait_until(trainer, Duration::from_secs(10), "the step", |s| files(s) == wanted);
+        if diverged_count(seen) > diverged {
+            return before;
+        }
+    }
+    panic!("no divergence within 500 batches at lr 10 with weight decay 1");
 }
 
 #[test]
@@ -280,49 +301,51 @@ fn a_divergence_restores_everything_so_a_lower_rate_trains_on() {
     let mut trainer = TrainerHandle::spawn(mnist(), options).unwrap();
     let mut seen = Seen::default();
     step_batches(&mut seen, &trainer, 3, 192);
-    let before = request_file(&mut seen, &trainer);
 
     trainer.send(Command::SetConfig(overflowing(&config)));
-    trainer.send(Command::Step);
-    seen.wait_until(&trainer, Duration::from_secs(10), "a Diverged update", |s| diverged_count(s) == 1);
+    let before = step_until_diverged(&mut seen, &trainer);
     trainer.send(Command::SetConfig(config));
     let after = request_file(&mut seen, &trainer);
     assert!(after.rbm.is_finite());
     let bits = |f: &ModelFile| f.rbm.weights_slice().iter().map(|w| w.to_bits()).collect::<Vec<_>>();
     assert!(bits(&after) == bits(&before), "the weights before the bad batch, bit for bit");
     // And everything else the step uses: momentum, offsets, particles, streams, position.
-    assert!(after == before, "the whole training state before the bad batch");
+    assert!(after.state == before.state, "the whole training state before the bad batch");
+    assert_eq!(after.metadata.samples_seen, before.metadata.samples_seen);
 
-    step_batches(&mut seen, &trainer, 10, 192 + 640);
+    let samples = after.metadata.samples_seen;
+    step_batches(&mut seen, &trainer, 10, samples + 640);
     assert_eq!(diverged_count(&seen), 1, "no second divergence");
     assert!(trainer.shutdown(Duration::from_secs(2)));
 }
 
 #[test]
 fn a_divergence_on_the_last_batch_of_an_epoch_then_step_trains_that_batch() {
-    // 100 training images in batches of 64: the epoch's last batch has 36.
-    let config = TrainingConfig { k: 2, ..TrainingConfig::default() };
+    // 50 training images in batches of 50: every batch is its epoch's last.
+    let config = TrainingConfig { k: 2, batch_size: 50, ..TrainingConfig::default() };
     let options = TrainerOptions { config: config.clone(), ..small_options() };
-    let mut trainer = TrainerHandle::spawn(mnist_slice(100, 20), options).unwrap();
+    let mut trainer = TrainerHandle::spawn(mnist_slice(50, 20), options).unwrap();
     let mut seen = Seen::default();
-    trainer.send(Command::Step);
-    seen.wait_until(&trainer, Duration::from_secs(10), "the first batch", |s| s.samples_seen() == 64);
     trainer.send(Command::SetConfig(overflowing(&config)));
-    trainer.send(Command::Step);
-    seen.wait_until(&trainer, Duration::from_secs(10), "a Diverged update", |s| diverged_count(s) == 1);
+    let before = step_until_diverged(&mut seen, &trainer);
     trainer.send(Command::SetConfig(config));
     let restored = request_file(&mut seen, &trainer);
-    assert_eq!((restored.metadata.samples_seen, restored.metadata.epochs_trained), (64, 0.64), "before the bad batch");
+    let position = |f: &ModelFile| (f.metadata.samples_seen, f.metadata.epochs_trained);
+    assert_eq!(position(&restored), position(&before), "back before the bad batch, at an epoch's start");
+    let (samples, epochs) = position(&restored);
+    assert_eq!(epochs, (samples / 50) as f64);
 
     trainer.send(Command::Step);
     seen.wait_until(&trainer, Duration::from_secs(10), "the epoch's end", |s| {
-        s.updates.iter().any(|u| matches!(u, Update::EpochFinished { epoch: 0, .. }))
+        s.updates.iter().any(|u| matches!(u, Update::EpochFinished { epoch, .. } if *epoch as f64 == epochs))
     });
     let file = request_file(&mut seen, &trainer);
-    assert_eq!((file.metadata.samples_seen, file.metadata.epochs_trained), (100, 1.0), "the 36 images trained");
+    assert_eq!(position(&file), (samples + 50, epochs + 1.0), "the 50 images trained");
     assert!(file.rbm != restored.rbm && file.rbm.is_finite());
     trainer.send(Command::Step);
-    seen.wait_until(&trainer, Duration::from_secs(10), "a batch of the next epoch", |s| s.samples_seen() == 164);
+    seen.wait_until(&trainer, Duration::from_secs(10), "a batch of the next epoch", |s| {
+        s.samples_seen() == samples + 100
+    });
     assert!(trainer.shutdown(Duration::from_secs(2)));
 }
 
@@ -394,4 +417,96 @@ fn an_unread_outbox_stays_bounded_and_keeps_one_off_events() {
     assert!(updates.iter().any(|u| matches!(u, Update::ModelFile(_))), "ModelFile is never dropped");
     assert!(saved.exists());
     assert!(trainer.shutdown(Duration::from_secs(2)));
+}
+
+/// The trainer's answer to a refused command: the first `Update::Error` after it.
+fn refusal(seen: &mut Seen, trainer: &TrainerHandle) -> String {
+    seen.wait_until(trainer, Duration::from_secs(5), "an error", |s| {
+        s.updates.iter().any(|u| matches!(u, Update::Error(_)))
+    });
+    let message = seen.updates.iter().find_map(|u| if let Update::Error(m) = u { Some(m.clone()) } else { None });
+    seen.updates.retain(|u| !matches!(u, Update::Error(_)));
+    message.unwrap_or_default()
+}
+
+#[test]
+fn options_over_the_limits_are_refused_before_the_trainer_starts() {
+    let too_many_parameters =
+        TrainerOptions { spec: ModelSpec { n_hidden: 100_000, ..ModelSpec::default() }, ..small_options() };
+    let error = TrainerHandle::spawn(mnist(), too_many_parameters).err().expect("refused");
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(error.to_string().contains("78,400,000 parameters; rbm-lab's limit is 33,554,432"), "{error}");
+
+    let huge_batch = TrainingConfig { batch_size: 60_000, ..TrainingConfig::default() };
+    let options = TrainerOptions {
+        spec: ModelSpec { n_hidden: 4096, ..ModelSpec::default() },
+        config: huge_batch,
+        ..small_options()
+    };
+    let error = TrainerHandle::spawn(mnist(), options).err().expect("refused");
+    assert!(error.to_string().contains("rbm-lab's limit is 1,610,612,736 bytes"), "{error}");
+}
+
+#[test]
+fn reset_batch_and_dataset_changes_over_the_limits_are_refused_and_the_model_kept() {
+    let mut trainer = TrainerHandle::spawn(mnist(), small_options()).unwrap();
+    let mut seen = Seen::default();
+    let before = snapshot_at(&mut seen, &trainer, 0);
+
+    trainer.send(Command::Reset(ModelSpec { n_hidden: 50_000, ..ModelSpec::default() }));
+    let message = refusal(&mut seen, &trainer);
+    assert!(
+        message.starts_with("Reset refused: the model would have 784 x 50000 = 39,200,000 parameters"),
+        "{message}"
+    );
+
+    // 4,096 hidden units fit, but not with batches of 60,000 (their chains alone take ~2 GB).
+    trainer.send(Command::SetConfig(TrainingConfig { batch_size: 60_000, k: 2, ..TrainingConfig::default() }));
+    trainer.send(Command::Reset(ModelSpec { n_hidden: 4096, ..ModelSpec::default() }));
+    let message = refusal(&mut seen, &trainer);
+    assert!(message.contains("1.5 GiB"), "{message}");
+    // The batch itself was accepted for the current 784x32 model; a learning rate above 10 is not.
+    trainer.send(Command::SetConfig(TrainingConfig { learning_rate: 11.0, ..TrainingConfig::default() }));
+    let message = refusal(&mut seen, &trainer);
+    assert!(message.contains("at most 10 (got 11)"), "{message}");
+
+    // Images of 512x512 pixels fit the pixel limit, but a 32-hidden model with batches of 60,000
+    // on them does not fit the training buffers: the switch is refused.
+    let big = {
+        use rbm_lab::data::{Dataset, ImageArray};
+        let images = ImageArray { count: 6, rows: 512, cols: 512, pixels: vec![0; 6 * 512 * 512] };
+        Arc::new(Dataset::from_arrays("big", images, vec![0; 6], None).unwrap())
+    };
+    trainer.send(Command::SetDataset(big));
+    let message = refusal(&mut seen, &trainer);
+    assert!(message.starts_with("Dataset big refused: training a 262144x32 model on batches of 60000"), "{message}");
+
+    trainer.send(Command::SetConfig(small_options().config));
+    trainer.send(Command::Step);
+    seen.wait_until(&trainer, Duration::from_secs(10), "a batch", |s| s.samples_seen() == 64);
+    let after = snapshot_at(&mut seen, &trainer, 64);
+    assert_eq!((after.n_visible, after.n_hidden), (before.n_visible, before.n_hidden));
+    assert!(seen.progress.as_ref().is_some_and(|p| p.dataset == "MNIST"));
+    assert!(trainer.shutdown(Duration::from_secs(2)));
+}
+
+#[test]
+fn a_model_whose_settings_do_not_fit_its_size_is_refused() {
+    use rbm_lab::io::{ModelFile, ModelMetadata};
+    use rbm_lab::model::Rbm;
+    let mut trainer = TrainerHandle::spawn(mnist(), small_options()).unwrap();
+    let mut seen = Seen::default();
+    // The current settings with batches of 60,000, which fit the current 784x32 model...
+    trainer.send(Command::SetConfig(TrainingConfig { batch_size: 60_000, k: 2, ..TrainingConfig::default() }));
+    // ...then a 784x4096 file whose own settings are unusable, so the current ones would apply.
+    let mut metadata = ModelMetadata::new("MNIST", 28, 28, TrainingConfig::default(), ModelSpec::default());
+    metadata.training.k = 0;
+    let file = ModelFile::new(Rbm::zeros(784, 4096), metadata);
+    trainer.send(Command::LoadModel(Box::new(file)));
+    let message = refusal(&mut seen, &trainer);
+    assert!(message.starts_with("Loading refused: training a 784x4096 model on batches of 60000"), "{message}");
+    trainer.send(Command::Step);
+    seen.wait_until(&trainer, Duration::from_secs(20), "a batch", |s| s.samples_seen() == 60_000);
+    assert_eq!(seen.progress.as_ref().map(|p| p.n_hidden), Some(32));
+    assert!(trainer.shutdown(Duration::from_secs(5)));
 }

@@ -1,5 +1,7 @@
 //! The training methods beyond the tutorial's CD: PCD and CD against the exact gradient (by
-//! enumeration) on a tiny RBM, centering, momentum, weight decay, schedules.
+//! enumeration) on a tiny RBM, centering, and weight decay, momentum and sparsity against their
+//! formulas within rounding (the same step with and without the extra, same random numbers),
+//! schedules.
 
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -232,65 +234,6 @@ fn changing_the_offsets_leaves_the_energy_unchanged_up_to_a_constant() {
 }
 
 #[test]
-fn momentum_and_weight_decay_follow_their_formulas() {
-    // Two steps with momentum m and decay d: v1 = lr(g1 − d W0), W1 = W0 + v1, v2 = m v1 + lr(g2 − d W1).
-    // Checked through the special case of a model that sees no data signal (identical data and chain
-    // statistics are impossible to arrange), so compare against a run without extras instead:
-    // with momentum 0 and decay d, W1 = W0 + lr g1 − lr d W0.
-    let rows = 8;
-    let base = TrainingConfig {
-        learning_rate: 0.1,
-        k: 1,
-        batch_size: rows,
-        sampling: VisibleSampling::Probabilities,
-        ..TrainingConfig::default()
-    };
-    let decayed = TrainingConfig { weight_decay: 0.01, momentum: 0.0, ..base.clone() };
-    let step = |config: &TrainingConfig| {
-        let mut rbm = tiny_rbm();
-        let mut ws = CdWorkspace::new(NV, NH, rows, 1);
-        ws.data_mut(rows).copy_from_slice(&data(rows));
-        ws.step(&mut rbm, config, rows, Threads(1));
-        rbm
-    };
-    let (plain, with_decay, w0) = (step(&base), step(&decayed), tiny_rbm());
-    for ((p, d), w) in plain.weights_slice().iter().zip(with_decay.weights_slice()).zip(w0.weights_slice()) {
-        assert!((d - (p - 0.1 * 0.01 * w)).abs() < 1e-6, "decayed {d} vs {p} - lr·d·w");
-    }
-    // Momentum: the second step adds m × the first step's change on top of its own gradient step.
-    let with_momentum = TrainingConfig { momentum: 0.9, initial_momentum: 0.9, ..base.clone() };
-    let two_steps = |config: &TrainingConfig| {
-        let mut rbm = tiny_rbm();
-        let mut ws = CdWorkspace::new(NV, NH, rows, 1);
-        let mut changes = Vec::new();
-        for _ in 0..2 {
-            let before = rbm.clone();
-            ws.data_mut(rows).copy_from_slice(&data(rows));
-            ws.step(&mut rbm, config, rows, Threads(1));
-            changes
-                .push(rbm.weights_slice().iter().zip(before.weights_slice()).map(|(a, b)| a - b).collect::<Vec<_>>());
-        }
-        changes
-    };
-    let plain_changes = two_steps(&base);
-    let momentum_changes = two_steps(&with_momentum);
-    // Step 1 is identical (no history); step 2 = own gradient step + 0.9 × step 1. The gradient of
-    // step 2 is taken at slightly different weights, so allow a small tolerance.
-    // (The momentum path rounds the change before adding it, the plain path adds inside the
-    // product: up to an ulp of W apart.)
-    for (a, b) in momentum_changes[0].iter().zip(&plain_changes[0]) {
-        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
-    }
-    let mut closer = 0;
-    for ((m2, p2), p1) in momentum_changes[1].iter().zip(&plain_changes[1]).zip(&plain_changes[0]) {
-        if (m2 - (p2 + 0.9 * p1)).abs() < 0.2 * p1.abs().max(1e-3) {
-            closer += 1;
-        }
-    }
-    assert!(closer >= NV * NH * 3 / 4, "momentum step 2 ≈ gradient + 0.9·step 1 for most weights ({closer})");
-}
-
-#[test]
 fn learning_rate_and_momentum_schedules() {
     let c = TrainingConfig {
         learning_rate: 0.1,
@@ -339,4 +282,154 @@ fn pcd_and_extras_are_the_same_on_one_and_two_threads() {
         rbm
     };
     assert_eq!(run(Threads(1)), run(Threads(2)));
+}
+
+/// W, b_v and b_h of `rbm` as f64, for differences between models.
+fn parameters(rbm: &Rbm) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let f64s = |values: &[f32]| values.iter().map(|&x| x as f64).collect::<Vec<_>>();
+    (
+        f64s(rbm.weights_slice()),
+        f64s(rbm.visible_bias().as_slice().unwrap()),
+        f64s(rbm.hidden_bias().as_slice().unwrap()),
+    )
+}
+
+/// |got − want| within a few f32 roundings of the magnitudes involved.
+#[track_caller]
+fn assert_within_rounding(name: &str, got: &[f64], want: &[f64], scale: &[f64]) {
+    assert_eq!(got.len(), want.len());
+    for (i, ((g, w), s)) in got.iter().zip(want).zip(scale).enumerate() {
+        let tolerance = 4.0 * f32::EPSILON as f64 * s.abs().max(1e-3);
+        assert!((g - w).abs() <= tolerance, "{name}[{i}]: {g:e} vs {w:e} (tolerance {tolerance:e})");
+    }
+}
+
+/// CD-2 with Bernoulli visibles and lr 0.1 on batches of `rows`: the plain step the extras are
+/// compared against.
+fn plain_step(rows: usize) -> TrainingConfig {
+    TrainingConfig {
+        learning_rate: 0.1,
+        k: 2,
+        batch_size: rows,
+        sampling: VisibleSampling::Bernoulli,
+        ..TrainingConfig::default()
+    }
+}
+
+/// One step of `config` from `rbm` on the fixed data with a fresh workspace of `seed`.
+fn one_step(rbm: &Rbm, config: &TrainingConfig, rows: usize, seed: u64) -> Rbm {
+    let mut rbm = rbm.clone();
+    let mut ws = CdWorkspace::new(NV, NH, rows, seed);
+    ws.data_mut(rows).copy_from_slice(&data(rows));
+    ws.step(&mut rbm, config, rows, Threads(1));
+    rbm
+}
+
+#[test]
+fn weight_decay_changes_w_by_exactly_lr_decay_w_and_leaves_the_biases_alone() {
+    // The same step, same data and random numbers, with and without decay d: the chains are the
+    // same, so W_plain − W_decay = lr·d·W0 up to rounding, and the biases are bit-identical.
+    let rows = 8;
+    let plain = plain_step(rows);
+    let decayed = TrainingConfig { weight_decay: 0.5, ..plain.clone() };
+    let start = tiny_rbm();
+    let (a, b) = (one_step(&start, &plain, rows, 21), one_step(&start, &decayed, rows, 21));
+    assert_eq!(a.visible_bias(), b.visible_bias(), "decay must not touch b_v");
+    assert_eq!(a.hidden_bias(), b.hidden_bias(), "decay must not touch b_h");
+    let (w0, _, _) = parameters(&start);
+    let ((wa, _, _), (wb, _, _)) = (parameters(&a), parameters(&b));
+    let difference: Vec<f64> = wa.iter().zip(&wb).map(|(x, y)| x - y).collect();
+    let want: Vec<f64> = w0.iter().map(|w| 0.1 * 0.5 * w).collect();
+    assert_within_rounding("W_plain − W_decay", &difference, &want, &wa);
+    assert!(want.iter().any(|d| d.abs() > 1e-2), "the decay is far above rounding here");
+}
+
+#[test]
+fn momentum_follows_the_velocity_formula_over_two_steps() {
+    // v1 = m·0 + lr·g1, W1 = W0 + v1; v2 = m·v1 + lr·g2(W1), W2 = W1 + v2 (the same for the biases),
+    // with lr·g taken from plain steps that see the same states and the same random numbers: a plain
+    // step from W0, then (its workspace's streams now where the momentum run's are) a plain step
+    // from the momentum run's W1.
+    let rows = 8;
+    let plain = plain_step(rows);
+    let with_momentum =
+        TrainingConfig { momentum: 0.9, initial_momentum: 0.5, momentum_warmup_epochs: 5.0, ..plain.clone() };
+    let start = tiny_rbm();
+    let run = |config: &TrainingConfig, second_from: Option<&Rbm>| {
+        let mut ws = CdWorkspace::new(NV, NH, rows, 33);
+        let mut rbm = start.clone();
+        ws.data_mut(rows).copy_from_slice(&data(rows));
+        ws.step_at(&mut rbm, config, rows, Threads(1), 0.0);
+        let first = rbm.clone();
+        if let Some(from) = second_from {
+            rbm = from.clone();
+        }
+        let before_second = rbm.clone();
+        ws.data_mut(rows).copy_from_slice(&data(rows));
+        // Past the warm-up: m = 0.9 for the second step (the first has no history to scale).
+        ws.step_at(&mut rbm, config, rows, Threads(1), 6.0);
+        (first, before_second, rbm)
+    };
+    let (m1, _, m2) = run(&with_momentum, None);
+    let (p1, p_from, p2) = run(&plain, Some(&m1));
+    let (w0, v0, h0) = parameters(&start);
+    let ((mw1, mv1, mh1), (mw2, mv2, mh2)) = (parameters(&m1), parameters(&m2));
+    let ((pw1, pv1, ph1), (pfw, pfv, pfh), (pw2, pv2, ph2)) = (parameters(&p1), parameters(&p_from), parameters(&p2));
+    let minus = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x - y).collect::<Vec<f64>>();
+    for (name, m_first, m_second, p_first, p_from, p_second, zero) in [
+        ("W", &mw1, &mw2, &pw1, &pfw, &pw2, &w0),
+        ("b_v", &mv1, &mv2, &pv1, &pfv, &pv2, &v0),
+        ("b_h", &mh1, &mh2, &ph1, &pfh, &ph2, &h0),
+    ] {
+        // Step 1: v1 = lr·g1.
+        let v1 = minus(m_first, zero);
+        assert_within_rounding(&format!("{name} step 1"), &v1, &minus(p_first, zero), m_first);
+        // Step 2: v2 = 0.9·v1 + lr·g2(W1).
+        let lr_g2 = minus(p_second, p_from);
+        let want: Vec<f64> = v1.iter().zip(&lr_g2).map(|(v, g)| 0.9 * v + g).collect();
+        assert_within_rounding(&format!("{name} step 2"), &minus(m_second, m_first), &want, m_second);
+        assert!(v1.iter().any(|v| v.abs() > 1e-3), "{name}: the first step is far above rounding");
+    }
+}
+
+#[test]
+fn sparsity_follows_hintons_running_mean_and_penalty() {
+    // Hinton's guide §11 as `full_update` implements it: q ← 0.9·q + 0.1·mean p(h=1|v0) (q starts at
+    // the target t), then the hidden biases get −lr·cost·(q − t) and each weight w_ij also
+    // −lr·cost·(q_j − t)·mean v0_i, on top of the plain step. Checked over two steps (the second
+    // from the sparse run's W1, with the plain run's random streams in step), against the plain
+    // step from the same weights.
+    let rows = 8;
+    let (lr, cost, target) = (0.1, 1.0, 0.05);
+    let plain = TrainingConfig { learning_rate: lr, ..plain_step(rows) };
+    let sparse = TrainingConfig { sparsity_cost: cost, sparsity_target: target, ..plain.clone() };
+    let batch = data(rows);
+    let mean_v0: Vec<f64> =
+        (0..NV).map(|i| (0..rows).map(|r| batch[r * NV + i] as f64).sum::<f64>() / rows as f64).collect();
+    let mean_p0 = |rbm: &Rbm| {
+        let p = rbm.hidden_probabilities(&batch, rows, Threads(1));
+        (0..NH).map(|j| (0..rows).map(|r| p[r * NH + j] as f64).sum::<f64>() / rows as f64).collect::<Vec<f64>>()
+    };
+    let mut sparse_ws = CdWorkspace::new(NV, NH, rows, 44);
+    let mut plain_ws = CdWorkspace::new(NV, NH, rows, 44);
+    let mut sparse_rbm = tiny_rbm();
+    let mut q = [target as f64; NH];
+    for step in 0..2 {
+        let from = sparse_rbm.clone();
+        let mut plain_rbm = from.clone();
+        for (ws, rbm, config) in [(&mut sparse_ws, &mut sparse_rbm, &sparse), (&mut plain_ws, &mut plain_rbm, &plain)] {
+            ws.data_mut(rows).copy_from_slice(&batch);
+            ws.step(rbm, config, rows, Threads(1));
+        }
+        let p0 = mean_p0(&from);
+        q.iter_mut().zip(&p0).for_each(|(q, p)| *q = 0.9 * *q + 0.1 * p);
+        let ((sw, sv, sh), (pw, pv, ph)) = (parameters(&sparse_rbm), parameters(&plain_rbm));
+        let penalty: Vec<f64> = q.iter().map(|q| lr as f64 * cost as f64 * (q - target as f64)).collect();
+        let want_w: Vec<f64> = (0..NV * NH).map(|k| pw[k] - penalty[k % NH] * mean_v0[k / NH]).collect();
+        let want_h: Vec<f64> = ph.iter().zip(&penalty).map(|(p, d)| p - d).collect();
+        assert_within_rounding(&format!("W after step {step}"), &sw, &want_w, &sw);
+        assert_within_rounding(&format!("b_h after step {step}"), &sh, &want_h, &sh);
+        assert_eq!(sv, pv, "sparsity must not touch b_v (step {step})");
+        assert!(penalty.iter().all(|d| d.abs() > 1e-3), "the penalty is far above rounding: {penalty:?}");
+    }
 }

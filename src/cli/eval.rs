@@ -20,7 +20,7 @@ pub struct EvalArgs {
     /// Number of inverse temperatures of a uniform schedule; default: the paper's ~14,500.
     #[arg(long)]
     pub betas: Option<usize>,
-    /// Test images (and size of the training subset) to average over.
+    /// Test images (and size of the training subset) to average over; more than a set holds means all of it.
     #[arg(long, default_value_t = 10_000)]
     pub images: usize,
     /// Seed of the AIS runs.
@@ -31,6 +31,16 @@ pub struct EvalArgs {
 /// Evaluates as asked; a stop signal (Ctrl+C) cancels the evaluation, says so and gives the
 /// signal's exit status (130 for SIGINT) with no result printed.
 pub fn run_eval(args: &EvalArgs, window: &WindowArgs) -> Result<ExitCode> {
+    let settings = crate::quality::EvaluationSettings {
+        runs: args.runs,
+        betas: args.betas,
+        images: args.images,
+        seed: args.seed,
+        threads: default_threads(window.threads),
+    };
+    // The arguments first, so that a wrong number is reported before anything is read; the
+    // model's shape is checked against the limits by `evaluate`, before any work.
+    settings.validate().context("bad --runs, --betas or --images")?;
     let model = crate::io::load_model(&args.model).with_context(|| format!("cannot load {}", args.model.display()))?;
     let dataset = load_dataset(window.data.as_deref())?;
     if dataset.pixels_per_image() != model.rbm.n_visible() {
@@ -40,16 +50,7 @@ pub fn run_eval(args: &EvalArgs, window: &WindowArgs) -> Result<ExitCode> {
             dataset.pixels_per_image()
         );
     }
-    if args.runs < 2 {
-        bail!("--runs must be at least 2 (the interval needs a spread)");
-    }
-    let settings = crate::quality::EvaluationSettings {
-        runs: args.runs,
-        betas: args.betas,
-        images: args.images,
-        seed: args.seed,
-        threads: default_threads(window.threads),
-    };
+    settings.validate_for(model.rbm.n_visible(), model.rbm.n_hidden())?;
     let bar = indicatif::ProgressBar::new(1000);
     bar.set_style(
         indicatif::ProgressStyle::with_template("AIS {bar:40} {percent}% {elapsed}")

@@ -19,6 +19,7 @@ use anyhow::{Context as _, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::data::Dataset;
+use crate::limits::{MAX_STATS_INTERVAL_SECONDS, MAX_THREADS};
 use crate::model::VisibleSampling;
 
 #[derive(Parser, Debug)]
@@ -39,13 +40,13 @@ pub struct WindowArgs {
     #[arg(long)]
     pub paused: bool,
     /// Threads for training (default: all cores).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, value_parser = parse_threads)]
     pub threads: Option<usize>,
     /// Hidden units of the model the window starts with.
     #[arg(long = "window-hidden", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub window_hidden: u64,
     /// Print the trainer's samples/s and the frame statistics to stderr every this many seconds.
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_stats_interval)]
     pub stats_every: Option<f64>,
     /// Widget look: "light" (square corners, no shadows) costs a software renderer a third less
     /// per frame; "auto" picks it when OpenGL renders in software (also in the View menu).
@@ -125,6 +126,25 @@ pub fn load_dataset(dir: Option<&Path>) -> Result<Dataset> {
         Some(dir) => Dataset::load_dir(dir).with_context(|| format!("cannot read the dataset in {}", dir.display())),
         None => Dataset::embedded_mnist().context("the embedded MNIST is unreadable"),
     }
+}
+
+/// `--threads`: a whole number up to [`MAX_THREADS`] (0 means all cores, as leaving it out does).
+fn parse_threads(text: &str) -> Result<usize, String> {
+    let threads: usize = text.parse().map_err(|_| format!("`{text}` is not a whole number of threads"))?;
+    if threads > MAX_THREADS {
+        return Err(format!("{threads} threads are more than rbm-lab's limit of {MAX_THREADS}"));
+    }
+    Ok(threads)
+}
+
+/// `--stats-every`: seconds above 0 and at most [`MAX_STATS_INTERVAL_SECONDS`], so that the
+/// interval is a valid duration.
+fn parse_stats_interval(text: &str) -> Result<f64, String> {
+    let seconds: f64 = text.parse().map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(seconds > 0.0 && seconds <= MAX_STATS_INTERVAL_SECONDS) {
+        return Err(format!("the interval must be above 0 and at most {MAX_STATS_INTERVAL_SECONDS} seconds (one day)"));
+    }
+    Ok(seconds)
 }
 
 pub fn default_threads(requested: Option<usize>) -> usize {

@@ -43,15 +43,20 @@ pub enum StartArg {
 }
 
 pub fn run_sample(args: &SampleArgs, window: &WindowArgs) -> Result<()> {
+    // The arguments first, so that a wrong number is reported before anything is read.
+    if args.count == 0 || args.count > 1000 {
+        bail!("--count must be between 1 and 1000");
+    }
+    if !(args.noise.is_finite() && (0.0..=10.0).contains(&args.noise)) {
+        bail!("--noise must be a finite number between 0 and 10 (got {})", args.noise);
+    }
     let model = crate::io::load_model(&args.model).with_context(|| format!("cannot load {}", args.model.display()))?;
     let (rows, cols) = (model.metadata.image_rows, model.metadata.image_cols);
     let nv = model.rbm.n_visible();
     if rows * cols != nv {
         bail!("the model's metadata says {rows}x{cols} images but it has {nv} visible units");
     }
-    if args.count == 0 || args.count > 1000 {
-        bail!("--count must be between 1 and 1000");
-    }
+    crate::limits::check_chains(args.count, nv, model.rbm.n_hidden())?;
     let start = match args.start {
         StartArg::Noise => {
             use rand::{Rng, SeedableRng};

@@ -193,7 +193,7 @@ pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<ExitCode> {
                 TrainingConfig::default()
             };
             let config = args.config(&base);
-            config.validate()?;
+            config.validate_for(file.rbm.n_visible(), file.rbm.n_hidden())?;
             let from = file.metadata.epochs_trained;
             let (mut run, continuation) = TrainingRun::from_file(dataset.clone(), file, pool)?;
             run.set_config(config);
@@ -210,8 +210,8 @@ pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<ExitCode> {
         }
         None => {
             let (config, spec) = (args.config(&TrainingConfig::default()), args.spec(&ModelSpec::default()));
-            config.validate()?;
-            spec.validate()?;
+            // The shape and the training buffers against the limits, before anything is allocated.
+            spec.validate_with(&config, dataset.pixels_per_image())?;
             let plural = if args.epochs == 1 { "" } else { "s" };
             (TrainingRun::new(dataset.clone(), spec, config, pool), format!("training {} epoch{plural}", args.epochs))
         }

@@ -100,8 +100,8 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    /// Builds a dataset from parsed arrays, checking that labels match images and that train and
-    /// test images have the same size. Without a test set, part of the training set is held out
+    /// Builds a dataset from parsed arrays, checking that labels match images, that train and
+    /// test images have the same size and that it is within [`crate::limits::MAX_IMAGE_PIXELS`]. Without a test set, part of the training set is held out
     /// (none if it has fewer than 6 images).
     ///
     /// # Panics
@@ -113,6 +113,7 @@ impl Dataset {
         test: Option<(ImageArray, Vec<u8>)>,
     ) -> Result<Dataset, IdxError> {
         let (rows, cols) = (train_images.rows, train_images.cols);
+        crate::limits::check_image_pixels(rows, cols)?;
         if train_images.count == 0 || rows * cols == 0 {
             return Err(IdxError::EmptyTrainingSet { count: train_images.count, rows, cols });
         }

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use super::idx::MAX_DATA_BYTES;
+use super::idx::{MAX_DATA_BYTES, MAX_FILE_BYTES};
+use crate::limits::{LimitError, grouped};
 
 /// Why an IDX file or dataset folder could not be read.
 ///
@@ -55,11 +56,23 @@ pub enum IdxError {
     /// its byte count does not even fit in 64 bits: a corrupt or hostile header, refused before
     /// anything is allocated.
     #[error(
-        "the header declares dimensions {dims:?}, which is more than the {limit} byte limit; the header is corrupt \
-         or this is not an image dataset",
-        limit = MAX_DATA_BYTES
+        "the header declares dimensions {dims:?}, more than rbm-lab's limit of {} bytes of data; the header is \
+         corrupt or this is not an image dataset",
+        grouped(u128::from(MAX_DATA_BYTES))
     )]
     TooLarge { dims: Vec<u32> },
+
+    /// The file is longer than any IDX file within [`MAX_DATA_BYTES`] can be; refused before reading.
+    #[error(
+        "the file is {} bytes long, more than an IDX file within rbm-lab's limit of {} bytes of data can be \
+         ({} bytes with its header, plain or gzip)",
+        grouped(u128::from(*.bytes)), grouped(u128::from(MAX_DATA_BYTES)), grouped(u128::from(MAX_FILE_BYTES))
+    )]
+    FileTooLarge { bytes: u64 },
+
+    /// Images larger than rbm-lab's limit on pixels per image.
+    #[error(transparent)]
+    Limit(#[from] LimitError),
 
     /// The file ends before the header or the data it declares.
     #[error(

@@ -15,9 +15,12 @@ use flate2::read::MultiGzDecoder;
 
 use super::IdxError;
 
-/// The most data bytes one IDX file may declare (2 GiB), which also bounds how far a gzip stream
-/// is decompressed. Full EMNIST, the largest MNIST-like set, is about 0.6 GB.
-pub const MAX_DATA_BYTES: u64 = 2 << 30;
+/// The most data bytes one IDX file may declare, [`crate::limits::MAX_IDX_DATA_BYTES`].
+pub const MAX_DATA_BYTES: u64 = crate::limits::MAX_IDX_DATA_BYTES;
+
+/// The longest IDX file read from disk: the data limit plus room for a header and for gzip's
+/// worst case, stored blocks, which add 5 bytes per 65,535 (under 1/8192) plus a header and trailer.
+pub const MAX_FILE_BYTES: u64 = MAX_DATA_BYTES + MAX_DATA_BYTES / 8192 + 4096;
 
 /// The two bytes every gzip stream starts with (RFC 1952).
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -49,6 +52,9 @@ impl ImageArray {
 }
 
 /// Parses a 3-D unsigned-byte IDX file (images), given its plain or gzip-compressed bytes.
+///
+/// Images of more than [`crate::limits::MAX_IMAGE_PIXELS`] pixels are refused as soon as the header
+/// is read, before any pixel is.
 pub fn parse_idx_images(bytes: &[u8]) -> Result<ImageArray, IdxError> {
     let (dims, pixels) = parse_idx_u8(bytes, 3)?;
     Ok(ImageArray { count: dims[0], rows: dims[1], cols: dims[2], pixels })
@@ -71,8 +77,27 @@ pub fn read_idx_labels(path: &Path) -> Result<Vec<u8>, IdxError> {
     parse_idx_labels(&bytes).map_err(|e| file_error(e, path, &bytes))
 }
 
+/// The file's bytes, after checking that it is a regular file (a pipe or a device could be endless)
+/// and no longer than [`MAX_FILE_BYTES`], so that its length can be trusted for the buffer.
 fn read_file(path: &Path) -> Result<Vec<u8>, IdxError> {
-    std::fs::read(path).map_err(|source| IdxError::Io { path: path.to_owned(), source })
+    let io_error = |source| IdxError::Io { path: path.to_owned(), source };
+    let metadata = std::fs::metadata(path).map_err(io_error)?;
+    if !metadata.is_file() {
+        let source = io::Error::new(io::ErrorKind::InvalidInput, "not a regular file (a folder, a pipe or a device)");
+        return Err(io_error(source));
+    }
+    let file = std::fs::File::open(path).map_err(io_error)?;
+    let len = file.metadata().map_err(io_error)?.len();
+    if len > MAX_FILE_BYTES {
+        return Err(IdxError::FileTooLarge { bytes: len }.in_file(path));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    // One byte more than the limit, so that a file growing while it is read is caught too.
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(io_error)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(IdxError::FileTooLarge { bytes: bytes.len() as u64 }.in_file(path));
+    }
+    Ok(bytes)
 }
 
 /// Adds the file name to a parse error. A `.gz` file that is neither gzip nor IDX gets the more
@@ -175,6 +200,10 @@ fn parse_stream(
         .rev()
         .try_fold(1u64, |acc, &d| acc.checked_mul(u64::from(d)).filter(|&n| n <= MAX_DATA_BYTES))
         .ok_or_else(|| IdxError::TooLarge { dims: raw_dims.clone() })?;
+    if expected_ndims == 3 {
+        // One image is rows x cols; refused before its data is read or anything is sized from it.
+        crate::limits::check_image_pixels(raw_dims[1] as usize, raw_dims[2] as usize)?;
+    }
     let expected_len = header_len + data_len;
     if let StreamLen::Exactly(found_len) = stream_len {
         if found_len < expected_len {

@@ -21,6 +21,7 @@
 //! the file. Saving refuses what loading would refuse, so that no save produces an unloadable file.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -32,6 +33,10 @@ use thiserror::Error;
 
 use super::atomic_write;
 use super::state_section;
+use crate::limits::{
+    LimitError, MAX_EPOCHS_TRAINED, MAX_MODEL_DATA_BYTES, MAX_MODEL_HEADER_BYTES, MAX_SAMPLES_SEEN,
+    MAX_TENSOR_DIMENSIONS, grouped,
+};
 use crate::model::{ModelSpec, Rbm, ShapeError, TrainingConfig, TrainingState};
 
 /// The newest format version this build reads and the one it writes.
@@ -47,9 +52,13 @@ pub const HIDDEN_BIAS: &str = "b_h";
 
 /// Safetensors files start with the header's length as a little-endian u64.
 const LENGTH_PREFIX: usize = 8;
-/// The safetensors crate's own limit. Checking it up front lets [`load_model`] reject a file picked
-/// by mistake (a video, an archive) after reading 8 bytes instead of all of it.
-const MAX_HEADER_BYTES: u64 = 100_000_000;
+/// rbm-lab's limit on the JSON header (see [`MAX_MODEL_HEADER_BYTES`]), below the safetensors
+/// crate's own 100 MB. Checking it up front lets [`load_model`] reject a file picked by mistake (a
+/// video, an archive) after reading 8 bytes instead of all of it.
+const MAX_HEADER_BYTES: u64 = MAX_MODEL_HEADER_BYTES;
+/// The longest file [`load_model`] reads: the length prefix, the longest header and the most
+/// tensor data. Anything longer is refused before a byte is read.
+pub const MAX_MODEL_FILE_BYTES: u64 = LENGTH_PREFIX as u64 + MAX_MODEL_HEADER_BYTES + MAX_MODEL_DATA_BYTES;
 
 /// What rbm-lab knows about a model beyond its parameters.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -146,6 +155,25 @@ pub enum ModelFileError {
     /// The optional training-state section is present but damaged or inconsistent with the model.
     #[error("the model file's training state (the `rbm_lab_state` entry and the `state.*` tensors) is unusable: {0}")]
     BadState(String),
+    /// A directory, a pipe, a device: refused before reading, since a pipe may never end (and
+    /// opening one waits for a writer) and a device such as /dev/zero is endless.
+    #[error("{} is {what}, not a model file; choose a .safetensors file saved by rbm-lab", path.display())]
+    NotAFile { path: PathBuf, what: &'static str },
+    #[error(
+        "the file is {} bytes long, more than any model file rbm-lab reads ({} bytes: a header of at most {} \
+         bytes and at most {} bytes of tensors)",
+        grouped(u128::from(*.bytes)), grouped(u128::from(MAX_MODEL_FILE_BYTES)),
+        grouped(u128::from(MAX_MODEL_HEADER_BYTES)), grouped(u128::from(MAX_MODEL_DATA_BYTES))
+    )]
+    FileTooLarge { bytes: u64 },
+    #[error(
+        "the file's tensors take {} bytes; rbm-lab's limit is {} bytes of tensor data",
+        grouped(u128::from(*.bytes)), grouped(u128::from(MAX_MODEL_DATA_BYTES))
+    )]
+    DataTooLarge { bytes: u64 },
+    /// The model is larger than rbm-lab's limits (parameters, visible units).
+    #[error(transparent)]
+    Limit(#[from] LimitError),
 }
 
 use ModelFileError::{BadMetadata, NotSafetensors, WrongShape};
@@ -159,24 +187,66 @@ pub fn save_model(path: &Path, model: &ModelFile) -> Result<(), ModelFileError> 
         .map_err(|source| ModelFileError::Io { path: path.to_path_buf(), source })
 }
 
-/// Reads and checks a model file.
+/// Reads and checks a model file, header first: the 8-byte header length, then the JSON header
+/// (at most [`MAX_MODEL_HEADER_BYTES`]), whose tensor table is checked against the limits (tensor
+/// shapes, W's parameter count) and against the file's length before the tensor data is read.
+/// Nothing is allocated for a size the file claims before that size has been checked; directories,
+/// pipes and devices are refused before they are opened.
 pub fn load_model(path: &Path) -> Result<ModelFile, ModelFileError> {
     let io_error = |source| ModelFileError::Io { path: path.to_path_buf(), source };
+    let kind = std::fs::metadata(path).map_err(io_error)?.file_type();
+    if !kind.is_file() {
+        return Err(ModelFileError::NotAFile { path: path.to_path_buf(), what: describe_file_type(kind) });
+    }
     let mut file = File::open(path).map_err(io_error)?;
     let file_len = file.metadata().map_err(io_error)?.len();
-    let mut bytes = Vec::new();
-    (&mut file).take(LENGTH_PREFIX as u64).read_to_end(&mut bytes).map_err(io_error)?;
-    declared_header_len(&bytes, file_len)?;
-    bytes.reserve(usize::try_from(file_len).unwrap_or(0).saturating_sub(bytes.len()));
-    file.read_to_end(&mut bytes).map_err(io_error)?;
+    if file_len > MAX_MODEL_FILE_BYTES {
+        return Err(ModelFileError::FileTooLarge { bytes: file_len });
+    }
+    let mut prefix = Vec::with_capacity(LENGTH_PREFIX);
+    (&mut file).take(LENGTH_PREFIX as u64).read_to_end(&mut prefix).map_err(io_error)?;
+    let header_len = declared_header_len(&prefix, file_len)?;
+    // Both lengths are checked: the header against its limit and the file's length, the whole
+    // against MAX_MODEL_FILE_BYTES.
+    let mut bytes = Vec::with_capacity(LENGTH_PREFIX + header_len as usize);
+    bytes.extend_from_slice(&prefix);
+    (&mut file).take(header_len).read_to_end(&mut bytes).map_err(io_error)?;
+    let data_len = check_header(&bytes[LENGTH_PREFIX..], file_len.saturating_sub(LENGTH_PREFIX as u64 + header_len))?;
+    bytes.reserve_exact(data_len as usize);
+    (&mut file).take(data_len).read_to_end(&mut bytes).map_err(io_error)?;
+    // The file may have changed since its length was read.
+    let mut extra = [0u8; 1];
+    if bytes.len() as u64 != file_len || file.read(&mut extra).map_err(io_error)? != 0 {
+        return Err(NotSafetensors("the file changed while it was read; try again".into()));
+    }
     model_from_bytes(&bytes)
 }
 
-/// Parses and checks a model file held in memory.
+/// What a path that is not a regular file is, for [`ModelFileError::NotAFile`].
+fn describe_file_type(kind: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a named pipe";
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if kind.is_dir() { "a directory" } else { "not a regular file" }
+}
+
+/// Parses and checks a model file held in memory, in the order [`load_model`] reads one: header
+/// length, header (tensor table against the limits), then the tensors.
 pub fn model_from_bytes(bytes: &[u8]) -> Result<ModelFile, ModelFileError> {
     let total_len = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
     let header_len = declared_header_len(bytes, total_len)?;
-    check_offsets_fit(bytes, header_len)?;
+    let header_end = LENGTH_PREFIX + header_len as usize;
+    check_header(&bytes[LENGTH_PREFIX..header_end], total_len - header_end as u64)?;
     let (header_len, header) =
         SafeTensors::read_metadata(bytes).map_err(|error| NotSafetensors(describe_safetensors_error(&error)))?;
     let data = LENGTH_PREFIX.checked_add(header_len).and_then(|start| bytes.get(start..)).unwrap_or(&[]);
@@ -371,8 +441,10 @@ fn declared_header_len(bytes: &[u8], total_len: u64) -> Result<u64, ModelFileErr
     let header_len = u64::from_le_bytes(*prefix);
     if header_len > MAX_HEADER_BYTES {
         return Err(NotSafetensors(format!(
-            "its first 8 bytes announce a {header_len}-byte header, more than the {MAX_HEADER_BYTES} bytes \
-             safetensors allows; this is probably not a safetensors file"
+            "its first 8 bytes announce a {}-byte header, more than rbm-lab's limit of {} bytes; this is \
+             probably not a safetensors file",
+            grouped(u128::from(header_len)),
+            grouped(u128::from(MAX_HEADER_BYTES))
         )));
     }
     let after_prefix = total_len.saturating_sub(LENGTH_PREFIX as u64);
@@ -385,35 +457,130 @@ fn declared_header_len(bytes: &[u8], total_len: u64) -> Result<u64, ModelFileErr
     Ok(header_len)
 }
 
-/// Checks that no tensor claims bytes beyond the end of the file, before the safetensors crate sees
-/// the header: the crate adds the claimed end to the header length unchecked, which overflows (and
-/// panics in debug builds) on a crafted header, and a clear "truncated" message is more use to the
-/// person than the crate's "incomplete metadata".
-fn check_offsets_fit(bytes: &[u8], header_len: u64) -> Result<(), ModelFileError> {
-    let header_end = usize::try_from(header_len).ok().and_then(|len| len.checked_add(LENGTH_PREFIX));
-    let Some(header) = header_end.and_then(|end| bytes.get(LENGTH_PREFIX..end)) else {
-        return Err(NotSafetensors("the header extends past the end of the file".into()));
-    };
-    let data_len = bytes.len().saturating_sub(LENGTH_PREFIX + header.len()) as u64;
-    // A malformed header is left for the safetensors crate to describe.
-    let Ok(serde_json::Value::Object(entries)) = serde_json::from_slice::<serde_json::Value>(header) else {
-        return Ok(());
-    };
-    for (name, entry) in &entries {
-        if name == "__metadata__" {
-            continue;
-        }
-        let end = entry.get("data_offsets").and_then(|offsets| offsets.get(1)).and_then(serde_json::Value::as_u64);
-        if let Some(end) = end
-            && end > data_len
+/// Checks the header's tensor table before any tensor data is read, and returns the bytes of
+/// tensor data it names (the largest `data_offsets` end over all tensors, whatever their names:
+/// files may hold more than W and the biases). `data_len` is how many bytes follow the header.
+///
+/// In order: each tensor's shape (at most [`MAX_TENSOR_DIMENSIONS`] dimensions) and byte range
+/// agree with each other, W's parameter count is within [`crate::limits::MAX_PARAMETERS`], the
+/// tensors end exactly where the file does, and they take at most [`MAX_MODEL_DATA_BYTES`]. The
+/// safetensors crate checks the table again afterwards (contiguity, names); checking here first
+/// means that a crafted header never reaches its unchecked arithmetic, and a file is refused with
+/// a message that says what is wrong before its data is read.
+fn check_header(header: &[u8], data_len: u64) -> Result<u64, ModelFileError> {
+    let text = std::str::from_utf8(header).map_err(|_| NotSafetensors("the header is not UTF-8 text".into()))?;
+    let table: TensorTable = serde_json::from_str(text).map_err(|error| {
+        NotSafetensors(format!("the header is not the JSON table of tensors safetensors expects ({error})"))
+    })?;
+    let mut end_of_data = 0u64;
+    for tensor in &table.tensors {
+        if tensor.name == WEIGHTS
+            && let &[visible, hidden] = tensor.shape.as_slice()
         {
+            let visible = usize::try_from(visible).unwrap_or(usize::MAX);
+            let hidden = usize::try_from(hidden).unwrap_or(usize::MAX);
+            crate::limits::check_model_shape(visible, hidden)?;
+        }
+        let (start, end) = tensor.data_offsets;
+        let elements = tensor.shape.iter().try_fold(1u128, |count, &dim| count.checked_mul(u128::from(dim)));
+        let bits = elements.and_then(|count| count.checked_mul(tensor.dtype.bitsize() as u128));
+        if end < start || bits != Some(u128::from(end - start) * 8) {
             return Err(NotSafetensors(format!(
-                "tensor `{name}` ends at byte {end} of the tensor data, but the file holds only {data_len} \
-                 bytes of it; the file is truncated or corrupt"
+                "tensor `{}` ({:?}, shape {:?}) does not fit its data_offsets [{start}, {end}]",
+                tensor.name, tensor.dtype, tensor.shape
             )));
         }
+        end_of_data = end_of_data.max(end);
     }
-    Ok(())
+    if end_of_data > data_len {
+        return Err(NotSafetensors(format!(
+            "its tensors end at byte {end_of_data} of the tensor data, but the file holds only {data_len} bytes \
+             of it; the file is truncated or corrupt"
+        )));
+    }
+    if end_of_data < data_len {
+        return Err(NotSafetensors(format!(
+            "the file has {} bytes after its last tensor; it is corrupt or two files were joined",
+            data_len - end_of_data
+        )));
+    }
+    if end_of_data > MAX_MODEL_DATA_BYTES {
+        return Err(ModelFileError::DataTooLarge { bytes: end_of_data });
+    }
+    Ok(end_of_data)
+}
+
+/// The tensors a safetensors header lists, read without the `__metadata__` entry (which is
+/// skipped unparsed here) and with each shape's length bounded while it is read.
+struct TensorTable {
+    tensors: Vec<TableEntry>,
+}
+
+struct TableEntry {
+    name: String,
+    dtype: Dtype,
+    shape: Vec<u64>,
+    data_offsets: (u64, u64),
+}
+
+impl<'de> Deserialize<'de> for TensorTable {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TableVisitor;
+        impl<'de> serde::de::Visitor<'de> for TableVisitor {
+            type Value = TensorTable;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object of tensors")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<TensorTable, A::Error> {
+                #[derive(Deserialize)]
+                struct Entry {
+                    dtype: Dtype,
+                    shape: BoundedShape,
+                    data_offsets: (u64, u64),
+                }
+                let mut tensors = Vec::new();
+                while let Some(name) = map.next_key::<String>()? {
+                    if name == "__metadata__" {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                        continue;
+                    }
+                    let Entry { dtype, shape, data_offsets } = map.next_value()?;
+                    tensors.push(TableEntry { name, dtype, shape: shape.0, data_offsets });
+                }
+                Ok(TensorTable { tensors })
+            }
+        }
+        deserializer.deserialize_map(TableVisitor)
+    }
+}
+
+/// A tensor's shape, refused as soon as it has more than [`MAX_TENSOR_DIMENSIONS`] entries, so that
+/// a header cannot make the reader build a huge list.
+struct BoundedShape(Vec<u64>);
+
+impl<'de> Deserialize<'de> for BoundedShape {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ShapeVisitor;
+        impl<'de> serde::de::Visitor<'de> for ShapeVisitor {
+            type Value = BoundedShape;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(f, "a list of at most {MAX_TENSOR_DIMENSIONS} dimensions")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<BoundedShape, A::Error> {
+                let mut dims = Vec::new();
+                while let Some(dim) = seq.next_element::<u64>()? {
+                    if dims.len() == MAX_TENSOR_DIMENSIONS {
+                        return Err(serde::de::Error::custom(format!(
+                            "a tensor has more than {MAX_TENSOR_DIMENSIONS} dimensions, rbm-lab's limit"
+                        )));
+                    }
+                    dims.push(dim);
+                }
+                Ok(BoundedShape(dims))
+            }
+        }
+        deserializer.deserialize_seq(ShapeVisitor)
+    }
 }
 
 /// The safetensors crate's errors, phrased for someone who picked a file.
@@ -478,13 +645,19 @@ pub(super) fn decode_u64(bytes: &[u8]) -> Vec<u64> {
 /// Reads the `rbm_lab` JSON, looking at the format version before the fields so that a file from a
 /// newer rbm-lab is reported as such rather than as a missing or unknown field.
 fn parse_metadata(json: &str) -> Result<ModelMetadata, ModelFileError> {
-    let value: serde_json::Value = serde_json::from_str(json)
+    /// Only the version; every other field is skipped unparsed, so that this first pass allocates
+    /// nothing for them.
+    #[derive(Deserialize)]
+    struct VersionOnly {
+        format_version: Option<u64>,
+    }
+    let VersionOnly { format_version } = serde_json::from_str(json)
         .map_err(|error| BadMetadata(format!("the `{METADATA_KEY}` entry is not valid JSON ({error})")))?;
-    let version = value.get("format_version").and_then(serde_json::Value::as_u64).ok_or_else(|| {
+    let version = format_version.ok_or_else(|| {
         BadMetadata(format!("the `{METADATA_KEY}` entry has no format_version number (expected {FORMAT_VERSION})"))
     })?;
     check_version(version)?;
-    serde_json::from_value(value).map_err(|error| {
+    serde_json::from_str(json).map_err(|error| {
         BadMetadata(format!("the `{METADATA_KEY}` entry does not describe an rbm-lab model ({error})"))
     })
 }
@@ -513,10 +686,17 @@ fn check_metadata(metadata: &ModelMetadata, n_visible: usize) -> Result<(), Mode
              (expected rows x cols = {n_visible})"
         )));
     }
-    if !(metadata.epochs_trained.is_finite() && metadata.epochs_trained >= 0.0) {
+    if !(metadata.epochs_trained.is_finite() && (0.0..=MAX_EPOCHS_TRAINED).contains(&metadata.epochs_trained)) {
         return Err(BadMetadata(format!(
-            "epochs_trained must be a finite number of at least 0 (got {})",
+            "epochs_trained must be a number from 0 to rbm-lab's limit of {MAX_EPOCHS_TRAINED:e} (got {:e})",
             metadata.epochs_trained
+        )));
+    }
+    if metadata.samples_seen > MAX_SAMPLES_SEEN {
+        return Err(BadMetadata(format!(
+            "samples_seen must be at most rbm-lab's limit of {} (got {})",
+            grouped(u128::from(MAX_SAMPLES_SEEN)),
+            grouped(u128::from(metadata.samples_seen))
         )));
     }
     Ok(())

@@ -35,6 +35,9 @@ pub struct BetaSchedule {
 }
 
 impl BetaSchedule {
+    /// Betas in [`BetaSchedule::salakhutdinov_murray`].
+    pub const SALAKHUTDINOV_MURRAY_LEN: usize = 14_501;
+
     /// The paper's schedule: steps of 1e-3 from 0 to 0.5, 1e-4 from 0.5 to 0.9 and 1e-5 from 0.9 to
     /// 1: 14,501 betas (14,500 steps). Each β is computed as an integer over a power of ten, so the
     /// joins fall exactly on 0.5 and 0.9 (and are not repeated, unlike MATLAB's concatenation).
@@ -542,6 +545,7 @@ mod tests {
     fn paper_schedule_has_the_papers_steps() {
         let s = BetaSchedule::salakhutdinov_murray();
         assert_eq!(s.len(), 14_501);
+        assert_eq!(BetaSchedule::SALAKHUTDINOV_MURRAY_LEN, s.len());
         assert_eq!(s.betas()[0], 0.0);
         assert_eq!(s.betas()[500], 0.5);
         assert_eq!(s.betas()[4_500], 0.9);

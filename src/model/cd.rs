@@ -206,6 +206,29 @@ impl CdWorkspace {
         workspace
     }
 
+    /// Bytes of everything training a `n_visible` x `n_hidden` model on batches of `batch` rows with
+    /// `chains` negative chains holds: this workspace's buffers as [`CdWorkspace::new`] and the
+    /// chain growth of a step size them (stacked data and negative rows, chain states,
+    /// reconstructions, Wᵀ, random streams, means and offsets), the momentum buffers, and two
+    /// copies of the parameters (the model and the trainer's last finite copy). Computed in u128
+    /// and saturated, so absurd sizes give a huge number rather than a wrapped small one.
+    pub fn training_bytes(n_visible: usize, n_hidden: usize, batch: usize, chains: usize) -> u64 {
+        let (v, h) = (n_visible as u128, n_hidden as u128);
+        let (batch, chains) = (batch.max(1) as u128, chains.max(1) as u128);
+        let chain_capacity = chains.max(batch);
+        let row_values = (batch + chain_capacity) * (v + h) // stacked_visible, stacked_hidden
+            + chain_capacity * (v + h) // chain_visible, chain_hidden
+            + batch * v; // reconstruction
+        let parameters = v * h + v + h;
+        // Wᵀ, the momentum, the model and its last finite copy.
+        let parameter_values = 4 * parameters;
+        // Means, offsets and the sparsity activity.
+        let small_values = 3 * v + 6 * h;
+        let streams = (batch + chain_capacity) * std::mem::size_of::<Xoshiro256PlusPlus>() as u128;
+        let bytes = 4 * (row_values + parameter_values + small_values) + streams;
+        u64::try_from(bytes).unwrap_or(u64::MAX)
+    }
+
     pub fn capacity(&self) -> usize {
         self.capacity
     }
@@ -271,11 +294,17 @@ impl CdWorkspace {
         }
         let (nv, nh) = (self.n_visible, self.n_hidden);
         self.chain_capacity = rows;
-        self.stacked_visible.resize((self.capacity + rows) * nv, 0.0);
-        self.stacked_hidden.resize((self.capacity + rows) * nh, 0.0);
-        self.chain_visible.resize(rows * nv, 0.0);
-        self.chain_hidden.resize(rows * nh, 0.0);
-        self.reconstruction.resize(self.capacity * nv, 0.0);
+        // Exactly these sizes (a plain resize may double a buffer), so that the buffers are what
+        // `training_bytes` counts, which the limits are checked against.
+        let grow = |buffer: &mut Vec<f32>, len: usize| {
+            buffer.reserve_exact(len.saturating_sub(buffer.len()));
+            buffer.resize(len, 0.0);
+        };
+        grow(&mut self.stacked_visible, (self.capacity + rows) * nv);
+        grow(&mut self.stacked_hidden, (self.capacity + rows) * nh);
+        grow(&mut self.chain_visible, rows * nv);
+        grow(&mut self.chain_hidden, rows * nh);
+        grow(&mut self.reconstruction, self.capacity * nv);
         self.chain_streams = RowStreams::new(self.seed, rows.max(self.capacity));
         self.particles = 0;
     }
@@ -641,4 +670,60 @@ fn run_chain(
     }
     linalg::affine(pk, vk, rows, w, nv, nh, b_h, one);
     sampling::sigmoid_rows(pk, nh, rows, one);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::rbm::Initialisation;
+    use rand::SeedableRng;
+
+    /// Bytes the workspace's buffers hold (their capacities).
+    fn held_bytes(ws: &CdWorkspace) -> usize {
+        let f32s = |v: &Vec<f32>| v.capacity() * 4;
+        let optional = |v: &Option<Vec<f32>>| v.as_ref().map_or(0, f32s);
+        let velocity = ws.velocity.as_ref().map_or(0, |v| f32s(&v.w) + f32s(&v.b_v) + f32s(&v.b_h));
+        let stream = std::mem::size_of::<Xoshiro256PlusPlus>();
+        [&ws.stacked_visible, &ws.stacked_hidden, &ws.chain_visible, &ws.chain_hidden, &ws.reconstruction]
+            .into_iter()
+            .chain([&ws.weights_transposed, &ws.hidden_offset, &ws.mean_v0, &ws.mean_vk, &ws.mean_p0, &ws.mean_pk])
+            .map(f32s)
+            .sum::<usize>()
+            + optional(&ws.visible_offset)
+            + optional(&ws.hidden_activity)
+            + velocity
+            + (ws.data_streams.len() + ws.chain_streams.len()) * stream
+    }
+
+    #[test]
+    fn training_bytes_covers_what_training_holds() {
+        // PCD with more particles than the batch (so the chain buffers grow at the first step),
+        // and every extra, so that every buffer exists.
+        let (nv, nh, batch) = (50, 20, 16);
+        let config = TrainingConfig {
+            batch_size: batch,
+            k: 2,
+            method: GradientMethod::Pcd,
+            pcd_particles: 40,
+            momentum: 0.9,
+            weight_decay: 1e-4,
+            sparsity_cost: 0.1,
+            centering: true,
+            ..TrainingConfig::default()
+        };
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(1);
+        let mut rbm = Rbm::initialised(nv, nh, Initialisation::Xavier, &[], &mut rng);
+        let mut ws = CdWorkspace::new(nv, nh, batch, 3);
+        for _ in 0..2 {
+            ws.data_mut(batch).iter_mut().enumerate().for_each(|(i, x)| *x = (i % 7) as f32 / 7.0);
+            ws.step(&mut rbm, &config, batch, Threads(1));
+        }
+        // The model and the trainer's last finite copy.
+        let parameters = 2 * 4 * (nv * nh + nv + nh);
+        let held = held_bytes(&ws) + parameters;
+        let estimate = CdWorkspace::training_bytes(nv, nh, batch, config.chains()) as usize;
+        assert!(held <= estimate, "training holds {held} bytes, more than the estimate {estimate}");
+        // And not far above: the estimate is for checking, not a guess.
+        assert!(estimate - held <= estimate / 20, "estimate {estimate} for {held} bytes held");
+    }
 }

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use super::cd::CdWorkspace;
+
 /// How the Gibbs chain produces the visible layer from p(v|h).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum VisibleSampling {
@@ -180,12 +182,12 @@ impl TrainingConfig {
     }
 }
 
-pub const MAX_K: usize = 1000;
-pub const MAX_BATCH: usize = 60_000;
+use crate::limits::LimitError;
+pub use crate::limits::{MAX_BATCH, MAX_HIDDEN_UNITS, MAX_K, MAX_LEARNING_RATE};
 
 #[derive(Debug, Error, PartialEq)]
 pub enum ConfigError {
-    #[error("learning rate must be a positive finite number (got {0})")]
+    #[error("learning rate must be a positive finite number of at most {MAX_LEARNING_RATE} (got {0})")]
     LearningRate(f32),
     #[error("k (Gibbs steps) must be between 1 and {MAX_K} (got {0})")]
     K(usize),
@@ -193,17 +195,20 @@ pub enum ConfigError {
     Noise(f32),
     #[error("batch size must be between 1 and {MAX_BATCH} (got {0})")]
     Batch(usize),
-    #[error("hidden units must be between 1 and 100000 (got {0})")]
+    #[error("hidden units must be between 1 and {MAX_HIDDEN_UNITS} (got {0})")]
     Hidden(usize),
     #[error("{name} must be a finite number in {range} (got {value})")]
     OutOfRange { name: &'static str, range: &'static str, value: f32 },
     #[error("PCD particles must be between 0 (= batch size) and {MAX_BATCH} (got {0})")]
     Particles(usize),
+    /// The model or its training buffers would be larger than rbm-lab's limits.
+    #[error(transparent)]
+    Limit(#[from] LimitError),
 }
 
 impl TrainingConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0 && self.learning_rate <= MAX_LEARNING_RATE) {
             return Err(ConfigError::LearningRate(self.learning_rate));
         }
         if !(1..=MAX_K).contains(&self.k) {
@@ -236,6 +241,29 @@ impl TrainingConfig {
         }
         Ok(())
     }
+
+    /// Negative chains a step keeps: the PCD particles, or one per batch row for CD.
+    pub fn chains(&self) -> usize {
+        match self.method {
+            GradientMethod::Pcd => self.particles().max(1),
+            GradientMethod::Cd => self.batch_size,
+        }
+    }
+
+    /// [`TrainingConfig::validate`], and that training a `n_visible` x `n_hidden` model with these
+    /// settings stays within rbm-lab's limits: the model's size and the training buffers' bytes
+    /// ([`CdWorkspace::training_bytes`] against [`crate::limits::MAX_TRAINING_BYTES`]). Checked
+    /// before the buffers are made (a new model, a loaded one, a batch-size or method change).
+    pub fn validate_for(&self, n_visible: usize, n_hidden: usize) -> Result<(), ConfigError> {
+        self.validate()?;
+        crate::limits::check_model_shape(n_visible, n_hidden)?;
+        let (batch, chains) = (self.batch_size, self.chains());
+        let bytes = CdWorkspace::training_bytes(n_visible, n_hidden, batch, chains);
+        if bytes > crate::limits::MAX_TRAINING_BYTES {
+            return Err(LimitError::TrainingBytes { visible: n_visible, hidden: n_hidden, batch, chains, bytes }.into());
+        }
+        Ok(())
+    }
 }
 
 /// What a Reset builds: the model's shape, initialisation and the seed of everything random.
@@ -254,10 +282,26 @@ impl Default for ModelSpec {
 }
 
 impl ModelSpec {
+    /// Checks what does not depend on the data: the hidden layer's size.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if !(1..=100_000).contains(&self.n_hidden) {
+        if !(1..=MAX_HIDDEN_UNITS).contains(&self.n_hidden) {
             return Err(ConfigError::Hidden(self.n_hidden));
         }
         Ok(())
+    }
+
+    /// [`ModelSpec::validate`], and that a model of this spec on images of `n_visible` pixels stays
+    /// within [`crate::limits::MAX_IMAGE_PIXELS`] and [`crate::limits::MAX_PARAMETERS`]: checked
+    /// before a model is made (Reset, `train`, a dataset switch).
+    pub fn validate_for(&self, n_visible: usize) -> Result<(), ConfigError> {
+        self.validate()?;
+        Ok(crate::limits::check_model_shape(n_visible, self.n_hidden)?)
+    }
+
+    /// Everything a new model of this spec on images of `n_visible` pixels, trained with `config`,
+    /// must satisfy: [`ModelSpec::validate_for`] and [`TrainingConfig::validate_for`] for its shape.
+    pub fn validate_with(&self, config: &TrainingConfig, n_visible: usize) -> Result<(), ConfigError> {
+        self.validate_for(n_visible)?;
+        config.validate_for(n_visible, self.n_hidden)
     }
 }

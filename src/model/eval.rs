@@ -40,6 +40,20 @@ pub enum EvalError {
     NotFinite(&'static str),
     #[error("invalid inverse-temperature schedule: {0}")]
     Schedule(&'static str),
+    #[error("AIS needs at least 2 runs, since its interval needs a spread (got {0})")]
+    TooFewRuns(usize),
+    #[error("the number of images to evaluate must be at least 1")]
+    NoImages,
+    #[error(
+        "the {set} set has no images to evaluate (a folder without test files holds out a sixth of its training \
+         images, none when it has fewer than 6); use a dataset with test files or more images"
+    )]
+    EmptySet { set: &'static str },
+    #[error("threads must be between 1 and {} (got {threads})", crate::limits::MAX_THREADS)]
+    Threads { threads: usize },
+    /// The settings ask for more than rbm-lab's limits allow.
+    #[error(transparent)]
+    Limit(#[from] crate::limits::LimitError),
 }
 
 /// Runs `op` inside a fresh rayon pool of `threads` threads (at least one). If the pool cannot be
@@ -395,14 +409,62 @@ pub fn exact_average_log_likelihood(
 /// intensity / 255, drawn once from one xoshiro256++ stream seeded with `seed` (pixel after pixel),
 /// so the same seed always gives the same binary data set.
 pub fn binarise(images: &[u8], seed: u64) -> Vec<f32> {
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    images
-        .iter()
-        .map(|&p| {
-            let u = uniform_f32(&mut rng);
-            if u < f32::from(p) / 255.0 { 1.0 } else { 0.0 }
-        })
-        .collect()
+    let mut out = Vec::with_capacity(images.len());
+    Binariser::new(seed).append(images, &mut out);
+    out
+}
+
+/// [`binarise`] in pieces: binarising consecutive slices of the pixels, in order, gives the same
+/// numbers as binarising them all at once, so that a large set need not be held in f32 at once.
+pub struct Binariser {
+    rng: Xoshiro256PlusPlus,
+}
+
+impl Binariser {
+    pub fn new(seed: u64) -> Self {
+        Self { rng: Xoshiro256PlusPlus::seed_from_u64(seed) }
+    }
+
+    /// Appends the binarised `pixels` to `out`.
+    pub fn append(&mut self, pixels: &[u8], out: &mut Vec<f32>) {
+        let rng = &mut self.rng;
+        out.extend(pixels.iter().map(|&p| if uniform_f32(rng) < f32::from(p) / 255.0 { 1.0 } else { 0.0 }));
+    }
+}
+
+/// f32 values binarised at a time by [`average_log_likelihood_of_images`] (16 MiB).
+const CHUNK_VALUES: usize = 1 << 22;
+
+/// [`average_log_likelihood`] of `rows` grey images (`pixels`, row-major rows x V bytes),
+/// binarised as [`binarise`] with `seed` does. The images are binarised and summed a chunk of rows
+/// at a time (a multiple of the rows of one f64 product, in order), so the result is the same
+/// number as binarising the whole set first, while memory stays at one chunk whatever the number
+/// of images.
+///
+/// # Panics
+/// If `rows == 0` or `pixels.len() != rows * V`.
+pub fn average_log_likelihood_of_images(
+    rbm: &Rbm,
+    pixels: &[u8],
+    rows: usize,
+    seed: u64,
+    log_z: f64,
+    threads: Threads,
+) -> f64 {
+    let nv = rbm.n_visible();
+    assert!(rows > 0 && pixels.len() == rows * nv, "pixels must hold rows x {nv} values");
+    let params = F64Parameters::of(rbm);
+    let chunk_rows = (CHUNK_VALUES / nv / F64_BLOCK).max(1) * F64_BLOCK;
+    let mut binariser = Binariser::new(seed);
+    let mut binary = Vec::with_capacity(chunk_rows.min(rows) * nv);
+    // Summed in row order from −0.0, as `Iterator::sum` over the whole set does.
+    let mut total = -0.0f64;
+    for chunk in pixels.chunks(chunk_rows * nv) {
+        binary.clear();
+        binariser.append(chunk, &mut binary);
+        total = free_energies_with(&params, &binary, threads).iter().fold(total, |sum, &f| sum + f);
+    }
+    -(total / rows as f64) - log_z
 }
 
 /// Mean of each column (pixel) over the rows: the pixel marginals of a batch.

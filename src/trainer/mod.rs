@@ -102,7 +102,15 @@ pub struct TrainerHandle {
 }
 
 impl TrainerHandle {
+    /// Starts the trainer thread. Options that do not fit the dataset (a model or training buffers
+    /// over rbm-lab's limits, see [`ModelSpec::validate_with`]) are refused with an `InvalidInput`
+    /// error carrying the message, before anything is allocated.
     pub fn spawn(dataset: Arc<Dataset>, options: TrainerOptions) -> std::io::Result<Self> {
+        let n_visible = dataset.pixels_per_image();
+        options
+            .spec
+            .validate_with(&options.config, n_visible)
+            .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidInput, error))?;
         let (command_tx, command_rx) = crossbeam_channel::unbounded();
         let (update_tx, update_rx) = crossbeam_channel::bounded(UPDATE_CHANNEL_CAPACITY);
         let mailboxes = Arc::new(Mailboxes::default());

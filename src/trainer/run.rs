@@ -161,6 +161,9 @@ pub enum AdoptError {
          load a dataset of that image size first"
     )]
     VisibleMismatch { model: usize, rows: usize, cols: usize, pixels: usize },
+    /// Neither the file's settings nor the current ones fit the model within rbm-lab's limits.
+    #[error("{0}")]
+    Limits(#[from] crate::model::ConfigError),
 }
 
 /// One training run: see the module's documentation.
@@ -251,10 +254,16 @@ impl TrainingRun {
                 pixels,
             });
         }
+        // The file's settings if they fit its shape, else the current ones, which must fit it then.
+        let (n_visible, n_hidden) = (file.rbm.n_visible(), file.rbm.n_hidden());
+        let adopt_settings = file.metadata.training.validate_for(n_visible, n_hidden).is_ok();
+        if !adopt_settings {
+            self.config.validate_for(n_visible, n_hidden)?;
+        }
         let ModelFile { rbm, metadata, state } = file;
         self.rbm = rbm;
         self.spec = ModelSpec { n_hidden: self.rbm.n_hidden(), ..metadata.spec };
-        if metadata.training.validate().is_ok() {
+        if adopt_settings {
             self.config = metadata.training;
         }
         self.samples_seen = metadata.samples_seen;

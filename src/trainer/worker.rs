@@ -302,24 +302,28 @@ impl Worker {
                 self.running = false;
                 self.steps_requested += 1;
             }
-            Command::Reset(spec) => match spec.validate() {
-                Ok(()) => {
-                    self.run.reset(spec);
-                    self.model_replaced(self.new_model_description(), None);
-                }
-                Err(e) => self.outbox.event(Update::Error(format!("Reset refused: {e}"))),
-            },
-            Command::SetConfig(config) => match config.validate() {
-                Ok(()) => {
-                    if self.run.set_config(config) {
-                        self.outbox.event(Update::ConfigApplied {
-                            epoch_position: self.run.epoch_position(),
-                            config: self.run.config().clone(),
-                        });
+            Command::Reset(spec) => {
+                match spec.validate_with(self.run.config(), self.run.dataset().pixels_per_image()) {
+                    Ok(()) => {
+                        self.run.reset(spec);
+                        self.model_replaced(self.new_model_description(), None);
                     }
+                    Err(e) => self.outbox.event(Update::Error(format!("Reset refused: {e}"))),
                 }
-                Err(e) => self.outbox.event(Update::Error(format!("Setting refused: {e}"))),
-            },
+            }
+            Command::SetConfig(config) => {
+                match config.validate_for(self.run.rbm().n_visible(), self.run.rbm().n_hidden()) {
+                    Ok(()) => {
+                        if self.run.set_config(config) {
+                            self.outbox.event(Update::ConfigApplied {
+                                epoch_position: self.run.epoch_position(),
+                                config: self.run.config().clone(),
+                            });
+                        }
+                    }
+                    Err(e) => self.outbox.event(Update::Error(format!("Setting refused: {e}"))),
+                }
+            }
             Command::LoadModel(file) => self.load_model(*file),
             Command::SaveModel(path) => match crate::io::save_model(&path, &self.run.model_file()) {
                 Ok(()) => self.outbox.event(Update::Saved(path)),
@@ -327,6 +331,15 @@ impl Worker {
             },
             Command::RequestModelFile => self.outbox.event(Update::ModelFile(Box::new(self.run.model_file()))),
             Command::SetDataset(dataset) => {
+                if let Err(e) = self.run.spec().validate_with(self.run.config(), dataset.pixels_per_image()) {
+                    let message = format!(
+                        "Dataset {} refused: {e}; training continues on {}",
+                        dataset.name,
+                        self.run.dataset().name
+                    );
+                    self.outbox.event(Update::Error(message));
+                    return;
+                }
                 self.monitor_data = None;
                 if self.run.set_dataset(dataset) {
                     self.model_replaced(self.new_model_description(), None);
