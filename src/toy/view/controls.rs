@@ -6,7 +6,7 @@
 use egui::{RichText, Ui, vec2};
 use egui_plot::{Line, Plot, PlotPoints};
 
-use super::{POSITIVE, ToyExplorer};
+use super::{POSITIVE, ToyExplorer, show_toy_plot};
 use crate::toy::data::{ToyDataset, discrepancy};
 use crate::toy::gibbs::GibbsChain;
 use crate::toy::rbm::{MAX_HIDDEN, MAX_VISIBLE, ToyRbm};
@@ -173,7 +173,7 @@ impl ToyExplorer {
     }
 
     fn kl_history_ui(&mut self, ui: &mut Ui) {
-        Plot::new("toy_kl_history")
+        let plot = Plot::new("toy_kl_history")
             .height(90.0)
             .show_axes([true, true])
             .allow_zoom(false)
@@ -181,14 +181,14 @@ impl ToyExplorer {
             .allow_scroll(false)
             .include_y(0.0)
             .y_axis_min_width(28.0)
-            .x_axis_label("epochs")
-            .show(ui, |plot| {
-                if !self.kl_history.is_empty() {
-                    plot.line(Line::new("KL(data || model)", PlotPoints::Borrowed(&self.kl_history)).color(POSITIVE));
-                }
-            })
-            .response
-            .on_hover_text("KL(data || model) after each training action");
+            .x_axis_label("epochs");
+        show_toy_plot(ui, plot, |plot| {
+            if !self.kl_history.is_empty() {
+                plot.line(Line::new("KL(data || model)", PlotPoints::Borrowed(&self.kl_history)).color(POSITIVE));
+            }
+        })
+        .response
+        .on_hover_text("KL(data || model) after each training action");
     }
 
     fn gibbs_ui(&mut self, ui: &mut Ui) {

@@ -17,12 +17,13 @@ mod results;
 mod scenarios;
 
 use egui::{Align, Color32, Layout, Ui, vec2};
-use egui_plot::PlotPoint;
+use egui_plot::{Plot, PlotPoint, PlotResponse, PlotUi};
 
 use super::data::{DatasetError, ToyDataset, kl_divergence};
 use super::gibbs::GibbsChain;
 use super::rbm::{Enumeration, ToyRbm};
 use super::train::{ToyTrainer, TrainMethod};
+use crate::app::gl_paint::show_plot;
 use controls::MethodChoice;
 use graph::GraphTarget;
 use scenarios::SortColumn;
@@ -281,4 +282,12 @@ impl ToyExplorer {
             None
         }
     }
+}
+
+/// Shows a toy plot the way the main plots are shown, for their grid: lines no closer than the
+/// main plots space theirs, where egui_plot's default adds a faint sub-grid down to 8 points
+/// apart (a line per bar across the probability chart). No GL painter: the toy plots keep
+/// egui_plot's own background.
+fn show_toy_plot<'a, R>(ui: &mut Ui, plot: Plot<'a>, build: impl FnOnce(&mut PlotUi<'a>) -> R + 'a) -> PlotResponse<R> {
+    show_plot(ui, None, plot, build)
 }

@@ -5,7 +5,7 @@
 use egui::{Color32, RichText, Ui, vec2};
 use egui_plot::{Bar, BarChart, Legend, MarkerShape, Plot, Points};
 
-use super::{CONSISTENT, LIT, ToyExplorer};
+use super::{CONSISTENT, LIT, ToyExplorer, show_toy_plot};
 use crate::toy::data::mass_on_data;
 use crate::toy::numbers::{nice_step, partition_function_text, tick_text};
 
@@ -64,7 +64,7 @@ impl ToyExplorer {
         // Headroom above the tallest bar or dot so the legend does not cover it.
         let tallest =
             self.enumeration.probabilities.iter().chain(gibbs.unwrap_or_default()).copied().fold(0.0, f64::max);
-        Plot::new("toy_probability_chart")
+        let plot = Plot::new("toy_probability_chart")
             .height(190.0)
             .allow_zoom(false)
             .allow_drag(false)
@@ -89,18 +89,18 @@ impl ToyExplorer {
                 } else {
                     String::new()
                 }
-            })
-            .show(ui, |plot| {
-                plot.bar_chart(BarChart::new("agrees with data", consistent).color(CONSISTENT));
-                plot.bar_chart(BarChart::new("other scenarios", other).color(Color32::from_gray(140)));
-                if let Some(freq) = gibbs {
-                    let points: Vec<[f64; 2]> =
-                        order.iter().enumerate().map(|(x, &s)| [x as f64, freq[s as usize]]).collect();
-                    plot.add(Points::new("Gibbs frequency", points).shape(MarkerShape::Diamond).radius(3.5).color(LIT));
-                }
-            })
-            .response
-            .on_hover_text("Probability of each scenario, in the tutorial's order");
+            });
+        show_toy_plot(ui, plot, |plot| {
+            plot.bar_chart(BarChart::new("agrees with data", consistent).color(CONSISTENT));
+            plot.bar_chart(BarChart::new("other scenarios", other).color(Color32::from_gray(140)));
+            if let Some(freq) = gibbs {
+                let points: Vec<[f64; 2]> =
+                    order.iter().enumerate().map(|(x, &s)| [x as f64, freq[s as usize]]).collect();
+                plot.add(Points::new("Gibbs frequency", points).shape(MarkerShape::Diamond).radius(3.5).color(LIT));
+            }
+        })
+        .response
+        .on_hover_text("Probability of each scenario, in the tutorial's order");
     }
 
     /// The people's patterns p(v): the model's marginal beside the data's share and the chain's.
