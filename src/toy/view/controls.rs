@@ -21,26 +21,31 @@ pub(super) enum MethodChoice {
 impl ToyExplorer {
     /// The four collapsible sections under the graph.
     pub(super) fn controls_ui(&mut self, ui: &mut Ui) {
-        egui::CollapsingHeader::new("Weights and biases")
-            .default_open(true)
-            .show(ui, |ui| self.parameters_ui(ui))
-            .header_response
-            .on_hover_text("Every number of the model, editable; the graph and table follow");
-        egui::CollapsingHeader::new("Training")
-            .default_open(true)
-            .show(ui, |ui| self.training_ui(ui))
-            .header_response
-            .on_hover_text("Learn the data rows by the exact gradient or by CD-k");
-        egui::CollapsingHeader::new("Gibbs sampling")
-            .default_open(true)
-            .show(ui, |ui| self.gibbs_ui(ui))
-            .header_response
-            .on_hover_text("Sample the model and compare visit frequencies with the exact probabilities");
-        egui::CollapsingHeader::new("Size and data")
-            .default_open(false)
-            .show(ui, |ui| self.size_ui(ui))
-            .header_response
-            .on_hover_text("Up to 6 people x 4 fruits (1024 states) and your own data rows");
+        // Each section: title, open at first, hover text on its header, what draws its contents.
+        type SectionUi = fn(&mut ToyExplorer, &mut Ui);
+        let sections: [(&str, bool, &str, SectionUi); 4] = [
+            (
+                "Weights and biases",
+                true,
+                "Every number of the model, editable; the graph and table follow",
+                Self::parameters_ui,
+            ),
+            ("Training", true, "Learn the data rows by the exact gradient or by CD-k", Self::training_ui),
+            (
+                "Gibbs sampling",
+                true,
+                "Sample the model and compare visit frequencies with the exact probabilities",
+                Self::gibbs_ui,
+            ),
+            ("Size and data", false, "Up to 6 people x 4 fruits (1024 states) and your own data rows", Self::size_ui),
+        ];
+        for (title, open, hover, section_ui) in sections {
+            egui::CollapsingHeader::new(title)
+                .default_open(open)
+                .show(ui, |ui| section_ui(self, ui))
+                .header_response
+                .on_hover_text(hover);
+        }
     }
 
     fn parameters_ui(&mut self, ui: &mut Ui) {
@@ -147,14 +152,13 @@ impl ToyExplorer {
                 self.last_row = None;
                 self.record_kl();
             }
-            let run_text = if self.training { "Stop" } else { "Run" };
-            if ui
-                .add(egui::Button::new(run_text).selected(self.training))
-                .on_hover_text("Train continuously, a few epochs per frame, until stopped")
-                .clicked()
-            {
-                self.training = !self.training;
-            }
+            run_toggle(
+                ui,
+                &mut self.training,
+                "Run",
+                "Stop",
+                "Train continuously, a few epochs per frame, until stopped",
+            );
             if ui
                 .button("Restart")
                 .on_hover_text("Back to row 1, reseed, clear the KL history (weights are kept)")
@@ -208,14 +212,8 @@ impl ToyExplorer {
             {
                 self.chain.step(&self.rbm);
             }
-            let run_text = if self.sampling { "Stop chain" } else { "Run chain" };
-            if ui
-                .add(egui::Button::new(run_text).selected(self.sampling))
-                .on_hover_text("Sample continuously and count visits to each scenario")
-                .clicked()
-            {
-                self.sampling = !self.sampling;
-            }
+            let hover = "Sample continuously and count visits to each scenario";
+            run_toggle(ui, &mut self.sampling, "Run chain", "Stop chain", hover);
             if ui
                 .button("Reset chain")
                 .on_hover_text("Restart the chain at None from the seed, with no visits")
@@ -296,4 +294,13 @@ impl ToyExplorer {
 fn parameter_drag(ui: &mut Ui, value: &mut f64, name: &str, hover: &str) {
     // Named before the tooltip is attached: a tooltip would otherwise become the name.
     ui.name_inputs(name, |ui| ui.add(egui::DragValue::new(value).speed(0.02).fixed_decimals(2))).on_hover_text(hover);
+}
+
+/// A button that starts and stops a run: labelled `stop` and shown pressed while `running`,
+/// flipping it when clicked.
+fn run_toggle(ui: &mut Ui, running: &mut bool, run: &str, stop: &str, hover: &str) {
+    let text = if *running { stop } else { run };
+    if ui.add(egui::Button::new(text).selected(*running)).on_hover_text(hover).clicked() {
+        *running = !*running;
+    }
 }
