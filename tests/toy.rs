@@ -1,9 +1,13 @@
 //! The toy RBM's math against hand calculation and brute-force enumeration.
 
 use rbm_lab::toy::data::DatasetError;
+use rbm_lab::toy::numbers::{exp_text, nice_step, partition_function_text, three_decimals, tick_text};
+use rbm_lab::toy::order::{ScenarioOrder, sorted_scenarios};
 use rbm_lab::toy::rbm::{log_sum_exp, sigmoid, tutorial_order};
 use rbm_lab::toy::train::{exact_gradient, model_statistics};
-use rbm_lab::toy::{GibbsChain, ToyDataset, ToyRbm, ToyTrainer, TrainMethod, kl_divergence, mass_on_data};
+use rbm_lab::toy::{
+    Discrepancy, GibbsChain, ToyDataset, ToyRbm, ToyTrainer, TrainMethod, discrepancy, kl_divergence, mass_on_data,
+};
 
 /// A 3 x 2 model with every parameter different, so a mixed-up index shows.
 fn hand_set() -> ToyRbm {
@@ -300,4 +304,174 @@ fn datasets_parse_and_reject_with_reasons() {
     assert!(matches!(ToyDataset::parse("1x1", 3), Err(DatasetError::NotBinary { row: 1, .. })));
     let too_many = vec!["1"; 300].join(",");
     assert!(matches!(ToyDataset::parse(&too_many, 1), Err(DatasetError::TooManyRows { found: 300 })));
+}
+
+#[test]
+fn marginalising_hidden_units_sums_each_visible_configuration_over_h() {
+    // 2 visible x 1 hidden: state = v_A + 2 v_B + 4 h. With "probability" s at state s, each
+    // visible configuration v collects v + (v + 4).
+    let rbm = ToyRbm::zeros(2, 1);
+    let joint: Vec<f64> = (0..8).map(f64::from).collect();
+    assert_eq!(rbm.marginalise_hidden(&joint), vec![4.0, 6.0, 8.0, 10.0]);
+    // The enumeration's marginals are this sum of its joint probabilities.
+    let rbm = hand_set();
+    let e = rbm.enumerate();
+    assert_eq!(rbm.marginalise_hidden(&e.probabilities), e.visible_marginals);
+    // A chain's visit frequencies land on the visible part of the state it sits in.
+    let mut visits = vec![0.0; rbm.n_states()];
+    visits[state_by_name(&rbm, "ACD") as usize] = 0.75;
+    visits[state_by_name(&rbm, "AC") as usize] = 0.25;
+    let marginals = rbm.marginalise_hidden(&visits);
+    assert_eq!(marginals[0b101], 1.0);
+    assert_eq!(marginals.iter().sum::<f64>(), 1.0);
+}
+
+#[test]
+fn visible_configurations_list_in_the_tutorial_order() {
+    let rbm = ToyRbm::tutorial();
+    let names: Vec<String> = rbm.visible_states_in_tutorial_order().iter().map(|&v| rbm.visible_name(v)).collect();
+    assert_eq!(names, ["None", "A", "B", "C", "AB", "AC", "BC", "ABC"]);
+}
+
+#[test]
+fn data_rows_are_counted_and_written_as_the_tutorial_does() {
+    let data = ToyDataset::tutorial();
+    // Bit i = unit i, so the row typed 101 is A and C on, 0b101; 010 is B alone.
+    assert_eq!((data.count(0b101), data.count(0b010), data.count(0b000)), (4, 2, 0));
+    assert_eq!(data.fraction_text(0b101), "4/6");
+    assert_eq!(data.fraction_text(0b010), "2/6");
+    assert_eq!(data.fraction_text(0b111), "0");
+    let one_row = ToyDataset::parse("11", 2).unwrap();
+    assert_eq!(one_row.fraction_text(0b11), "1/1");
+}
+
+#[test]
+fn discrepancy_is_the_largest_difference_and_half_the_summed_differences() {
+    let gap = discrepancy(&[0.5, 0.5, 0.0], &[0.25, 0.5, 0.25]);
+    assert_eq!(gap, Discrepancy { largest_difference: 0.25, total_variation: 0.25 });
+    let gap = discrepancy(&[0.5, 0.3, 0.2], &[0.2, 0.3, 0.5]);
+    assert_eq!(gap, Discrepancy { largest_difference: 0.3, total_variation: 0.3 });
+    // Disjoint supports: as far apart as distributions get.
+    assert_eq!(discrepancy(&[1.0, 0.0], &[0.0, 1.0]), Discrepancy { largest_difference: 1.0, total_variation: 1.0 });
+    assert_eq!(discrepancy(&[0.2, 0.8], &[0.2, 0.8]), Discrepancy { largest_difference: 0.0, total_variation: 0.0 });
+}
+
+#[test]
+fn epochs_are_single_row_steps_over_the_number_of_rows() {
+    let data = ToyDataset::tutorial();
+    let mut rbm = ToyRbm::tutorial();
+    let mut trainer = ToyTrainer::default();
+    assert_eq!(trainer.epochs(&data), 0.0);
+    for _ in 0..3 {
+        trainer.step(&mut rbm, &data);
+    }
+    assert_eq!(trainer.epochs(&data), 0.5);
+    trainer.epoch(&mut rbm, &data);
+    assert_eq!(trainer.epochs(&data), 1.5);
+}
+
+#[test]
+fn three_decimals_never_write_minus_zero() {
+    // The energy of a zero-score state is -0.0: no minus sign on a zero.
+    assert_eq!(three_decimals(-0.0), "0.000");
+    assert_eq!(three_decimals(-0.0004), "0.000");
+    assert_eq!(three_decimals(-1.5), "-1.500");
+    assert_eq!(three_decimals(2.4696), "2.470");
+}
+
+#[test]
+fn exp_of_a_score_is_plain_from_a_thousandth_to_a_hundred_thousand() {
+    assert_eq!(exp_text(0.0), "1.0000");
+    assert_eq!(exp_text(2f64.ln()), "2.0000");
+    assert_eq!(exp_text(10.0), "22026.4658");
+    assert_eq!(exp_text(20.0), "4.852e8");
+    assert_eq!(exp_text(-10.0), "4.540e-5");
+}
+
+#[test]
+fn the_partition_function_turns_scientific_past_a_million() {
+    assert_eq!(partition_function_text(49.748_23), "Z = 49.7482");
+    assert_eq!(partition_function_text(2.5e6), "Z = 2.5000e6");
+    assert_eq!(partition_function_text(f64::INFINITY), "Z = inf");
+}
+
+#[test]
+fn chart_ticks_lose_the_noise_of_summed_steps() {
+    assert_eq!(tick_text(0.1 + 0.2), "0.3");
+    assert_eq!(tick_text(0.25), "0.25");
+    assert_eq!(tick_text(1.0), "1");
+    assert_eq!(tick_text(0.00004), "0");
+}
+
+#[test]
+fn grid_steps_round_up_to_one_two_or_five_times_a_power_of_ten() {
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b;
+    for (raw, step) in [(0.2, 0.2), (0.3, 0.5), (0.75, 1.0), (1.0, 1.0), (1.5, 2.0), (7.0, 10.0), (150.0, 200.0)] {
+        assert!(close(nice_step(raw), step), "nice_step({raw}) = {}, expected {step}", nice_step(raw));
+    }
+    assert!(close(nice_step(0.0123), 0.02));
+    for bad in [0.0, -2.0, f64::NAN, f64::INFINITY] {
+        assert_eq!(nice_step(bad), 1.0, "nice_step({bad})");
+    }
+}
+
+#[test]
+fn scenarios_sort_by_a_column_with_ties_in_the_tutorial_order() {
+    let rbm = ToyRbm::tutorial();
+    let data = ToyDataset::tutorial();
+    let scores = rbm.enumerate().scores;
+    let tutorial = rbm.states_in_tutorial_order();
+    let sort = |order, descending| sorted_scenarios(&rbm, &scores, &data, None, order, descending);
+
+    assert_eq!(sort(ScenarioOrder::Tutorial, false), tutorial);
+    let mut reversed = tutorial.clone();
+    reversed.reverse();
+    assert_eq!(sort(ScenarioOrder::Tutorial, true), reversed);
+
+    // Highest score first: ACD (1.5) then BE (1.0), then never rising.
+    let by_score = sort(ScenarioOrder::Score, true);
+    assert_eq!(&by_score[..2], [state_by_name(&rbm, "ACD"), state_by_name(&rbm, "BE")]);
+    assert!(by_score.windows(2).all(|w| scores[w[0] as usize] >= scores[w[1] as usize]));
+    // Lowest energy is highest score.
+    assert_eq!(&sort(ScenarioOrder::Energy, false)[..2], &by_score[..2]);
+
+    // Data: scenarios whose people are a data row (101 or 010) last, each group in tutorial order.
+    let in_data = |s: &u32| data.contains(rbm.visible_part(*s));
+    let expected: Vec<u32> =
+        tutorial.iter().copied().filter(|s| !in_data(s)).chain(tutorial.iter().copied().filter(in_data)).collect();
+    assert_eq!(sort(ScenarioOrder::Data, false), expected);
+    assert_eq!(expected.iter().filter(|s| in_data(s)).count(), 8);
+
+    // Without visits the Gibbs column keeps the tutorial's order.
+    assert_eq!(sort(ScenarioOrder::Gibbs, false), tutorial);
+}
+
+#[test]
+fn score_and_energy_orders_keep_tied_scenarios_in_the_tutorial_order() {
+    // All scores 0: every order by value is a tie, so the tutorial's order survives ascending
+    // score and ascending energy alike, and descending reverses it.
+    let rbm = ToyRbm::zeros(3, 2);
+    let data = ToyDataset::tutorial();
+    let scores = rbm.enumerate().scores;
+    let tutorial = rbm.states_in_tutorial_order();
+    let sort = |order, descending| sorted_scenarios(&rbm, &scores, &data, None, order, descending);
+    assert_eq!(sort(ScenarioOrder::Score, false), tutorial);
+    assert_eq!(sort(ScenarioOrder::Energy, false), tutorial);
+    let mut reversed = tutorial.clone();
+    reversed.reverse();
+    assert_eq!(sort(ScenarioOrder::Score, true), reversed);
+    assert_eq!(sort(ScenarioOrder::Energy, true), reversed);
+}
+
+#[test]
+fn scenarios_sort_by_gibbs_frequency() {
+    // 1 x 1: states None, A, B, AB are masks 0, 1, 2, 3.
+    let rbm = ToyRbm::zeros(1, 1);
+    let data = ToyDataset::parse("1", 1).unwrap();
+    let scores = rbm.enumerate().scores;
+    let frequencies = [0.1, 0.4, 0.2, 0.3];
+    let sort =
+        |descending| sorted_scenarios(&rbm, &scores, &data, Some(&frequencies), ScenarioOrder::Gibbs, descending);
+    assert_eq!(sort(false), [0, 2, 3, 1]);
+    assert_eq!(sort(true), [1, 3, 2, 0]);
 }

@@ -1,5 +1,6 @@
 //! The toy's training data: rows of visible bits, as the tutorial writes them (`101`, `010`, ...),
-//! and the numbers that compare data with model (frequencies, KL divergence).
+//! and the numbers that compare two distributions (data with model: frequencies, KL divergence;
+//! Gibbs visits with exact probabilities: largest difference, total variation).
 
 /// Most rows a user-entered dataset may have; a guard against pasting something huge into a field
 /// whose rows are walked one by one on screen.
@@ -127,6 +128,19 @@ impl ToyDataset {
         freq
     }
 
+    /// Number of rows equal to the visible configuration `visible`.
+    pub fn count(&self, visible: u32) -> usize {
+        self.rows.iter().filter(|&&row| row == visible).count()
+    }
+
+    /// The share of rows equal to `visible` as the tutorial writes it: `4/6`, or `0` if none.
+    pub fn fraction_text(&self, visible: u32) -> String {
+        match self.count(visible) {
+            0 => "0".to_owned(),
+            count => format!("{count}/{}", self.len()),
+        }
+    }
+
     /// Whether a visible configuration occurs in the data: the tutorial's "agrees with the data".
     pub fn contains(&self, visible: u32) -> bool {
         self.rows.contains(&visible)
@@ -149,4 +163,26 @@ pub fn kl_divergence(p: &[f64], q: &[f64]) -> f64 {
 /// Model probability mass on the configurations that occur in the data.
 pub fn mass_on_data(data: &ToyDataset, visible_marginals: &[f64]) -> f64 {
     visible_marginals.iter().enumerate().filter(|&(v, _)| data.contains(v as u32)).map(|(_, p)| p).sum()
+}
+
+/// How far apart two distributions over the same states are, in the two ways the explorer shows
+/// a Gibbs chain's visit frequencies against the exact probabilities.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Discrepancy {
+    /// Largest `|p_s - q_s|` over the states.
+    pub largest_difference: f64,
+    /// Total variation distance `½ Σ_s |p_s - q_s|`: the most any set of states' probability
+    /// differs by between the two.
+    pub total_variation: f64,
+}
+
+/// [`Discrepancy`] between `p` and `q`, over the states both have.
+pub fn discrepancy(p: &[f64], q: &[f64]) -> Discrepancy {
+    let mut largest_difference: f64 = 0.0;
+    let mut sum = 0.0;
+    for (x, y) in p.iter().zip(q) {
+        largest_difference = largest_difference.max((x - y).abs());
+        sum += (x - y).abs();
+    }
+    Discrepancy { largest_difference, total_variation: sum / 2.0 }
 }

@@ -7,17 +7,21 @@
 //! answer beside what CD-k and Gibbs sampling estimate. Everything is `f64`, Z goes through
 //! log-sum-exp, and every random stream is seeded.
 //!
-//! Layout: [`rbm`] (parameters, scores, enumeration, names), [`data`] (rows, frequencies, KL),
-//! [`train`] (exact gradient and CD-k), [`gibbs`] (chains and visit counts) are pure math;
-//! [`view`] is the egui tab, [`view::ToyExplorer`].
+//! Layout: [`rbm`] (parameters, scores, enumeration, names), [`data`] (rows, frequencies, KL and
+//! other distances), [`train`] (exact gradient and CD-k), [`gibbs`] (chains and visit counts),
+//! [`order`] (the scenario table's sort orders) and [`numbers`] (how numbers are written, grid
+//! steps) are pure, with no egui; [`view`] is the egui tab, [`view::ToyExplorer`], one file per
+//! part of it.
 
 pub mod data;
 pub mod gibbs;
+pub mod numbers;
+pub mod order;
 pub mod rbm;
 pub mod train;
 pub mod view;
 
-pub use data::{DatasetError, ToyDataset, kl_divergence, mass_on_data};
+pub use data::{DatasetError, Discrepancy, ToyDataset, discrepancy, kl_divergence, mass_on_data};
 pub use gibbs::GibbsChain;
 pub use rbm::{Enumeration, MAX_HIDDEN, MAX_VISIBLE, ToyRbm};
 pub use train::{ToyTrainer, TrainMethod};

@@ -205,11 +205,23 @@ impl ToyRbm {
         let scores: Vec<f64> = (0..self.n_states() as u32).map(|s| self.score(s)).collect();
         let log_z = log_sum_exp(&scores);
         let probabilities: Vec<f64> = scores.iter().map(|&s| (s - log_z).exp()).collect();
-        let mut visible_marginals = vec![0.0; self.n_visible_states()];
-        for (state, p) in probabilities.iter().enumerate() {
-            visible_marginals[self.visible_part(state as u32) as usize] += p;
-        }
+        let visible_marginals = self.marginalise_hidden(&probabilities);
         Enumeration { scores, log_z, probabilities, visible_marginals }
+    }
+
+    /// Sum a distribution over joint states onto the visible configurations,
+    /// `p(v) = Σ_h p(v, h)`: the exact marginals from the enumeration, and the same for the Gibbs
+    /// chain's visit frequencies so both can be laid beside the data.
+    ///
+    /// # Panics
+    /// If `joint` has more entries than the model has joint states.
+    pub fn marginalise_hidden(&self, joint: &[f64]) -> Vec<f64> {
+        assert!(joint.len() <= self.n_states(), "{} values for {} joint states", joint.len(), self.n_states());
+        let mut marginals = vec![0.0; self.n_visible_states()];
+        for (state, p) in joint.iter().enumerate() {
+            marginals[self.visible_part(state as u32) as usize] += p;
+        }
+        marginals
     }
 
     /// Unit name: letters in order, visible units first, so the tutorial's 3 x 2 toy gets exactly
@@ -236,9 +248,12 @@ impl ToyRbm {
     /// All joint states in the tutorial's order: by number of active units, then by name
     /// (None, A, B, ..., ACDE, ABCDE for 3 x 2).
     pub fn states_in_tutorial_order(&self) -> Vec<u32> {
-        let mut states: Vec<u32> = (0..self.n_states() as u32).collect();
-        states.sort_by(|&x, &y| tutorial_order(x, y));
-        states
+        masks_in_tutorial_order(self.n_states())
+    }
+
+    /// All visible configurations in the tutorial's order (None, A, B, C, AB, ..., ABC for 3).
+    pub fn visible_states_in_tutorial_order(&self) -> Vec<u32> {
+        masks_in_tutorial_order(self.n_visible_states())
     }
 }
 
@@ -278,6 +293,13 @@ pub fn tutorial_order(x: u32, y: u32) -> Ordering {
         // Same number of set bits, so both ran out together.
         Ordering::Equal
     })
+}
+
+/// The masks `0..count` sorted by [`tutorial_order`].
+fn masks_in_tutorial_order(count: usize) -> Vec<u32> {
+    let mut masks: Vec<u32> = (0..count as u32).collect();
+    masks.sort_by(|&x, &y| tutorial_order(x, y));
+    masks
 }
 
 /// The exact distribution of a [`ToyRbm`], by scoring all `2^n` joint states.

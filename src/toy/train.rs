@@ -169,6 +169,12 @@ impl ToyTrainer {
         self.steps
     }
 
+    /// Epochs trained since the last restart: single-row steps over the rows of `data`, so 3 steps
+    /// on the tutorial's six rows are half an epoch.
+    pub fn epochs(&self, data: &ToyDataset) -> f64 {
+        self.steps as f64 / data.len().max(1) as f64
+    }
+
     /// One gradient step on the next row (wrapping around); returns the row index used.
     pub fn step(&mut self, rbm: &mut ToyRbm, data: &ToyDataset) -> usize {
         if data.is_empty() {
