@@ -281,12 +281,11 @@ fn overflowing(config: &TrainingConfig) -> TrainingConfig {
 fn step_until_diverged(seen: &mut Seen, trainer: &TrainerHandle) -> ModelFile {
     for _ in 0..500 {
         let before = request_file(seen, trainer);
-        let diverged = diverged_count(seen);
+        let (diverged, samples) = (diverged_count(seen), before.metadata.samples_seen);
         trainer.send(Command::Step);
-        trainer.send(Command::RequestModelFile);
-        let files = |s: &Seen| s.updates.iter().filter(|u| matches!(u, Update::ModelFile(_))).count();
-        let wanted = files(seen) + 1;
-        seen.wait_until(trainer, Duration::from_secs(10), "the step", |s| files(s) == wanted);
+        seen.wait_until(trainer, Duration::from_secs(10), "the step", |s| {
+            diverged_count(s) > diverged || s.samples_seen() > samples
+        });
         if diverged_count(seen) > diverged {
             return before;
         }
@@ -294,8 +293,13 @@ fn step_until_diverged(seen: &mut Seen, trainer: &TrainerHandle) -> ModelFile {
     panic!("no divergence within 500 batches at lr 10 with weight decay 1");
 }
 
+/// Within the settings' limits a divergence builds up over batches (lr 10 with weight decay 1
+/// multiplies W by about −9 a batch), so the state before the bad batch is already far gone and a
+/// lower rate cannot save it; that a restored state trains on at a lower rate, also after a
+/// divergence on an epoch's last batch, is shown on a `TrainingRun` in tests/training_state.rs.
+/// Here: the trainer restores everything exactly and pauses.
 #[test]
-fn a_divergence_restores_everything_so_a_lower_rate_trains_on() {
+fn a_divergence_restores_the_whole_state_before_the_bad_batch() {
     let config = centered_pcd_momentum();
     let options = TrainerOptions { config: config.clone(), ..small_options() };
     let mut trainer = TrainerHandle::spawn(mnist(), options).unwrap();
@@ -304,47 +308,15 @@ fn a_divergence_restores_everything_so_a_lower_rate_trains_on() {
 
     trainer.send(Command::SetConfig(overflowing(&config)));
     let before = step_until_diverged(&mut seen, &trainer);
-    trainer.send(Command::SetConfig(config));
     let after = request_file(&mut seen, &trainer);
     assert!(after.rbm.is_finite());
     let bits = |f: &ModelFile| f.rbm.weights_slice().iter().map(|w| w.to_bits()).collect::<Vec<_>>();
     assert!(bits(&after) == bits(&before), "the weights before the bad batch, bit for bit");
+    assert!(before.state.is_some(), "momentum, offsets and particles are in use");
     // And everything else the step uses: momentum, offsets, particles, streams, position.
-    assert!(after.state == before.state, "the whole training state before the bad batch");
-    assert_eq!(after.metadata.samples_seen, before.metadata.samples_seen);
-
-    let samples = after.metadata.samples_seen;
-    step_batches(&mut seen, &trainer, 10, samples + 640);
-    assert_eq!(diverged_count(&seen), 1, "no second divergence");
-    assert!(trainer.shutdown(Duration::from_secs(2)));
-}
-
-#[test]
-fn a_divergence_on_the_last_batch_of_an_epoch_then_step_trains_that_batch() {
-    // 50 training images in batches of 50: every batch is its epoch's last.
-    let config = TrainingConfig { k: 2, batch_size: 50, ..TrainingConfig::default() };
-    let options = TrainerOptions { config: config.clone(), ..small_options() };
-    let mut trainer = TrainerHandle::spawn(mnist_slice(50, 20), options).unwrap();
-    let mut seen = Seen::default();
-    trainer.send(Command::SetConfig(overflowing(&config)));
-    let before = step_until_diverged(&mut seen, &trainer);
-    trainer.send(Command::SetConfig(config));
-    let restored = request_file(&mut seen, &trainer);
-    let position = |f: &ModelFile| (f.metadata.samples_seen, f.metadata.epochs_trained);
-    assert_eq!(position(&restored), position(&before), "back before the bad batch, at an epoch's start");
-    let (samples, epochs) = position(&restored);
-    assert_eq!(epochs, (samples / 50) as f64);
-
-    trainer.send(Command::Step);
-    seen.wait_until(&trainer, Duration::from_secs(10), "the epoch's end", |s| {
-        s.updates.iter().any(|u| matches!(u, Update::EpochFinished { epoch, .. } if *epoch as f64 == epochs))
-    });
-    let file = request_file(&mut seen, &trainer);
-    assert_eq!(position(&file), (samples + 50, epochs + 1.0), "the 50 images trained");
-    assert!(file.rbm != restored.rbm && file.rbm.is_finite());
-    trainer.send(Command::Step);
-    seen.wait_until(&trainer, Duration::from_secs(10), "a batch of the next epoch", |s| {
-        s.samples_seen() == samples + 100
+    assert!(after == before, "the whole training state before the bad batch");
+    seen.wait_until(&trainer, Duration::from_secs(5), "paused progress", |s| {
+        s.progress.as_ref().is_some_and(|p| !p.running)
     });
     assert!(trainer.shutdown(Duration::from_secs(2)));
 }
@@ -504,7 +476,7 @@ fn a_model_whose_settings_do_not_fit_its_size_is_refused() {
     let file = ModelFile::new(Rbm::zeros(784, 4096), metadata);
     trainer.send(Command::LoadModel(Box::new(file)));
     let message = refusal(&mut seen, &trainer);
-    assert!(message.starts_with("Loading refused: training a 784x4096 model on batches of 60000"), "{message}");
+    assert!(message.starts_with("Load refused: training a 784x4096 model on batches of 60000"), "{message}");
     trainer.send(Command::Step);
     seen.wait_until(&trainer, Duration::from_secs(20), "a batch", |s| s.samples_seen() == 60_000);
     assert_eq!(seen.progress.as_ref().map(|p| p.n_hidden), Some(32));

@@ -148,6 +148,29 @@ fn a_diverged_batch_is_undone_completely_and_a_lower_rate_trains_on() {
     assert!(run.epoch_position() > position && run.rbm().is_finite());
 }
 
+#[test]
+fn a_divergence_on_an_epochs_last_batch_leaves_that_batch_to_train() {
+    // 100 images in batches of 64: the epoch's second batch is its last, with 36 images.
+    let config = TrainingConfig { k: 2, batch_size: 64, ..TrainingConfig::default() };
+    let mut run = TrainingRun::new(mnist_slice(100, 20), spec(), config.clone(), MathPool::new(2));
+    train(&mut run, 1);
+    let before = bytes_of(&run);
+    run.set_config(TrainingConfig { learning_rate: 3e38, sparsity_cost: 2.0, ..config.clone() });
+    assert!(matches!(run.train_batch(), BatchOutcome::Diverged { .. }));
+    run.set_config(config);
+    assert!(bytes_of(&run) == before, "back before the epoch's last batch");
+    assert_eq!((run.epoch(), run.images_into_epoch()), (0, 64));
+    match run.train_batch() {
+        BatchOutcome::Trained(report) => {
+            assert_eq!(report.rows, 36, "the last batch's images, not an empty batch");
+            assert!(report.finished_epoch.is_some());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!((run.epoch(), run.images_into_epoch()), (1, 0));
+    assert!(matches!(run.train_batch(), BatchOutcome::Trained(report) if report.rows == 64));
+}
+
 // ---------------------------------------------------------------- the file section
 
 type Tensors = Vec<(String, Raw)>;

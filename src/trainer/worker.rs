@@ -443,7 +443,8 @@ impl Worker {
                     message: format!(
                         "Training diverged at epoch {epoch_position:.3} (learning rate {learning_rate}): the weights \
                          became NaN or infinite. Paused and restored the state before that batch; lower the learning \
-                         rate and press Start."
+                         rate (and the weight decay) and press Start, or Reset if the weights had already grown \
+                         huge."
                     ),
                 });
                 return;
