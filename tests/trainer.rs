@@ -225,3 +225,37 @@ fn a_model_of_the_wrong_size_is_refused_and_the_current_one_kept() {
     assert_eq!(after.n_hidden, before.n_hidden);
     assert!(trainer.shutdown(Duration::from_secs(2)));
 }
+
+#[test]
+fn a_trainer_that_panics_says_why_and_is_seen_dead() {
+    let trainer = TrainerHandle::spawn_with(|side| {
+        // Alive until the panic: it answers a first command like a trainer would.
+        let _ = side.commands.recv();
+        panic!("injected failure in the trainer");
+    })
+    .expect("trainer thread");
+    assert!(trainer.is_alive());
+    trainer.send(Command::Start);
+    let last_words = trainer.recv_timeout(Duration::from_secs(10)).expect("a final update");
+    match last_words {
+        Update::TrainerStopped(message) => assert!(message.contains("injected failure in the trainer"), "{message}"),
+        other => panic!("expected TrainerStopped, got {other:?}"),
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while trainer.is_alive() {
+        assert!(Instant::now() < deadline, "the dead trainer still counts as alive");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn a_trainer_played_through_a_link_dies_when_its_end_is_dropped() {
+    let (link, side) = rbm_lab::trainer::link();
+    let trainer = TrainerHandle::from_link(link);
+    assert!(trainer.is_alive());
+    side.updates.send(Update::Error("from the test".into())).expect("send");
+    drop(side);
+    assert!(!trainer.is_alive());
+    // What it sent before it went can still be read.
+    assert!(matches!(trainer.updates().next(), Some(Update::Error(_))));
+}
