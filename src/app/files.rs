@@ -141,7 +141,8 @@ pub struct FileJobs {
     in_flight: usize,
     mode: DialogMode,
     pub settings: FileDialogSettings,
-    /// Seen that this process has no system dialog: rbm-lab's from now on (in `auto` mode).
+    /// This process has no system dialog (seen up front, or from rfd's answer): rbm-lab's is used
+    /// instead (in `auto` mode).
     system_missing: bool,
     said_builtin: bool,
     /// The in-window dialog and the request it answers.
@@ -159,7 +160,7 @@ impl Default for FileJobs {
             in_flight: 0,
             mode: DialogMode::Auto,
             settings: FileDialogSettings::default(),
-            system_missing: false,
+            system_missing: !system_dialog_possible(),
             said_builtin: false,
             dialog: None,
             local: Vec::new(),
@@ -215,12 +216,16 @@ impl FileJobs {
         }
     }
 
+    /// In `auto` mode: this process has been seen to have no system file dialog.
+    pub fn system_missing(&self) -> bool {
+        self.system_missing
+    }
+
     pub fn start(&mut self, ctx: &egui::Context, request: FileRequest) {
-        if self.mode == DialogMode::Auto && !self.uses_builtin() && !system_dialog_possible() {
-            self.system_missing = true;
-            self.say_builtin_once();
-        }
         if self.uses_builtin() {
+            if self.mode == DialogMode::Auto && !self.settings.use_builtin {
+                self.say_builtin_once();
+            }
             self.open_builtin(request);
             return;
         }

@@ -573,20 +573,26 @@ impl RbmLabApp {
                     look::set_light_look(ui.ctx(), light);
                 }
                 ui.checkbox(&mut self.show_frame_timing, "Frame timing in the status bar");
-                let hint = match self.files.mode() {
-                    files::DialogMode::Auto => {
-                        "Choose files in rbm-lab's own dialog instead of the system's (used anyway where the \
-                         system has none)"
+                let (hint, fixed) = match self.files.mode() {
+                    files::DialogMode::Auto if self.files.system_missing() => (
+                        "This system shows no file dialog (no desktop portal, no zenity): rbm-lab's is used",
+                        Some(true),
+                    ),
+                    files::DialogMode::Auto => ("Choose files in rbm-lab's own dialog instead of the system's", None),
+                    files::DialogMode::System => {
+                        ("Started with --file-dialog system: the system's dialog is used", Some(false))
                     }
-                    files::DialogMode::System => "Started with --file-dialog system: the system's dialog is used",
-                    files::DialogMode::Builtin => "Started with --file-dialog builtin: rbm-lab's dialog is used",
+                    files::DialogMode::Builtin => {
+                        ("Started with --file-dialog builtin: rbm-lab's dialog is used", Some(true))
+                    }
                 };
-                ui.add_enabled(
-                    self.files.mode() == files::DialogMode::Auto,
-                    egui::Checkbox::new(&mut self.files.settings.use_builtin, "Use rbm-lab's file dialog"),
-                )
-                .on_hover_text(hint)
-                .on_disabled_hover_text(hint);
+                let label = "Use rbm-lab's file dialog";
+                match fixed {
+                    None => ui.checkbox(&mut self.files.settings.use_builtin, label).on_hover_text(hint),
+                    Some(mut used) => {
+                        ui.add_enabled(false, egui::Checkbox::new(&mut used, label)).on_disabled_hover_text(hint)
+                    }
+                };
             });
             ui.separator();
             ui.selectable_value(&mut self.tab, Tab::Training, "MNIST training");
