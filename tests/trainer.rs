@@ -228,7 +228,10 @@ fn a_model_of_the_wrong_size_is_refused_and_the_current_one_kept() {
 
 #[test]
 fn a_trainer_that_panics_says_why_and_is_seen_dead() {
-    let trainer = TrainerHandle::spawn_with(|side| {
+    let woken = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let wake = woken.clone();
+    let waker: rbm_lab::trainer::Waker = Arc::new(move || wake.store(true, std::sync::atomic::Ordering::SeqCst));
+    let trainer = TrainerHandle::spawn_with(Some(waker), |side| {
         // Alive until the panic: it answers a first command like a trainer would.
         let _ = side.commands.recv();
         panic!("injected failure in the trainer");
@@ -244,6 +247,10 @@ fn a_trainer_that_panics_says_why_and_is_seen_dead() {
     let deadline = Instant::now() + Duration::from_secs(10);
     while trainer.is_alive() {
         assert!(Instant::now() < deadline, "the dead trainer still counts as alive");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    while !woken.load(std::sync::atomic::Ordering::SeqCst) {
+        assert!(Instant::now() < deadline, "the window was not woken to see it");
         std::thread::sleep(Duration::from_millis(2));
     }
 }

@@ -134,24 +134,32 @@ pub struct TrainerHandle {
 impl TrainerHandle {
     /// Starts the trainer thread on `dataset`.
     pub fn spawn(dataset: Arc<Dataset>, options: TrainerOptions) -> std::io::Result<Self> {
-        Self::spawn_with(move |side| {
+        let waker = options.waker.clone();
+        Self::spawn_with(waker, move |side| {
             worker::Worker::new(dataset, options, side.commands, side.updates, side.mailboxes).run();
         })
     }
 
     /// Runs `work` as the trainer thread. A panic in it (or in the threads it waits for) is caught:
     /// the thread then sends [`Update::TrainerStopped`] with the panic's message and ends, so the
-    /// window can say so instead of freezing on the last state.
-    pub fn spawn_with(work: impl FnOnce(TrainerSide) + Send + 'static) -> std::io::Result<Self> {
+    /// window can say so instead of freezing on the last state. `waker` is called once the thread
+    /// has ended, however it ended, so that an idle window looks.
+    pub fn spawn_with(waker: Option<Waker>, work: impl FnOnce(TrainerSide) + Send + 'static) -> std::io::Result<Self> {
         let (link, side) = link();
         let last_words = side.updates.clone();
         let thread = std::thread::Builder::new().name("rbm-trainer".into()).spawn(move || {
-            // Held until the thread ends (also when it unwinds): its disconnection is the death notice.
-            let _alive = side.alive.clone();
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(side)));
-            if let Err(payload) = outcome {
-                let update = Update::TrainerStopped(crate::threads::panic_message(payload.as_ref()));
-                let _ = last_words.send_timeout(update, LAST_WORDS_TIMEOUT);
+            {
+                // Held until the work is over (also when it unwinds): its disconnection is the
+                // death notice.
+                let _alive = side.alive.clone();
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(side)));
+                if let Err(payload) = outcome {
+                    let update = Update::TrainerStopped(crate::threads::panic_message(payload.as_ref()));
+                    let _ = last_words.send_timeout(update, LAST_WORDS_TIMEOUT);
+                }
+            }
+            if let Some(wake) = &waker {
+                wake();
             }
         })?;
         Ok(Self { link, thread: Some(thread) })
