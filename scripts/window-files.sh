@@ -5,7 +5,7 @@
 #   Step (the model changes) -> File > Load model... -> type the first path, Enter -> "Unsaved
 #   training" -> Discard -> File > Save model... -> a second path -> both files byte-identical
 # The window is at (0,0) with no window manager, so the menus and dialogs sit at fixed coordinates.
-# A screenshot of each step goes to OUT_DIR (kept when a step fails).
+# A screenshot of each step and the model files go to OUT_DIR.
 # Usage: scripts/window-files.sh [BINARY] [OUT_DIR] [RBM-LAB ARGS...]
 # Needs: xvfb x11-apps imagemagick xdotool
 set -euo pipefail
@@ -14,13 +14,7 @@ out=${2:-$(mktemp -d)}
 shift $(($# < 2 ? $# : 2))
 mkdir -p "$out"
 . "$(dirname "$0")/xvfb.sh"
-app_pid=
-xvfb_pid=
-cleanup() {
-  [ -n "$app_pid" ] && kill "$app_pid" 2>/dev/null || true
-  [ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null || true
-}
-trap cleanup EXIT
+kill_on_exit
 fail() { echo "window-files: FAIL: $*" >&2; echo "--- screenshots in $out; program output:" >&2; cat "$out/app.log" >&2 || true; exit 1; }
 step=0
 shot() {
@@ -46,7 +40,8 @@ load_item=(55 94)
 step_button=(81 61)
 discard_button=(836 496)
 
-work=$(mktemp -d)
+work="$out/models"
+mkdir -p "$work"
 first="$work/first.safetensors"
 second="$work/second.safetensors"
 
@@ -54,14 +49,7 @@ start_xvfb 90 140
 # No session bus and no zenity: the system file dialog cannot appear here.
 env -u DBUS_SESSION_BUS_ADDRESS "$bin" --paused "$@" >"$out/app.log" 2>&1 &
 app_pid=$!
-wid=
-for _ in $(seq 1 60); do
-  wid=$(xdotool search --name '^rbm-lab$' 2>/dev/null | head -n1 || true)
-  [ -n "$wid" ] && break
-  kill -0 "$app_pid" 2>/dev/null || fail "the program exited before its window appeared"
-  sleep 0.5
-done
-[ -n "$wid" ] || fail "no window named rbm-lab appeared within 30 s"
+wait_for_window
 sleep 3 # first frames, first weights
 # winit takes keys only in the window that has the keyboard focus (no window manager gives it).
 xdotool windowfocus --sync "$wid"
@@ -100,18 +88,6 @@ sleep 0.5
 shot saved-again
 cmp -s "$first" "$second" || fail "the model loaded from $first and saved again differs from it (was it loaded?)"
 
-press_ctrl_q
-for _ in $(seq 1 50); do
-  kill -0 "$app_pid" 2>/dev/null || break
-  sleep 0.1
-done
-kill -0 "$app_pid" 2>/dev/null && fail "still running 5 s after Ctrl+Q"
-set +e
-wait "$app_pid"
-code=$?
-set -e
-app_pid=
-[ "$code" -eq 0 ] || fail "exit code $code"
+quit_cleanly
 size=$(stat -c %s "$first")
-rm -rf "$work"
 echo "window-files: ok: saved, changed, loaded and saved again through rbm-lab's file dialog; two identical $size-byte model files"

@@ -124,6 +124,26 @@ fn wait_for_command(harness: &mut Harness<'static, RbmLabApp>, side: &TrainerSid
     }
 }
 
+/// Steps frames (a file job or a real trainer answers meanwhile) until `done` holds.
+fn step_until(harness: &mut Harness<'static, RbmLabApp>, what: &str, done: impl Fn(&RbmLabApp) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done(harness.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what} (notice: {:?})", harness.state().notice());
+        harness.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The window on a played trainer that has sent one progress report and `snapshot(7)`'s weights.
+fn lab_with_weights() -> (tempfile::TempDir, Harness<'static, RbmLabApp>, TrainerSide, ModelSnapshot) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut harness, side) = lab(dir.path());
+    let weights = snapshot(7);
+    side.mailboxes.model.put(Arc::new(weights.clone()));
+    feed(&mut harness, &side, vec![Update::Progress(progress(640))]);
+    (dir, harness, side, weights)
+}
+
 fn open_file_menu_item(harness: &mut Harness<'static, RbmLabApp>, item: &str) {
     harness.get_by_label("File").click();
     harness.run_steps(2);
@@ -302,11 +322,7 @@ fn reset_asks_first_only_when_training_is_unsaved() {
 
 #[test]
 fn a_dead_trainer_is_shown_and_its_last_weights_can_be_saved() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (mut harness, side) = lab(dir.path());
-    let weights = snapshot(7);
-    side.mailboxes.model.put(Arc::new(weights.clone()));
-    feed(&mut harness, &side, vec![Update::Progress(progress(640))]);
+    let (dir, mut harness, side, weights) = lab_with_weights();
     assert!(harness.state().trainer_stopped().is_none());
     assert!(!harness.get_by_label("Start").accesskit_node().is_disabled());
 
@@ -324,12 +340,7 @@ fn a_dead_trainer_is_shown_and_its_last_weights_can_be_saved() {
     harness.run_steps(3);
     let path = dir.path().join("rescued.safetensors");
     type_path_and_enter(&mut harness, &path);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !harness.state().notice().is_some_and(|n| n.text.starts_with("Saved")) {
-        assert!(Instant::now() < deadline, "not saved: {:?}", harness.state().notice());
-        harness.step();
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    step_until(&mut harness, "the save", |app| app.notice().is_some_and(|n| n.text.starts_with("Saved")));
     let file = rbm_lab::io::load_model(&path).expect("a loadable model file");
     assert_eq!(file.rbm.weights_slice(), weights.weights.as_slice());
     assert_eq!(file.rbm.visible_bias().to_vec(), weights.visible_bias);
@@ -341,15 +352,8 @@ fn a_dead_trainer_is_shown_and_its_last_weights_can_be_saved() {
 
 #[test]
 fn a_trainer_that_panicked_is_named_and_can_be_restarted_from_the_last_weights() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (mut harness, side) = lab(dir.path());
-    let weights = snapshot(7);
-    side.mailboxes.model.put(Arc::new(weights.clone()));
-    feed(
-        &mut harness,
-        &side,
-        vec![Update::Progress(progress(640)), Update::TrainerStopped("index out of bounds in the trainer".into())],
-    );
+    let (_dir, mut harness, side, weights) = lab_with_weights();
+    feed(&mut harness, &side, vec![Update::TrainerStopped("index out of bounds in the trainer".into())]);
     drop(side);
     harness.run_steps(2);
     harness.get_by_label("Training stopped unexpectedly: index out of bounds in the trainer");
@@ -359,17 +363,10 @@ fn a_trainer_that_panicked_is_named_and_can_be_restarted_from_the_last_weights()
     harness.run_steps(2);
     assert!(harness.state().trainer_stopped().is_none());
     assert!(!harness.get_by_label("Start").accesskit_node().is_disabled());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        harness.step();
-        let app = harness.state();
+    step_until(&mut harness, "the restarted trainer to take the weights", |app| {
         let restarted = app.filters.snapshot().filter(|s| s.version != 7).is_some_and(|s| s.weights == weights.weights);
-        if restarted && app.notice().is_some_and(|n| n.text.starts_with("Model: loaded 784x16")) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the restarted trainer did not take the weights: {:?}", app.notice());
-        std::thread::sleep(Duration::from_millis(5));
-    }
+        restarted && app.notice().is_some_and(|n| n.text.starts_with("Model: loaded 784x16"))
+    });
     assert!(harness.state().trainer().is_alive());
     assert_eq!(harness.state().unsaved_samples(), 640, "restarting saves nothing");
     assert!(harness.state().progress().is_some_and(|p| !p.running));

@@ -254,19 +254,21 @@ impl RbmLabApp {
                 self.controls.running = false;
                 self.say(message, true);
             }
-            Update::Error(message) => {
-                if self.confirmation.as_ref().is_some_and(|c| c.waiting_for_save) {
-                    // Most likely the save itself failed: what waited for it is not done.
-                    self.confirmation = None;
-                    self.say(format!("{message} The model was not replaced."), true);
-                } else {
-                    self.say(message, true);
-                }
-            }
+            Update::Error(message) => self.report_error(message),
             Update::TrainerStopped(message) => {
                 self.controls.running = false;
                 self.trainer_stopped = Some(message);
             }
+        }
+    }
+
+    /// Shows an error. A replacement waiting for a save is called off: most likely the save itself
+    /// failed, and what waited for it must not go ahead.
+    fn report_error(&mut self, message: String) {
+        if self.confirmation.take_if(|c| c.waiting_for_save).is_some() {
+            self.say(format!("{message} The model was not replaced."), true);
+        } else {
+            self.say(message, true);
         }
     }
 
@@ -482,14 +484,7 @@ impl RbmLabApp {
                     self.say("Save cancelled: the model was not replaced", false);
                 }
                 FileOutcome::Cancelled(_) => {}
-                FileOutcome::Failed(message) => {
-                    if self.confirmation.as_ref().is_some_and(|c| c.waiting_for_save) {
-                        self.confirmation = None;
-                        self.say(format!("{message} The model was not replaced."), true);
-                    } else {
-                        self.say(message, true);
-                    }
-                }
+                FileOutcome::Failed(message) => self.report_error(message),
                 FileOutcome::UsingBuiltinDialog => self.say(
                     "This system shows no file dialog (no desktop portal, no zenity): rbm-lab uses its own",
                     false,
