@@ -340,7 +340,9 @@ impl RbmLabApp {
 
     /// The weights the window last received, as a model file (no training state: the trainer
     /// that had it is gone).
-    fn snapshot_model_file(&self, snapshot: &ModelSnapshot) -> Result<ModelFile, String> {
+    fn last_weights_file(&self) -> Result<ModelFile, String> {
+        let snapshot: &ModelSnapshot =
+            self.filters.snapshot().ok_or("The trainer stopped before it sent any weights")?;
         let rbm = Rbm::from_parameters(
             snapshot.n_visible,
             snapshot.n_hidden,
@@ -368,11 +370,7 @@ impl RbmLabApp {
             self.trainer.send(Command::SaveModel(path));
             return;
         }
-        let file = match self.filters.snapshot() {
-            Some(snapshot) => self.snapshot_model_file(snapshot),
-            None => Err("No weights to save: the trainer stopped before it sent any".to_string()),
-        };
-        match file {
+        match self.last_weights_file() {
             Ok(file) => self.files.write_model(ctx, path, file),
             Err(message) => {
                 self.confirmation = None;
@@ -383,11 +381,7 @@ impl RbmLabApp {
 
     /// A new trainer thread from the last weights the window received (the loss history restarts).
     fn restart_trainer(&mut self) {
-        let file = match self.filters.snapshot() {
-            Some(snapshot) => self.snapshot_model_file(snapshot),
-            None => Err("No weights to restart from: the trainer stopped before it sent any".to_string()),
-        };
-        let file = match file {
+        let file = match self.last_weights_file() {
             Ok(file) => file,
             Err(message) => return self.say(message, true),
         };
