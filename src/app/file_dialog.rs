@@ -98,10 +98,45 @@ pub fn list_folder(folder: &Path, extensions: &[String], folders_only: bool) -> 
         let size = metadata.filter(|m| m.is_file()).map(|m| m.len());
         listing.entries.push(Entry { name, is_folder, size });
     }
-    listing
-        .entries
-        .sort_by(|a, b| b.is_folder.cmp(&a.is_folder).then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase())));
+    listing.entries.sort_by(|a, b| b.is_folder.cmp(&a.is_folder).then_with(|| natural_order(&a.name, &b.name)));
     Ok(listing)
+}
+
+/// The order file managers list names in: ignoring case, and runs of digits by their value, so
+/// that "model-2" comes before "model-10".
+pub fn natural_order(a: &str, b: &str) -> std::cmp::Ordering {
+    /// The next run of digits (as a number and its text) or of other characters (lower-cased).
+    fn next_part(s: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Option<(Option<u128>, String)> {
+        let first = *s.peek()?;
+        let digits = first.is_ascii_digit();
+        let mut text = String::new();
+        while let Some(&c) = s.peek() {
+            if c.is_ascii_digit() != digits {
+                break;
+            }
+            text.extend(c.to_lowercase());
+            s.next();
+        }
+        // A run of digits too long for a u128 compares as text.
+        Some((if digits { text.parse().ok() } else { None }, text))
+    }
+    let (mut a_parts, mut b_parts) = (a.chars().peekable(), b.chars().peekable());
+    loop {
+        match (next_part(&mut a_parts), next_part(&mut b_parts)) {
+            (None, None) => return a.cmp(b),
+            (None, Some(_)) => return std::cmp::Ordering::Less,
+            (Some(_), None) => return std::cmp::Ordering::Greater,
+            (Some((a_number, a_text)), Some((b_number, b_text))) => {
+                let order = match (a_number, b_number) {
+                    (Some(x), Some(y)) => x.cmp(&y).then_with(|| a_text.len().cmp(&b_text.len())),
+                    _ => a_text.cmp(&b_text),
+                };
+                if order.is_ne() {
+                    return order;
+                }
+            }
+        }
+    }
 }
 
 /// True when `path`'s extension is one of `extensions` (ignoring case), or `extensions` is empty.
@@ -150,7 +185,7 @@ pub struct FileDialog {
     folder: PathBuf,
     listing: Listing,
     /// What the path field holds.
-    pub path_text: String,
+    path_text: String,
     /// The listed entry the path field names, if any.
     selected: Option<String>,
     error: Option<String>,
@@ -187,10 +222,6 @@ impl FileDialog {
             dialog.enter(Path::new("/"));
         }
         dialog
-    }
-
-    pub fn request(&self) -> &PathRequest {
-        &self.request
     }
 
     /// The folder shown.
@@ -444,11 +475,12 @@ impl FileDialog {
                     });
                     return;
                 }
-                egui::ScrollArea::vertical().max_height(list_height).min_scrolled_height(list_height).show_rows(
-                    ui,
-                    row_height,
-                    self.listing.entries.len(),
-                    |ui, rows| {
+                // One scroll position per folder: a folder just entered shows its first entries.
+                egui::ScrollArea::vertical()
+                    .id_salt(("rbm_file_dialog_list", &self.folder))
+                    .max_height(list_height)
+                    .min_scrolled_height(list_height)
+                    .show_rows(ui, row_height, self.listing.entries.len(), |ui, rows| {
                         ui.spacing_mut().item_spacing.y = 0.0;
                         let mut clicked = None;
                         let mut opened = None;
@@ -474,14 +506,11 @@ impl FileDialog {
                             self.click_entry(index);
                             answer = self.submit();
                         }
-                    },
-                );
+                    });
             });
 
         ui.add_space(4.0);
-        ui.horizontal(|ui| {
-            ui.weak(self.listing_note());
-        });
+        ui.add(egui::Label::new(egui::RichText::new(self.listing_note()).weak()).wrap());
         if let Some(error) = &self.error {
             ui.colored_label(ui.visuals().error_fg_color, error);
         }
@@ -663,6 +692,17 @@ mod tests {
             extensions: vec!["safetensors".into()],
             file_name: Some("rbm.safetensors".into()),
         }
+    }
+
+    #[test]
+    fn names_sort_as_in_a_file_manager() {
+        let mut names =
+            vec!["model-10", "Model-2", "model-1", "b", "A", "model-02", "x99999999999999999999999999999999999999999"];
+        names.sort_by(|a, b| natural_order(a, b));
+        assert_eq!(
+            names,
+            ["A", "b", "model-1", "Model-2", "model-02", "model-10", "x99999999999999999999999999999999999999999"]
+        );
     }
 
     #[test]

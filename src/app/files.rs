@@ -203,10 +203,6 @@ impl FileJobs {
         self.dialog.as_ref().map(|(dialog, _)| dialog)
     }
 
-    pub fn dialog_mut(&mut self) -> Option<&mut FileDialog> {
-        self.dialog.as_mut().map(|(dialog, _)| dialog)
-    }
-
     /// Whether the next request goes to rbm-lab's dialog.
     pub fn uses_builtin(&self) -> bool {
         match self.mode {
