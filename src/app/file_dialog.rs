@@ -311,23 +311,17 @@ impl FileDialog {
         let path = self.typed_path();
         let shows = |p: &Path| p.display().to_string();
         match self.request.kind {
-            PathKind::OpenFolder => {
-                if !path.exists() {
-                    self.error = Some(format!("{} does not exist", shows(&path)));
-                } else if !path.is_dir() {
-                    self.error = Some(format!("{} is not a folder", shows(&path)));
-                } else {
-                    return Some(DialogAnswer::Chosen(path));
-                }
+            PathKind::OpenFile if path.is_dir() => {
+                self.enter(&path);
             }
-            PathKind::OpenFile => {
-                if path.is_dir() {
-                    self.enter(&path);
-                } else if !path.exists() {
-                    self.error = Some(format!("There is no file {}", shows(&path)));
-                } else {
-                    return Some(DialogAnswer::Chosen(path));
-                }
+            kind @ (PathKind::OpenFolder | PathKind::OpenFile) => {
+                let folder_wanted = kind == PathKind::OpenFolder;
+                self.error = Some(match (path.exists(), path.is_dir()) {
+                    (false, _) if folder_wanted => format!("{} does not exist", shows(&path)),
+                    (false, _) => format!("There is no file {}", shows(&path)),
+                    (true, false) if folder_wanted => format!("{} is not a folder", shows(&path)),
+                    _ => return Some(DialogAnswer::Chosen(path)),
+                });
             }
             PathKind::SaveFile => {
                 if path.is_dir() {
