@@ -8,27 +8,13 @@ bin=${1:-target/release/rbm-lab}
 out=${2:-$(mktemp -d)}
 mkdir -p "$out"
 . "$(dirname "$0")/xvfb.sh"
-app_pid=
-xvfb_pid=
-cleanup() {
-  [ -n "$app_pid" ] && kill "$app_pid" 2>/dev/null || true
-  [ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null || true
-}
-trap cleanup EXIT
+kill_on_exit
 fail() { echo "smoke-window: FAIL: $*" >&2; echo "--- program output:" >&2; cat "$out/app.log" >&2 || true; exit 1; }
 
 start_xvfb 90 140
 "$bin" >"$out/app.log" 2>&1 &
 app_pid=$!
-
-wid=
-for _ in $(seq 1 60); do
-  wid=$(xdotool search --name '^rbm-lab$' 2>/dev/null | head -n1 || true)
-  [ -n "$wid" ] && break
-  kill -0 "$app_pid" 2>/dev/null || fail "the program exited before its window appeared"
-  sleep 0.5
-done
-[ -n "$wid" ] || fail "no window named rbm-lab appeared within 30 s"
+wait_for_window
 
 sleep 8  # let it train and draw
 kill -0 "$app_pid" 2>/dev/null || fail "the program exited while training"
@@ -51,18 +37,7 @@ grep -q "OpenGL renders on the CPU (.*): light look" "$out/app.log" || fail "sof
 atlas=$(convert "$out/window.png" -crop 100x100+450+450 -format %k info:)
 [ "$atlas" -gt 50 ] || fail "no filter atlas inside (450,450)-(550,550): $atlas colours"
 
-press_ctrl_q
-for _ in $(seq 1 50); do
-  kill -0 "$app_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if kill -0 "$app_pid" 2>/dev/null; then fail "still running 5 s after Ctrl+Q"; fi
-set +e
-wait "$app_pid"
-code=$?
-set -e
-app_pid=
-[ "$code" -eq 0 ] || fail "exit code $code"
+quit_cleanly
 line=$(grep -o 'window closed after training [0-9]* samples.*' "$out/app.log" || true)
 [ -n "$line" ] || fail "no shutdown summary in the log"
 samples=$(echo "$line" | awk '{print $5}')

@@ -4,6 +4,11 @@
 #                           and a fresh XDG_DATA_HOME: eframe restores the last window size from
 #                           there, and a window resized once would skew every later measurement
 #   press_ctrl_q            Ctrl+Q to the rbm-lab window (it closes, the trainer stops)
+#   quit_cleanly            Ctrl+Q, then checks that the program $app_pid exits within 5 s with
+#                           status 0 (else calls the caller's `fail MESSAGE`)
+#   kill_on_exit            when the script exits, kills the program ($app_pid) and the X server
+#   wait_for_window         waits up to 30 s for the window named rbm-lab of the program $app_pid and
+#                           sets wid; calls the caller's `fail MESSAGE` if it does not come
 
 start_xvfb() {
   local d disp=
@@ -24,4 +29,37 @@ press_ctrl_q() {
   wid=$(xdotool search --name '^rbm-lab$' 2>/dev/null | head -n1 || true)
   [ -n "$wid" ] && xdotool windowfocus --sync "$wid" 2>/dev/null || true
   xdotool key --clearmodifiers ctrl+q
+}
+
+kill_on_exit() {
+  app_pid=
+  xvfb_pid=
+  trap '[ -n "$app_pid" ] && kill "$app_pid" 2>/dev/null; [ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null; true' EXIT
+}
+
+wait_for_window() {
+  wid=
+  for _ in $(seq 1 60); do
+    wid=$(xdotool search --name '^rbm-lab$' 2>/dev/null | head -n1 || true)
+    [ -n "$wid" ] && return 0
+    kill -0 "$app_pid" 2>/dev/null || fail "the program exited before its window appeared"
+    sleep 0.5
+  done
+  fail "no window named rbm-lab appeared within 30 s"
+}
+
+quit_cleanly() {
+  local code
+  press_ctrl_q
+  for _ in $(seq 1 50); do
+    kill -0 "$app_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$app_pid" 2>/dev/null; then fail "still running 5 s after Ctrl+Q"; fi
+  set +e
+  wait "$app_pid"
+  code=$?
+  set -e
+  app_pid=
+  [ "$code" -eq 0 ] || fail "exit code $code"
 }

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use rbm_lab::app::files::DialogMode;
 use rbm_lab::app::{RbmLabApp, look};
 use rbm_lab::cli::{
-    Cli, LookArg, Subcommands, default_threads, load_dataset, run_bench, run_eval, run_sample, run_train,
+    Cli, FileDialogArg, LookArg, Subcommands, default_threads, load_dataset, run_bench, run_eval, run_sample, run_train,
 };
 use rbm_lab::model::ModelSpec;
 use rbm_lab::trainer::TrainerOptions;
@@ -45,6 +46,11 @@ fn run_window(cli: &Cli) -> anyhow::Result<()> {
     let stats_every = cli.window.stats_every;
     let look = cli.window.look;
     let ui_nice = cli.window.ui_nice;
+    let dialog_mode = match cli.window.file_dialog {
+        FileDialogArg::Auto => DialogMode::Auto,
+        FileDialogArg::System => DialogMode::System,
+        FileDialogArg::Builtin => DialogMode::Builtin,
+    };
     // Before the window lowers its own priority: evaluations and file jobs start from here.
     rbm_lab::threads::start_launcher()?;
     let dataset = Arc::new(load_dataset(cli.window.data.as_deref())?);
@@ -82,6 +88,8 @@ fn run_window(cli: &Cli) -> anyhow::Result<()> {
             }
             look::set_light_look(&cc.egui_ctx, light);
             let mut app = RbmLabApp::new(&cc.egui_ctx, dataset, options)?;
+            app.restore_settings(cc.storage);
+            app.files.set_mode(dialog_mode);
             if let Some(gl) = &cc.gl {
                 match rbm_lab::app::gl_paint::OpaquePainter::new(gl) {
                     Ok(painter) => app.use_opaque_painter(painter),

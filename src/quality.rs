@@ -8,7 +8,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
@@ -299,12 +298,38 @@ pub enum EvaluationEvent {
     Cancelled,
 }
 
-/// An evaluation on its own thread; dropping the job cancels it.
+/// An evaluation on its own thread. Dropping the job cancels it without waiting: the thread stops
+/// by itself at its next look at the cancel flag (see [`crate::model::ais::CHECK_INTERVAL`]), so
+/// the window never waits for a worker.
 pub struct EvaluationJob {
     events: Receiver<EvaluationEvent>,
     cancel: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    ended: ThreadEnded,
+    /// A final event (done, failed, cancelled) has been handed out.
+    answered: bool,
 }
+
+/// Whether a job's thread has ended (however it ended); stays readable after the job is dropped.
+#[derive(Clone, Debug, Default)]
+pub struct ThreadEnded(Arc<AtomicBool>);
+
+impl ThreadEnded {
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// Sets the flag when dropped: at the end of the thread's closure, also when it unwinds.
+struct SetOnDrop(ThreadEnded);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        (self.0).0.store(true, Ordering::Release);
+    }
+}
+
+/// What an evaluation thread runs: given a progress callback (returning false cancels), a result.
+pub type EvaluationWork = Box<dyn FnOnce(&mut dyn FnMut(f64) -> bool) -> Result<Evaluation, EvalError> + Send>;
 
 impl EvaluationJob {
     /// Starts evaluating `rbm` (a copy) at `epoch`; `wake` is called after each event.
@@ -315,43 +340,70 @@ impl EvaluationJob {
         settings: EvaluationSettings,
         wake: Option<Arc<dyn Fn() + Send + Sync>>,
     ) -> std::io::Result<Self> {
+        Self::spawn(Box::new(move |progress| evaluate(&rbm, &dataset, epoch, &settings, progress)), wake)
+    }
+
+    /// Runs `work` on its own thread as an evaluation. A panic in it ends the job with
+    /// [`EvaluationEvent::Failed`] instead of leaving the progress bar spinning.
+    pub fn spawn(work: EvaluationWork, wake: Option<Arc<dyn Fn() + Send + Sync>>) -> std::io::Result<Self> {
         let (tx, rx) = crossbeam_channel::unbounded();
         let cancel = Arc::new(AtomicBool::new(false));
         let stop = cancel.clone();
-        // At the process's priority, not the window's (see `crate::threads`).
-        let thread = crate::threads::spawn("rbm-evaluation", move || {
-            run_job(&rbm, &dataset, epoch, &settings, &tx, &stop, wake.as_deref());
+        let ended = ThreadEnded::default();
+        let guard = SetOnDrop(ended.clone());
+        // At the process's priority, not the window's (see `crate::threads`). The join handle is
+        // dropped: nothing ever waits for this thread.
+        crate::threads::spawn("rbm-evaluation", move || {
+            let _guard = guard;
+            run_job(work, &tx, &stop, wake.as_deref());
         })?;
-        Ok(Self { events: rx, cancel, thread: Some(thread) })
+        Ok(Self { events: rx, cancel, ended, answered: false })
     }
 
-    pub fn events(&self) -> impl Iterator<Item = EvaluationEvent> + '_ {
-        self.events.try_iter()
+    /// Events since the last call. Ends with [`EvaluationEvent::Failed`] if the thread ended
+    /// without a final event (it died in a way the job could not catch).
+    pub fn poll(&mut self) -> Vec<EvaluationEvent> {
+        // Looked at before draining: everything the thread sent before it ended is in the channel.
+        let ended = self.ended.get();
+        let mut events: Vec<EvaluationEvent> = self.events.try_iter().collect();
+        self.answered |= events.iter().any(EvaluationEvent::is_final);
+        if ended && !self.answered {
+            events.push(EvaluationEvent::Failed("the evaluation thread ended without a result".into()));
+            self.answered = true;
+        }
+        events
     }
 
+    /// Asks the thread to stop; it answers [`EvaluationEvent::Cancelled`] at its next check.
     pub fn cancel(&self) {
         self.cancel.store(true, Ordering::Relaxed);
     }
 
     pub fn is_finished(&self) -> bool {
-        self.thread.as_ref().is_none_or(|t| t.is_finished())
+        self.ended.get()
+    }
+
+    /// A flag that says when the thread has ended, also after the job has been dropped.
+    pub fn thread_ended(&self) -> ThreadEnded {
+        self.ended.clone()
     }
 }
 
 impl Drop for EvaluationJob {
     fn drop(&mut self) {
         self.cancel();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+    }
+}
+
+impl EvaluationEvent {
+    /// Done, failed or cancelled: nothing follows it.
+    pub fn is_final(&self) -> bool {
+        !matches!(self, EvaluationEvent::Progress(_))
     }
 }
 
 fn run_job(
-    rbm: &Rbm,
-    dataset: &Dataset,
-    epoch: f64,
-    settings: &EvaluationSettings,
+    work: EvaluationWork,
     tx: &Sender<EvaluationEvent>,
     stop: &AtomicBool,
     wake: Option<&(dyn Fn() + Send + Sync)>,
@@ -371,10 +423,15 @@ fn run_job(
         }
         !stop.load(Ordering::Relaxed)
     };
-    match evaluate(rbm, dataset, epoch, settings, &mut progress) {
-        Ok(evaluation) => send(EvaluationEvent::Done(evaluation)),
-        Err(EvalError::Cancelled) => send(EvaluationEvent::Cancelled),
-        Err(e) => send(EvaluationEvent::Failed(e.to_string())),
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&mut progress)));
+    match outcome {
+        Ok(Ok(evaluation)) => send(EvaluationEvent::Done(evaluation)),
+        Ok(Err(EvalError::Cancelled)) => send(EvaluationEvent::Cancelled),
+        Ok(Err(e)) => send(EvaluationEvent::Failed(e.to_string())),
+        Err(payload) => send(EvaluationEvent::Failed(format!(
+            "the evaluation stopped unexpectedly: {}",
+            crate::threads::panic_message(payload.as_ref())
+        ))),
     }
 }
 

@@ -55,6 +55,16 @@ pub fn spawn<T: Send + 'static>(name: &str, work: impl FnOnce() -> T + Send + 's
     reply_rx.recv().map_err(|_| io::Error::other("the launcher thread has stopped"))?
 }
 
+/// The text of a caught panic's payload (`panic!` with a literal gives a `&str`, with arguments a
+/// `String`), for telling the person why a background thread stopped.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string())
+}
+
 /// Raises the nice value of the calling thread and of this process's software-rasterizer threads
 /// (Mesa's `llvmpipe-N`) to `nice`, where it is lower. Returns the names of the threads changed.
 #[cfg(target_os = "linux")]

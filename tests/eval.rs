@@ -437,13 +437,13 @@ fn an_evaluation_job_on_an_empty_held_out_set_ends_with_the_message() {
     // The window's evaluation thread: it must end with the error, not die.
     let settings = EvaluationSettings { runs: 10, betas: Some(100), images: 100, seed: 1, threads: 1 };
     let dataset = std::sync::Arc::new(tiny_dataset(5));
-    let job = EvaluationJob::start(random_rbm(784, 40, 0.01, 0.1, 3), dataset, 0.0, settings, None).unwrap();
+    let mut job = EvaluationJob::start(random_rbm(784, 40, 0.01, 0.1, 3), dataset, 0.0, settings, None).unwrap();
     let deadline = Instant::now() + std::time::Duration::from_secs(10);
     while !job.is_finished() {
         assert!(Instant::now() < deadline, "the evaluation thread did not end");
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
-    let events: Vec<EvaluationEvent> = job.events().collect();
+    let events: Vec<EvaluationEvent> = job.poll();
     assert!(
         matches!(events.as_slice(), [EvaluationEvent::Failed(message)] if message.contains("the test set has no images")),
         "{events:?}"

@@ -482,3 +482,44 @@ fn a_model_whose_settings_do_not_fit_its_size_is_refused() {
     assert_eq!(seen.progress.as_ref().map(|p| p.n_hidden), Some(32));
     assert!(trainer.shutdown(Duration::from_secs(5)));
 }
+
+#[test]
+fn a_trainer_that_panics_says_why_and_is_seen_dead() {
+    let woken = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let wake = woken.clone();
+    let waker: rbm_lab::trainer::Waker = Arc::new(move || wake.store(true, std::sync::atomic::Ordering::SeqCst));
+    let trainer = TrainerHandle::spawn_with(Some(waker), |side| {
+        // Alive until the panic: it answers a first command like a trainer would.
+        let _ = side.commands.recv();
+        panic!("injected failure in the trainer");
+    })
+    .expect("trainer thread");
+    assert!(trainer.is_alive());
+    trainer.send(Command::Start);
+    let last_words = trainer.recv_timeout(Duration::from_secs(10)).expect("a final update");
+    match last_words {
+        Update::TrainerStopped(message) => assert!(message.contains("injected failure in the trainer"), "{message}"),
+        other => panic!("expected TrainerStopped, got {other:?}"),
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while trainer.is_alive() {
+        assert!(Instant::now() < deadline, "the dead trainer still counts as alive");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    while !woken.load(std::sync::atomic::Ordering::SeqCst) {
+        assert!(Instant::now() < deadline, "the window was not woken to see it");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn a_trainer_played_through_a_link_dies_when_its_end_is_dropped() {
+    let (link, side) = rbm_lab::trainer::link();
+    let trainer = TrainerHandle::from_link(link);
+    assert!(trainer.is_alive());
+    side.updates.send(Update::Error("from the test".into())).expect("send");
+    drop(side);
+    assert!(!trainer.is_alive());
+    // What it sent before it went can still be read.
+    assert!(matches!(trainer.updates().next(), Some(Update::Error(_))));
+}

@@ -10,7 +10,8 @@ use egui_kittest::kittest::Queryable;
 use rbm_lab::app::RbmLabApp;
 use rbm_lab::data::Dataset;
 use rbm_lab::model::{ModelSpec, TrainingConfig};
-use rbm_lab::trainer::TrainerOptions;
+use rbm_lab::quality::{BINARISATION_SEED, binarised_subset};
+use rbm_lab::trainer::{ModelSnapshot, TrainerOptions};
 
 fn mnist() -> Arc<Dataset> {
     static DATA: OnceLock<Arc<Dataset>> = OnceLock::new();
@@ -123,6 +124,23 @@ fn main_window_snapshot() {
     harness.snapshot("main_window");
 }
 
+/// Steps frames until no repaint has been asked for over `quiet` (the trainer's publications ask
+/// for one each), failing after 20 s.
+fn wait_for_quiet(harness: &mut Harness<'static, RbmLabApp>, quiet: Duration) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut quiet_since: Option<Instant> = None;
+    loop {
+        harness.step();
+        if harness.ctx.has_requested_repaint() {
+            quiet_since = None;
+        } else if quiet_since.get_or_insert_with(Instant::now).elapsed() >= quiet {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the window never stopped requesting repaints");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn an_idle_window_stops_repainting() {
     // Paused trainer, paused chains: once the first updates are in, nothing should ask for frames
@@ -131,14 +149,50 @@ fn an_idle_window_stops_repainting() {
     step_until(&mut harness, "first updates", |app| {
         app.progress().is_some() && app.filters.snapshot().is_some() && app.chains.snapshot().is_some()
     });
-    std::thread::sleep(Duration::from_millis(300));
-    harness.run_steps(3);
+    wait_for_quiet(&mut harness, Duration::from_millis(200));
     assert!(harness.try_run().is_ok(), "the idle window keeps requesting repaints");
     // Over the next second the idle trainer publishes nothing that would wake the window.
     std::thread::sleep(Duration::from_millis(1000));
     let woken = harness.state().trainer().updates().count();
     assert_eq!(woken, 0, "an idle trainer sent {woken} updates");
     assert!(!harness.ctx.has_requested_repaint(), "a repaint was requested while idle");
+}
+
+/// ln(1 + e^x) without overflow.
+fn softplus(x: f64) -> f64 {
+    if x > 0.0 { x + (-x).exp().ln_1p() } else { x.exp().ln_1p() }
+}
+
+/// The exact average log-likelihood of binary `images` (rows of V) under the model in `s`, worked
+/// out here from the definition: log Z by summing over all 2^H hidden states,
+///   log Z = log Σ_h exp(b_h·h + Σ_i softplus(b_v,i + W_i·h)),
+/// and log p(v) = b_v·v + Σ_j softplus(b_h,j + v·W_j) − log Z.
+fn exact_log_likelihood(s: &ModelSnapshot, images: &[f32], rows: usize) -> f64 {
+    let (nv, nh) = (s.n_visible, s.n_hidden);
+    let w = |i: usize, j: usize| s.weights[i * nh + j] as f64;
+    let terms: Vec<f64> = (0..1usize << nh)
+        .map(|state| {
+            let on: Vec<usize> = (0..nh).filter(|j| state >> j & 1 == 1).collect();
+            let hidden: f64 = on.iter().map(|&j| s.hidden_bias[j] as f64).sum();
+            let visible: f64 =
+                (0..nv).map(|i| softplus(s.visible_bias[i] as f64 + on.iter().map(|&j| w(i, j)).sum::<f64>())).sum();
+            hidden + visible
+        })
+        .collect();
+    let top = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let log_z = top + terms.iter().map(|t| (t - top).exp()).sum::<f64>().ln();
+    let total: f64 = images
+        .chunks_exact(nv)
+        .take(rows)
+        .map(|v| {
+            let bias: f64 = (0..nv).map(|i| s.visible_bias[i] as f64 * v[i] as f64).sum();
+            let hidden: f64 = (0..nh)
+                .map(|j| softplus(s.hidden_bias[j] as f64 + (0..nv).map(|i| v[i] as f64 * w(i, j)).sum::<f64>()))
+                .sum();
+            bias + hidden - log_z
+        })
+        .sum();
+    total / rows as f64
 }
 
 #[test]
@@ -150,11 +204,25 @@ fn quality_tab_evaluates_the_model_and_shows_monitors() {
     });
     harness.get_by_label("Quality (log-likelihood)").click();
     step_until(&mut harness, "a weights snapshot", |app| app.filters.snapshot().is_some());
+    // The trainer is paused: the model evaluated is this one.
+    let evaluated = harness.state().filters.snapshot().cloned().expect("snapshot");
     harness.get_by_label("Evaluate now").click();
     step_until(&mut harness, "the evaluation", |app| !app.quality.evaluations.is_empty());
     let e = harness.state().quality.evaluations[0].clone();
     assert!(e.exact, "16 hidden units are enumerated exactly");
-    assert!(e.test_log_likelihood < 0.0 && e.test_log_likelihood > -2000.0, "{e:?}");
+    // The standard protocol's binarised images: the 10,000 test images and 10,000 training ones.
+    let dataset = mnist();
+    let (test, test_rows) = binarised_subset(&dataset.test, 10_000, BINARISATION_SEED);
+    let (train, train_rows) = binarised_subset(&dataset.train, 10_000, BINARISATION_SEED ^ 1);
+    let expected_test = exact_log_likelihood(&evaluated, &test, test_rows);
+    let expected_train = exact_log_likelihood(&evaluated, &train, train_rows);
+    assert_eq!((e.images, e.epoch), (10_000, evaluated.epoch_position));
+    assert!((e.test_log_likelihood - expected_test).abs() < 1e-3, "{} vs exact {expected_test}", e.test_log_likelihood);
+    assert!(
+        (e.train_log_likelihood - expected_train).abs() < 1e-3,
+        "{} vs exact {expected_train}",
+        e.train_log_likelihood
+    );
     // Training a quarter epoch produces the first monitor point.
     harness.get_by_label("Start").click();
     step_until(&mut harness, "a monitor point", |app| !app.quality.monitors.is_empty());

@@ -12,11 +12,16 @@ pub struct ControlPanel {
     pub spec: ModelSpec,
     /// Whether the trainer says it is training.
     pub running: bool,
+    /// The trainer has died: nothing here can reach it (the window's banner says what to do).
+    pub trainer_stopped: bool,
 }
+
+/// Why Start, Step and Reset are greyed out once the trainer has died.
+const STOPPED_HINT: &str = "The trainer has stopped: save the last weights or restart it (see the message above)";
 
 impl ControlPanel {
     pub fn new(config: TrainingConfig, spec: ModelSpec) -> Self {
-        Self { sent: config.clone(), config, spec, running: false }
+        Self { sent: config.clone(), config, spec, running: false, trainer_stopped: false }
     }
 
     /// The trainer changed the configuration itself (e.g. a model was loaded): show that.
@@ -34,11 +39,22 @@ impl ControlPanel {
             } else {
                 ("Start", "Train continuously on the training images")
             };
-            if ui.button(label).on_hover_text(hint).clicked() {
+            let enabled = !self.trainer_stopped;
+            if ui
+                .add_enabled(enabled, egui::Button::new(label))
+                .on_hover_text(hint)
+                .on_disabled_hover_text(STOPPED_HINT)
+                .clicked()
+            {
                 commands.push(if self.running { Command::Pause } else { Command::Start });
                 self.running = !self.running;
             }
-            if ui.button("Step").on_hover_text("Train exactly one batch, then pause").clicked() {
+            if ui
+                .add_enabled(enabled, egui::Button::new("Step"))
+                .on_hover_text("Train exactly one batch, then pause")
+                .on_disabled_hover_text(STOPPED_HINT)
+                .clicked()
+            {
                 commands.push(Command::Step);
                 self.running = false;
             }
@@ -119,7 +135,12 @@ impl ControlPanel {
             })
             .response
             .on_hover_text("Xavier: W ~ N(0, 2/(V+H)), zero biases. Hinton: W ~ N(0, 0.01²), b_v = logit(pixel means)");
-        if ui.button("Reset model").on_hover_text("Start over with a new model of this size and seed").clicked() {
+        if ui
+            .add_enabled(!self.trainer_stopped, egui::Button::new("Reset model"))
+            .on_hover_text("Start over with a new model of this size and seed")
+            .on_disabled_hover_text(STOPPED_HINT)
+            .clicked()
+        {
             commands.push(Command::Reset(self.spec.clone()));
         }
     }

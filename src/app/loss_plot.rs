@@ -17,6 +17,21 @@ use crate::trainer::LossPoint;
 /// twice as many at a time). 20k points is far more than a plot's width in pixels.
 const MAX_BATCH_POINTS: usize = 20_000;
 const MAX_MARKERS: usize = 500;
+/// Per-epoch means are merged the same way past this many (years of epochs at any realistic speed,
+/// but nothing else bounds them).
+const MAX_EPOCH_MEANS: usize = 5_000;
+
+/// Each pair of neighbouring points replaced by its mean (x and y): half as many points with the
+/// same overall shape and mean. A lone last point is kept as it is.
+pub fn merge_pairs(points: &[PlotPoint]) -> Vec<PlotPoint> {
+    points
+        .chunks(2)
+        .map(|pair| {
+            let n = pair.len() as f64;
+            PlotPoint::new(pair.iter().map(|p| p.x).sum::<f64>() / n, pair.iter().map(|p| p.y).sum::<f64>() / n)
+        })
+        .collect()
+}
 
 /// A hyperparameter change, drawn as a vertical line.
 #[derive(Clone, Debug, PartialEq)]
@@ -57,14 +72,7 @@ impl LossHistory {
             self.bucket_len = 0;
         }
         if self.points.len() > MAX_BATCH_POINTS {
-            self.points = self
-                .points
-                .chunks(2)
-                .map(|pair| {
-                    let n = pair.len() as f64;
-                    PlotPoint::new(pair.iter().map(|p| p.x).sum::<f64>() / n, pair.iter().map(|p| p.y).sum::<f64>() / n)
-                })
-                .collect();
+            self.points = merge_pairs(&self.points);
             self.stride = stride * 2;
         }
     }
@@ -72,6 +80,9 @@ impl LossHistory {
     pub fn push_epoch_mean(&mut self, epoch: usize, mean: f64) {
         // At the middle of the epoch it averages.
         self.epoch_means.push(PlotPoint::new(epoch as f64 + 0.5, mean));
+        if self.epoch_means.len() > MAX_EPOCH_MEANS {
+            self.epoch_means = merge_pairs(&self.epoch_means);
+        }
     }
 
     /// Records a change at `epoch`. With `merge`, the change replaces the last marker (the app
@@ -316,6 +327,29 @@ mod tests {
         assert!(h.batch_points().iter().all(|p| (p.y - 1.0).abs() < 1e-12));
         let xs: Vec<f64> = h.batch_points().iter().map(|p| p.x).collect();
         assert!(xs.windows(2).all(|w| w[0] < w[1]), "x stays increasing after merging");
+    }
+
+    #[test]
+    fn epoch_means_stay_bounded_and_keep_their_mean() {
+        let mut h = LossHistory::default();
+        let n = 3 * MAX_EPOCH_MEANS + 5;
+        for epoch in 0..n {
+            h.push_epoch_mean(epoch, 2.0);
+        }
+        let means = h.epoch_means();
+        assert!(means.len() <= MAX_EPOCH_MEANS, "{} epoch means kept", means.len());
+        assert!(means.len() > MAX_EPOCH_MEANS / 4, "thinned too far: {}", means.len());
+        assert!(means.iter().all(|p| (p.y - 2.0).abs() < 1e-12));
+        assert!(means.windows(2).all(|w| w[0].x < w[1].x), "x stays increasing after merging");
+        assert_eq!(means.last().map(|p| p.x), Some(n as f64 - 0.5), "the newest epoch is kept as it is");
+    }
+
+    #[test]
+    fn merging_pairs_averages_neighbours() {
+        let points: Vec<PlotPoint> = (0..5).map(|i| PlotPoint::new(i as f64, (i * i) as f64)).collect();
+        let merged = merge_pairs(&points);
+        let pairs: Vec<(f64, f64)> = merged.iter().map(|p| (p.x, p.y)).collect();
+        assert_eq!(pairs, vec![(0.5, 0.5), (2.5, 6.5), (4.0, 16.0)]);
     }
 
     #[test]

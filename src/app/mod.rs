@@ -2,12 +2,14 @@
 
 pub mod chains;
 pub mod controls;
+pub mod file_dialog;
 pub mod files;
 pub mod filters;
 pub mod gl_paint;
 pub mod look;
 pub mod loss_plot;
 pub mod quality_view;
+pub mod replace;
 pub mod status;
 pub mod texture;
 
@@ -16,17 +18,24 @@ use std::time::{Duration, Instant};
 
 use crate::data::Dataset;
 use crate::io::export::LossCsvRow;
-use crate::model::TrainingConfig;
+use crate::io::{ModelFile, ModelMetadata};
+use crate::model::{Rbm, TrainingConfig};
 use crate::toy::view::ToyExplorer;
-use crate::trainer::{ChainCommand, Command, Progress, TrainerHandle, TrainerOptions, Update};
+use crate::trainer::{
+    ChainCommand, Command, ModelSnapshot, Progress, TrainerHandle, TrainerLink, TrainerOptions, Update,
+};
 
 use chains::ChainView;
 use controls::ControlPanel;
-use files::{FileJobs, FileOutcome, FileRequest};
+use files::{FileDialogSettings, FileJobs, FileOutcome, FileRequest, Purpose};
 use filters::FilterView;
 use loss_plot::{LossPlotView, describe_change};
 use quality_view::QualityView;
+use replace::{Choice, ReplaceConfirmation, Replacement, SaveTracker};
 use status::{FrameStats, status_ui};
+
+/// Where the file dialog's settings are kept between runs (eframe's storage).
+pub const FILE_DIALOG_SETTINGS_KEY: &str = "rbm-lab-file-dialog";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tab {
@@ -44,6 +53,13 @@ pub struct Notice {
 
 pub struct RbmLabApp {
     trainer: TrainerHandle,
+    /// What the trainer was started with (and its waker), for restarting it.
+    trainer_options: TrainerOptions,
+    /// Why the trainer stopped, once it has died.
+    trainer_stopped: Option<String>,
+    /// A restarted trainer's first model replacement is the window's own weights, not a new model:
+    /// it keeps whatever was unsaved.
+    restarting: bool,
     dataset: Arc<Dataset>,
     pub controls: ControlPanel,
     pub loss: LossPlotView,
@@ -54,7 +70,9 @@ pub struct RbmLabApp {
     pub tab: Tab,
     progress: Option<Progress>,
     notice: Option<Notice>,
-    files: FileJobs,
+    pub files: FileJobs,
+    saves: SaveTracker,
+    confirmation: Option<ReplaceConfirmation>,
     frames: FrameStats,
     last_frame_at: Option<Instant>,
     /// When the last hyperparameter marker was placed, and the settings before that gesture began.
@@ -74,11 +92,19 @@ struct StatsLog {
 
 impl RbmLabApp {
     /// Starts the trainer (woken repaints go to `ctx`) and builds the views.
-    pub fn new(ctx: &egui::Context, dataset: Arc<Dataset>, mut options: TrainerOptions) -> std::io::Result<Self> {
-        let repaint_ctx = ctx.clone();
-        // A zero-delay request makes egui paint twice; a 1 ms delay paints once per publication,
-        // so the window draws at the trainer's publishing rate (~30 Hz) and no faster.
-        options.waker = Some(Arc::new(move || repaint_ctx.request_repaint_after(Duration::from_millis(1))));
+    pub fn new(ctx: &egui::Context, dataset: Arc<Dataset>, options: TrainerOptions) -> std::io::Result<Self> {
+        let options = with_waker(ctx, options);
+        let trainer = TrainerHandle::spawn(dataset.clone(), options.clone())?;
+        Ok(Self::with_trainer(dataset, trainer, options))
+    }
+
+    /// The window on a trainer played through `link` (a test feeds it updates and reads its
+    /// commands); `options` are what the views start with, as if the trainer had them.
+    pub fn from_link(ctx: &egui::Context, dataset: Arc<Dataset>, link: TrainerLink, options: TrainerOptions) -> Self {
+        Self::with_trainer(dataset, TrainerHandle::from_link(link), with_waker(ctx, options))
+    }
+
+    fn with_trainer(dataset: Arc<Dataset>, trainer: TrainerHandle, options: TrainerOptions) -> Self {
         let controls = ControlPanel::new(options.config.clone(), options.spec.clone());
         let chains = ChainView::new(
             options.chain_count,
@@ -86,9 +112,11 @@ impl RbmLabApp {
             options.chain_steps_per_second,
             options.chains_running,
         );
-        let trainer = TrainerHandle::spawn(dataset.clone(), options)?;
-        Ok(Self {
+        Self {
             trainer,
+            trainer_options: options,
+            trainer_stopped: None,
+            restarting: false,
             dataset,
             controls,
             loss: LossPlotView::default(),
@@ -100,13 +128,39 @@ impl RbmLabApp {
             progress: None,
             notice: None,
             files: FileJobs::default(),
+            saves: SaveTracker::default(),
+            confirmation: None,
             frames: FrameStats::default(),
             last_frame_at: None,
             last_marker_at: None,
             gesture_base: None,
             show_frame_timing: true,
             stats_log: None,
-        })
+        }
+    }
+
+    /// Restores what was kept from the last run (eframe's storage, if any).
+    pub fn restore_settings(&mut self, storage: Option<&dyn eframe::Storage>) {
+        if let Some(settings) =
+            storage.and_then(|s| eframe::get_value::<FileDialogSettings>(s, FILE_DIALOG_SETTINGS_KEY))
+        {
+            self.files.settings = settings;
+        }
+    }
+
+    /// Why the trainer stopped, if it died.
+    pub fn trainer_stopped(&self) -> Option<&str> {
+        self.trainer_stopped.as_deref()
+    }
+
+    /// Training samples since the model was created, loaded or last saved.
+    pub fn unsaved_samples(&self) -> u64 {
+        self.saves.unsaved(self.progress.as_ref().map_or(0, |p| p.samples_seen))
+    }
+
+    /// The question asked before replacing a model with unsaved training, while it is open.
+    pub fn confirmation(&self) -> Option<&ReplaceConfirmation> {
+        self.confirmation.as_ref()
     }
 
     pub fn trainer(&self) -> &TrainerHandle {
@@ -165,6 +219,7 @@ impl RbmLabApp {
             Update::EpochFinished { epoch, mean_loss } => self.loss.history.push_epoch_mean(epoch, mean_loss),
             Update::Progress(progress) => {
                 self.controls.running = progress.running;
+                self.saves.progress(progress.samples_seen);
                 self.progress = Some(progress);
             }
             Update::ConfigApplied { epoch_position, config } => {
@@ -189,15 +244,209 @@ impl RbmLabApp {
             Update::ModelReplaced { description, .. } => {
                 self.loss.history.clear();
                 self.quality.clear();
+                if !std::mem::take(&mut self.restarting) {
+                    self.saves.replaced(self.samples_seen());
+                }
                 self.say(format!("Model: {description}"), false);
             }
-            Update::Saved(path) => self.say(format!("Saved {}", path.display()), false),
+            Update::Saved(path) => self.saved(&path),
             Update::ModelFile(_) => {}
             Update::Diverged { message, .. } => {
                 self.controls.running = false;
                 self.say(message, true);
             }
-            Update::Error(message) => self.say(message, true),
+            Update::Error(message) => self.report_error(message),
+            Update::TrainerStopped(message) => {
+                self.controls.running = false;
+                self.trainer_stopped = Some(message);
+            }
+        }
+    }
+
+    /// Shows an error. A replacement waiting for a save is called off: most likely the save itself
+    /// failed, and what waited for it must not go ahead.
+    fn report_error(&mut self, message: String) {
+        if self.confirmation.take_if(|c| c.waiting_for_save).is_some() {
+            self.say(format!("{message} The model was not replaced."), true);
+        } else {
+            self.say(message, true);
+        }
+    }
+
+    fn samples_seen(&self) -> u64 {
+        self.progress.as_ref().map_or(0, |p| p.samples_seen)
+    }
+
+    /// The model is on disk at `path`; a replacement that waited for this save goes ahead.
+    fn saved(&mut self, path: &std::path::Path) {
+        self.saves.saved(self.samples_seen());
+        self.say(format!("Saved {}", path.display()), false);
+        if let Some(confirmation) = self.confirmation.take_if(|c| c.waiting_for_save) {
+            self.replace(confirmation.replacement);
+        }
+    }
+
+    /// Replaces the model, asking first if that would lose unsaved training.
+    pub fn request_replacement(&mut self, replacement: Replacement) {
+        if self.trainer_stopped.is_some() {
+            self.say("The trainer has stopped: save the last weights or restart it first (see above)", true);
+            return;
+        }
+        if self.unsaved_samples() > 0 && replacement.loses_model(self.dataset.pixels_per_image()) {
+            self.confirmation = Some(ReplaceConfirmation::new(replacement));
+        } else {
+            self.replace(replacement);
+        }
+    }
+
+    fn replace(&mut self, replacement: Replacement) {
+        match replacement {
+            Replacement::Reset(spec) => self.trainer.send(Command::Reset(spec)),
+            Replacement::Load(model, path) => {
+                self.say(format!("Loading {}", path.display()), false);
+                self.trainer.send(Command::LoadModel(model));
+            }
+            Replacement::Dataset(dataset) => {
+                self.say(
+                    format!(
+                        "Dataset {}: {} training images of {}x{}",
+                        dataset.name, dataset.train.count, dataset.rows, dataset.cols
+                    ),
+                    false,
+                );
+                self.dataset = dataset.clone();
+                self.trainer.send(Command::SetDataset(dataset));
+            }
+        }
+    }
+
+    fn confirmation_ui(&mut self, ui: &mut egui::Ui) {
+        let unsaved = self.unsaved_samples();
+        let Some(choice) = self.confirmation.as_ref().and_then(|c| c.ui(ui, unsaved)) else { return };
+        match choice {
+            Choice::SaveFirst => {
+                if let Some(c) = &mut self.confirmation {
+                    c.waiting_for_save = true;
+                }
+                self.files.start(ui.ctx(), FileRequest::ChooseSavePath);
+            }
+            Choice::Discard => {
+                if let Some(confirmation) = self.confirmation.take() {
+                    self.replace(confirmation.replacement);
+                }
+            }
+            Choice::Cancel => self.confirmation = None,
+        }
+    }
+
+    /// The weights the window last received, as a model file (no training state: the trainer
+    /// that had it is gone).
+    fn last_weights_file(&self) -> Result<ModelFile, String> {
+        let snapshot: &ModelSnapshot =
+            self.filters.snapshot().ok_or("The trainer stopped before it sent any weights")?;
+        let rbm = Rbm::from_parameters(
+            snapshot.n_visible,
+            snapshot.n_hidden,
+            snapshot.weights.clone(),
+            snapshot.visible_bias.clone(),
+            snapshot.hidden_bias.clone(),
+        )
+        .map_err(|e| format!("The last weights cannot be used: {e}"))?;
+        let (config, spec) = match &self.progress {
+            Some(p) => (p.config.clone(), p.spec.clone()),
+            None => (self.trainer_options.config.clone(), self.trainer_options.spec.clone()),
+        };
+        let spec = crate::model::ModelSpec { n_hidden: snapshot.n_hidden, ..spec };
+        let mut metadata =
+            ModelMetadata::new(self.dataset.name.clone(), snapshot.image_rows, snapshot.image_cols, config, spec);
+        metadata.epochs_trained = snapshot.epoch_position;
+        metadata.samples_seen = self.samples_seen();
+        Ok(ModelFile::new(rbm, metadata))
+    }
+
+    /// A save path was chosen: the trainer writes its model, or, if it has died, the window writes
+    /// the last weights it received.
+    fn save_to(&mut self, ctx: &egui::Context, path: std::path::PathBuf) {
+        if self.trainer_stopped.is_none() {
+            self.trainer.send(Command::SaveModel(path));
+            return;
+        }
+        match self.last_weights_file() {
+            Ok(file) => self.files.write_model(ctx, path, file),
+            Err(message) => {
+                self.confirmation = None;
+                self.say(message, true);
+            }
+        }
+    }
+
+    /// A new trainer thread from the last weights the window received (the loss history restarts).
+    fn restart_trainer(&mut self) {
+        let file = match self.last_weights_file() {
+            Ok(file) => file,
+            Err(message) => return self.say(message, true),
+        };
+        let epoch = file.metadata.epochs_trained;
+        let mut options = self.trainer_options.clone();
+        options.start_running = false;
+        options.chains_running = self.chains.running;
+        options.config = file.metadata.training.clone();
+        options.spec = file.metadata.spec.clone();
+        match TrainerHandle::spawn(self.dataset.clone(), options) {
+            Ok(trainer) => {
+                trainer.send(Command::LoadModel(Box::new(file)));
+                // The old handle's thread has ended: dropping it joins at once.
+                self.trainer = trainer;
+                self.trainer_stopped = None;
+                self.restarting = true;
+                self.say(
+                    format!("Trainer restarted from the weights of epoch {epoch:.3}; press Start to train"),
+                    false,
+                );
+            }
+            Err(e) => self.say(format!("Could not start a trainer thread: {e}"), true),
+        }
+    }
+
+    /// The dead trainer's banner: what happened, and what can be done about it.
+    fn stopped_banner_ui(&mut self, ui: &mut egui::Ui) {
+        let Some(message) = &self.trainer_stopped else { return };
+        let epoch = self.filters.snapshot().map(|s| s.epoch_position);
+        let mut save = false;
+        let mut restart = false;
+        egui::Frame::new()
+            .fill(egui::Color32::from_rgb(90, 24, 20))
+            .stroke(egui::Stroke::new(1.0, egui::Color32::from_rgb(220, 80, 60)))
+            .inner_margin(egui::Margin::same(8))
+            .show(ui, |ui| {
+                ui.set_width(ui.available_width());
+                ui.label(
+                    egui::RichText::new(format!("Training stopped unexpectedly: {message}"))
+                        .strong()
+                        .color(egui::Color32::from_rgb(255, 220, 210)),
+                );
+                ui.horizontal(|ui| {
+                    let weights = match epoch {
+                        Some(epoch) => format!("The window holds the last weights it received (epoch {epoch:.3})."),
+                        None => "The trainer sent no weights before it stopped.".to_string(),
+                    };
+                    ui.label(egui::RichText::new(weights).color(egui::Color32::from_rgb(255, 220, 210)));
+                    let has_weights = epoch.is_some();
+                    save = ui
+                        .add_enabled(has_weights, egui::Button::new("Save last weights…"))
+                        .on_hover_text("Write those weights to a model file (without the training state)")
+                        .clicked();
+                    restart = ui
+                        .add_enabled(has_weights, egui::Button::new("Restart trainer"))
+                        .on_hover_text("Start a new trainer from those weights (paused; the loss plot starts over)")
+                        .clicked();
+                });
+            });
+        if save {
+            self.files.start(ui.ctx(), FileRequest::ChooseSavePath);
+        }
+        if restart {
+            self.restart_trainer();
         }
     }
 
@@ -218,25 +467,23 @@ impl RbmLabApp {
         }
         for outcome in self.files.finished() {
             match outcome {
-                FileOutcome::DatasetLoaded(dataset) => {
-                    self.say(
-                        format!(
-                            "Dataset {}: {} training images of {}x{}",
-                            dataset.name, dataset.train.count, dataset.rows, dataset.cols
-                        ),
-                        false,
-                    );
-                    self.dataset = dataset.clone();
-                    self.trainer.send(Command::SetDataset(dataset));
-                }
-                FileOutcome::ModelLoaded(model, path) => {
-                    self.say(format!("Loading {}", path.display()), false);
-                    self.trainer.send(Command::LoadModel(model));
-                }
-                FileOutcome::SavePathChosen(path) => self.trainer.send(Command::SaveModel(path)),
+                FileOutcome::DatasetLoaded(dataset) => self.request_replacement(Replacement::Dataset(dataset)),
+                FileOutcome::ModelLoaded(model, path) => self.request_replacement(Replacement::Load(model, path)),
+                FileOutcome::SavePathChosen(path) => self.save_to(ctx, path),
+                FileOutcome::ModelWritten(path) => self.saved(&path),
                 FileOutcome::Exported(path) => self.say(format!("Wrote {}", path.display()), false),
-                FileOutcome::Cancelled => {}
-                FileOutcome::Failed(message) => self.say(message, true),
+                FileOutcome::Cancelled(Purpose::SaveModel)
+                    if self.confirmation.as_ref().is_some_and(|c| c.waiting_for_save) =>
+                {
+                    self.confirmation = None;
+                    self.say("Save cancelled: the model was not replaced", false);
+                }
+                FileOutcome::Cancelled(_) => {}
+                FileOutcome::Failed(message) => self.report_error(message),
+                FileOutcome::UsingBuiltinDialog => self.say(
+                    "This system shows no file dialog (no desktop portal, no zenity): rbm-lab uses its own",
+                    false,
+                ),
             }
         }
     }
@@ -268,11 +515,7 @@ impl RbmLabApp {
                 }
                 if ui.button("Use embedded MNIST").clicked() {
                     match Dataset::embedded_mnist() {
-                        Ok(dataset) => {
-                            let dataset = Arc::new(dataset);
-                            self.dataset = dataset.clone();
-                            self.trainer.send(Command::SetDataset(dataset));
-                        }
+                        Ok(dataset) => self.request_replacement(Replacement::Dataset(Arc::new(dataset))),
                         Err(e) => self.say(format!("Embedded MNIST unreadable: {e}"), true),
                     }
                 }
@@ -320,6 +563,26 @@ impl RbmLabApp {
                     look::set_light_look(ui.ctx(), light);
                 }
                 ui.checkbox(&mut self.show_frame_timing, "Frame timing in the status bar");
+                let (hint, fixed) = match self.files.mode() {
+                    files::DialogMode::Auto if self.files.system_missing() => (
+                        "This system shows no file dialog (no desktop portal, no zenity): rbm-lab's is used",
+                        Some(true),
+                    ),
+                    files::DialogMode::Auto => ("Choose files in rbm-lab's own dialog instead of the system's", None),
+                    files::DialogMode::System => {
+                        ("Started with --file-dialog system: the system's dialog is used", Some(false))
+                    }
+                    files::DialogMode::Builtin => {
+                        ("Started with --file-dialog builtin: rbm-lab's dialog is used", Some(true))
+                    }
+                };
+                let label = "Use rbm-lab's file dialog";
+                match fixed {
+                    None => ui.checkbox(&mut self.files.settings.use_builtin, label).on_hover_text(hint),
+                    Some(mut used) => {
+                        ui.add_enabled(false, egui::Checkbox::new(&mut used, label)).on_disabled_hover_text(hint)
+                    }
+                };
             });
             ui.separator();
             ui.selectable_value(&mut self.tab, Tab::Training, "MNIST training");
@@ -367,7 +630,14 @@ impl RbmLabApp {
     pub fn draw(&mut self, ui: &mut egui::Ui) {
         let started = Instant::now();
         let ctx = ui.ctx().clone();
+        // Looked at before draining: the last words of a trainer that has ended are already queued.
+        let alive = self.trainer.is_alive();
         self.receive(&ctx);
+        if !alive && self.trainer_stopped.is_none() {
+            self.controls.running = false;
+            self.trainer_stopped = Some("the trainer thread ended without saying why".into());
+        }
+        self.controls.trainer_stopped = self.trainer_stopped.is_some();
         let mut commands = Vec::new();
         if ui.input(|i| i.modifiers.command && i.key_pressed(egui::Key::Q)) {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
@@ -385,6 +655,7 @@ impl RbmLabApp {
             });
         }
         egui::CentralPanel::default().show(ui, |ui| {
+            self.stopped_banner_ui(ui);
             self.notice_ui(ui);
             match self.tab {
                 Tab::Training => self.training_ui(ui, &mut commands),
@@ -396,11 +667,19 @@ impl RbmLabApp {
             }
         });
 
+        self.files.dialog_ui(ui);
+        self.confirmation_ui(ui);
+
         for command in commands {
-            if let Command::Chains(ChainCommand::Reset { .. }) = &command {
-                self.chains.running = true;
+            match command {
+                Command::Reset(spec) => self.request_replacement(Replacement::Reset(spec)),
+                command => {
+                    if let Command::Chains(ChainCommand::Reset { .. }) = &command {
+                        self.chains.running = true;
+                    }
+                    self.trainer.send(command);
+                }
             }
-            self.trainer.send(command);
         }
         if self.files.in_flight() > 0 || self.quality.is_evaluating() {
             // Poll for the dialog's answer without spinning.
@@ -434,9 +713,22 @@ pub fn clear_instead_of_panel_fill(ctx: &egui::Context) {
     ctx.all_styles_mut(|style| style.visuals.panel_fill = egui::Color32::TRANSPARENT);
 }
 
+/// The trainer wakes the window (a repaint of `ctx`) whenever it publishes.
+fn with_waker(ctx: &egui::Context, mut options: TrainerOptions) -> TrainerOptions {
+    let repaint_ctx = ctx.clone();
+    // A zero-delay request makes egui paint twice; a 1 ms delay paints once per publication,
+    // so the window draws at the trainer's publishing rate (~30 Hz) and no faster.
+    options.waker = Some(Arc::new(move || repaint_ctx.request_repaint_after(Duration::from_millis(1))));
+    options
+}
+
 impl eframe::App for RbmLabApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.draw(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, FILE_DIALOG_SETTINGS_KEY, &self.files.settings);
     }
 
     fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {

@@ -70,6 +70,7 @@ impl QualityView {
         self.opaque = Some(painter);
     }
 
+    /// Forgets the history; a running evaluation is cancelled and left to stop on its own.
     pub fn clear(&mut self) {
         self.monitors.clear();
         self.evaluations.clear();
@@ -126,9 +127,9 @@ impl QualityView {
     }
 
     fn poll(&mut self) {
-        let Some(job) = &self.job else { return };
+        let Some(job) = &mut self.job else { return };
         let mut finished = false;
-        for event in job.events() {
+        for event in job.poll() {
             match event {
                 EvaluationEvent::Progress(p) => self.progress = p,
                 EvaluationEvent::Done(evaluation) => {

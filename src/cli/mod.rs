@@ -56,6 +56,17 @@ pub struct WindowArgs {
     /// run in the gaps training leaves instead of preempting it (Linux; 0 keeps normal priority).
     #[arg(long, default_value_t = crate::threads::DEFAULT_UI_NICE, value_parser = clap::value_parser!(i32).range(0..=19))]
     pub ui_nice: i32,
+    /// File dialogs: "system" (the desktop's), "builtin" (rbm-lab's own, in the window), or "auto":
+    /// the system's unless it has none (no desktop portal, no zenity) or View says otherwise.
+    #[arg(long, value_enum, default_value_t = FileDialogArg::Auto)]
+    pub file_dialog: FileDialogArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum FileDialogArg {
+    Auto,
+    System,
+    Builtin,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]

@@ -19,6 +19,8 @@
 //! thread and each block runs its own chain (as `CdWorkspace` does); every run draws from its own
 //! random stream, so a seed gives the same result on any number of threads.
 
+use std::time::{Duration, Instant};
+
 use rand::RngCore;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
@@ -146,6 +148,10 @@ pub struct AisResult {
     pub log_weights: Vec<f64>,
 }
 
+/// About how much work [`ais_log_z`] does between two looks at its `progress` callback (which
+/// can cancel it): short enough that a cancelled evaluation stops without a noticeable wait.
+pub const CHECK_INTERVAL: Duration = Duration::from_millis(20);
+
 /// The clamp of [`base_rate_visible_bias`].
 pub const BASE_RATE_CLAMP: f64 = 1e-3;
 
@@ -198,9 +204,10 @@ pub fn ais_summary(log_weights: &[f64], log_z_base: f64) -> (f64, f64, f64) {
 /// AIS estimate of log Z of `rbm` from the base-rate model with visible biases `base_visible_bias`
 /// (see [`base_rate_visible_bias`]).
 ///
-/// `progress` is called with the fraction of β steps done after every ~1% of them, on the calling
-/// thread; returning false stops the runs and gives [`EvalError::Cancelled`] (returning false at the
-/// final call, fraction 1.0, has no effect).
+/// `progress` is called with the fraction of β steps done, on the calling thread, after every
+/// chunk of steps (at most 1% of them, and about [`CHECK_INTERVAL`] of work, at least one step);
+/// returning false stops the runs and gives [`EvalError::Cancelled`] (returning false at the final
+/// call, fraction 1.0, has no effect).
 ///
 /// Cost: 2·M·K products of M x V by V x H (K = steps), plus M·K·(V + H) sigmoids and uniform draws.
 ///
@@ -252,7 +259,14 @@ pub fn ais_log_z(
     };
 
     run_blocks(&mut blocks, &|b: &mut Block| b.start(&model));
-    let chunk = steps.div_ceil(100).max(1);
+    // Progress and cancellation are looked at between chunks of β steps. A chunk is at most 1% of
+    // the steps and, sized from the time the steps so far took, about `CHECK_INTERVAL` of work,
+    // so that a cancelled evaluation of a large model stops at once rather than after 1% of its
+    // run (seconds for 784x500 with 1000 runs). Chunking never changes the result: each block
+    // runs the same steps in the same order whatever their grouping.
+    let max_chunk = steps.div_ceil(100).max(1);
+    let started = Instant::now();
+    let mut chunk = 1;
     let mut done = 0;
     while done < steps {
         let end = (done + chunk).min(steps);
@@ -265,6 +279,8 @@ pub fn ais_log_z(
         if !progress(done as f64 / steps as f64) && done < steps {
             return Err(EvalError::Cancelled);
         }
+        let per_step = started.elapsed().as_secs_f64() / done as f64;
+        chunk = ((CHECK_INTERVAL.as_secs_f64() / per_step.max(1e-9)) as usize).clamp(1, max_chunk);
     }
 
     let log_weights: Vec<f64> = blocks.into_iter().flat_map(|b| b.log_w).collect();

@@ -158,6 +158,8 @@ pub enum Update {
         message: String,
     },
     Error(String),
+    /// The trainer thread panicked and has ended (the message says where); nothing more will come.
+    TrainerStopped(String),
 }
 
 /// What the parameters and the updates look like, a couple of times per second.

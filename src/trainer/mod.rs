@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use crate::data::Dataset;
 use crate::model::{ModelSpec, TrainingConfig};
@@ -93,74 +93,135 @@ impl Default for TrainerOptions {
 /// Capacity of the update channel: far more than the UI needs between two frames.
 const UPDATE_CHANNEL_CAPACITY: usize = 1024;
 
-/// The UI's end of a running trainer. Dropping it stops and joins the thread.
-pub struct TrainerHandle {
+/// How long a dying trainer waits for room in the update channel to say why it stopped.
+const LAST_WORDS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The UI's end of the connection to a trainer: commands out, updates and mailboxes in, and a
+/// liveness signal. Made by [`link`]; the trainer's end is a [`TrainerSide`].
+pub struct TrainerLink {
     commands: Sender<Command>,
     updates: Receiver<Update>,
     mailboxes: Arc<Mailboxes>,
+    /// Never carries a message: it disconnects when the trainer's end (its `alive` sender) is
+    /// dropped, which tells the UI that the trainer has gone without consuming any update.
+    alive: Receiver<()>,
+}
+
+/// The trainer's end of a [`TrainerLink`]. A test can play the trainer with it: read the
+/// commands the window sends, feed it updates and snapshots, and drop it to make the trainer die.
+pub struct TrainerSide {
+    pub commands: Receiver<Command>,
+    pub updates: Sender<Update>,
+    pub mailboxes: Arc<Mailboxes>,
+    pub alive: Sender<()>,
+}
+
+/// A connected pair of ends, with no thread behind them.
+pub fn link() -> (TrainerLink, TrainerSide) {
+    let (command_tx, command_rx) = crossbeam_channel::unbounded();
+    let (update_tx, update_rx) = crossbeam_channel::bounded(UPDATE_CHANNEL_CAPACITY);
+    let (alive_tx, alive_rx) = crossbeam_channel::bounded(0);
+    let mailboxes = Arc::new(Mailboxes::default());
+    let ui = TrainerLink { commands: command_tx, updates: update_rx, mailboxes: mailboxes.clone(), alive: alive_rx };
+    let trainer = TrainerSide { commands: command_rx, updates: update_tx, mailboxes, alive: alive_tx };
+    (ui, trainer)
+}
+
+/// The UI's end of a trainer: a [`TrainerLink`] and, when it runs in this process, its thread.
+/// Dropping it stops and joins the thread.
+pub struct TrainerHandle {
+    link: TrainerLink,
     thread: Option<JoinHandle<()>>,
 }
 
 impl TrainerHandle {
-    /// Starts the trainer thread. Options that do not fit the dataset (a model or training buffers
-    /// over rbm-lab's limits, see [`ModelSpec::validate_with`]) are refused with an `InvalidInput`
-    /// error carrying the message, before anything is allocated.
+    /// Starts the trainer thread on `dataset`. Options that do not fit the dataset (a model or
+    /// training buffers over rbm-lab's limits, see [`ModelSpec::validate_with`]) are refused with an
+    /// `InvalidInput` error carrying the message, before anything is allocated.
     pub fn spawn(dataset: Arc<Dataset>, options: TrainerOptions) -> std::io::Result<Self> {
-        let n_visible = dataset.pixels_per_image();
         options
             .spec
-            .validate_with(&options.config, n_visible)
+            .validate_with(&options.config, dataset.pixels_per_image())
             .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidInput, error))?;
-        let (command_tx, command_rx) = crossbeam_channel::unbounded();
-        let (update_tx, update_rx) = crossbeam_channel::bounded(UPDATE_CHANNEL_CAPACITY);
-        let mailboxes = Arc::new(Mailboxes::default());
-        let worker_mailboxes = mailboxes.clone();
+        let waker = options.waker.clone();
+        Self::spawn_with(waker, move |side| {
+            worker::Worker::new(dataset, options, side.commands, side.updates, side.mailboxes).run();
+        })
+    }
+
+    /// Runs `work` as the trainer thread. A panic in it (or in the threads it waits for) is caught:
+    /// the thread then sends [`Update::TrainerStopped`] with the panic's message and ends, so the
+    /// window can say so instead of freezing on the last state. `waker` is called once the thread
+    /// has ended, however it ended, so that an idle window looks.
+    pub fn spawn_with(waker: Option<Waker>, work: impl FnOnce(TrainerSide) + Send + 'static) -> std::io::Result<Self> {
+        let (link, side) = link();
+        let last_words = side.updates.clone();
         let thread = std::thread::Builder::new().name("rbm-trainer".into()).spawn(move || {
-            worker::Worker::new(dataset, options, command_rx, update_tx, worker_mailboxes).run();
+            {
+                // Held until the work is over (also when it unwinds): its disconnection is the
+                // death notice.
+                let _alive = side.alive.clone();
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(side)));
+                if let Err(payload) = outcome {
+                    let update = Update::TrainerStopped(crate::threads::panic_message(payload.as_ref()));
+                    let _ = last_words.send_timeout(update, LAST_WORDS_TIMEOUT);
+                }
+            }
+            if let Some(wake) = &waker {
+                wake();
+            }
         })?;
-        Ok(Self { commands: command_tx, updates: update_rx, mailboxes, thread: Some(thread) })
+        Ok(Self { link, thread: Some(thread) })
+    }
+
+    /// A handle on a trainer played by someone else through the [`TrainerSide`] (tests).
+    pub fn from_link(link: TrainerLink) -> Self {
+        Self { link, thread: None }
     }
 
     /// Sends a command; a trainer that has already stopped ignores it.
     pub fn send(&self, command: Command) {
-        let _ = self.commands.send(command);
+        let _ = self.link.commands.send(command);
     }
 
     /// Updates received since the last call, without waiting.
     pub fn updates(&self) -> impl Iterator<Item = Update> + '_ {
-        self.updates.try_iter()
+        self.link.updates.try_iter()
     }
 
     /// Blocks up to `timeout` for the next update (for headless callers and tests).
     pub fn recv_timeout(&self, timeout: Duration) -> Option<Update> {
-        self.updates.recv_timeout(timeout).ok()
+        self.link.updates.recv_timeout(timeout).ok()
     }
 
     pub fn take_model_snapshot(&self) -> Option<Arc<ModelSnapshot>> {
-        self.mailboxes.model.take()
+        self.link.mailboxes.model.take()
     }
 
     pub fn take_chain_snapshot(&self) -> Option<Arc<ChainSnapshot>> {
-        self.mailboxes.chains.take()
+        self.link.mailboxes.chains.take()
     }
 
     pub fn take_diagnostics(&self) -> Option<Arc<Diagnostics>> {
-        self.mailboxes.diagnostics.take()
+        self.link.mailboxes.diagnostics.take()
     }
 
+    /// False once the trainer has ended (its thread finished, or its end of the link was dropped),
+    /// whether it was told to or it died. Updates it sent before ending can still be read.
     pub fn is_alive(&self) -> bool {
-        self.thread.as_ref().is_some_and(|t| !t.is_finished())
+        let side_connected = !matches!(self.link.alive.try_recv(), Err(TryRecvError::Disconnected));
+        side_connected && self.thread.as_ref().is_none_or(|t| !t.is_finished())
     }
 
     /// Asks the thread to stop and waits for it up to `timeout`; true if it has ended.
     /// The trainer checks for commands between batches, so this takes at most one batch.
     pub fn shutdown(&mut self, timeout: Duration) -> bool {
-        let _ = self.commands.send(Command::Shutdown);
+        let _ = self.link.commands.send(Command::Shutdown);
         let Some(thread) = self.thread.take() else { return true };
         let deadline = Instant::now() + timeout;
         while !thread.is_finished() && Instant::now() < deadline {
             // Keep the update channel drained so that a full channel never stalls the exit.
-            while self.updates.try_recv().is_ok() {}
+            while self.link.updates.try_recv().is_ok() {}
             std::thread::sleep(Duration::from_millis(2));
         }
         if thread.is_finished() {

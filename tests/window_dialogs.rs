@@ -1,0 +1,374 @@
+//! The window's file dialog, its question before replacing a model with unsaved training, and
+//! its banner for a dead trainer, through egui_kittest. No trainer thread: the test plays the
+//! trainer through a `TrainerSide`, reading the commands the window sends and feeding it updates
+//! and weights (one test restarts a real trainer from the banner).
+
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use rbm_lab::app::RbmLabApp;
+use rbm_lab::app::files::DialogMode;
+use rbm_lab::data::Dataset;
+use rbm_lab::model::{ModelSpec, TrainingConfig};
+use rbm_lab::trainer::{Command, ModelSnapshot, Progress, TrainerOptions, TrainerSide, Update};
+
+fn mnist() -> Arc<Dataset> {
+    static DATA: OnceLock<Arc<Dataset>> = OnceLock::new();
+    DATA.get_or_init(|| Arc::new(Dataset::embedded_mnist().expect("embedded MNIST"))).clone()
+}
+
+const HIDDEN: usize = 16;
+
+fn options() -> TrainerOptions {
+    TrainerOptions {
+        spec: ModelSpec { n_hidden: HIDDEN, seed: 3, ..ModelSpec::default() },
+        config: TrainingConfig { k: 2, ..TrainingConfig::default() },
+        start_running: false,
+        chains_running: false,
+        publish_interval: Duration::from_millis(10),
+        ..TrainerOptions::default()
+    }
+}
+
+/// The window on a played trainer, with rbm-lab's own file dialog opening in `folder`.
+fn lab(folder: &Path) -> (Harness<'static, RbmLabApp>, TrainerSide) {
+    let (link, side) = rbm_lab::trainer::link();
+    let folder = folder.to_path_buf();
+    let harness = Harness::builder().with_size(egui::vec2(1280.0, 800.0)).build_eframe(move |cc| {
+        let mut app = RbmLabApp::from_link(&cc.egui_ctx, mnist(), link, options());
+        app.show_frame_timing = false;
+        app.files.set_mode(DialogMode::Builtin);
+        app.files.settings.last_folder = Some(folder);
+        app
+    });
+    (harness, side)
+}
+
+fn progress(samples_seen: u64) -> Progress {
+    Progress {
+        running: false,
+        epoch: 0,
+        batch_in_epoch: (samples_seen / 64) as usize,
+        batches_per_epoch: 938,
+        samples_seen,
+        samples_per_second: 0.0,
+        n_visible: 784,
+        n_hidden: HIDDEN,
+        dataset: "MNIST".into(),
+        config: options().config,
+        spec: options().spec,
+        threads: 2,
+    }
+}
+
+/// Weights the window can tell apart from any a trainer would make.
+fn snapshot(version: u64) -> ModelSnapshot {
+    let (nv, nh) = (784, HIDDEN);
+    ModelSnapshot {
+        n_visible: nv,
+        n_hidden: nh,
+        image_rows: 28,
+        image_cols: 28,
+        weights: (0..nv * nh).map(|i| ((i * 37 % 101) as f32 - 50.0) * 1e-3).collect(),
+        visible_bias: (0..nv).map(|i| (i % 7) as f32 * -0.1).collect(),
+        hidden_bias: (0..nh).map(|j| j as f32 * 0.05).collect(),
+        epoch_position: 0.25,
+        version,
+    }
+}
+
+/// Feeds updates as the trainer would, then lets the window take them in.
+fn feed(harness: &mut Harness<'static, RbmLabApp>, side: &TrainerSide, updates: Vec<Update>) {
+    for update in updates {
+        side.updates.send(update).expect("the window's end is there");
+    }
+    harness.run_steps(2);
+}
+
+/// What the commands the window has sent so far were, as short names.
+fn sent(side: &TrainerSide) -> Vec<String> {
+    side.commands
+        .try_iter()
+        .map(|c| match c {
+            Command::Reset(spec) => format!("Reset {}", spec.n_hidden),
+            Command::SaveModel(path) => format!("Save {}", path.display()),
+            Command::LoadModel(file) => format!("Load {}", file.rbm.n_hidden()),
+            Command::SetDataset(d) => format!("Dataset {}", d.name),
+            Command::Start => "Start".into(),
+            Command::Pause => "Pause".into(),
+            Command::Step => "Step".into(),
+            Command::SetConfig(_) => "SetConfig".into(),
+            Command::Chains(_) => "Chains".into(),
+            Command::Shutdown => "Shutdown".into(),
+            Command::RequestModelFile => "RequestModelFile".into(),
+        })
+        .collect()
+}
+
+/// Steps frames until the window has sent a command named like `expected` (file jobs answer
+/// from their own threads).
+fn wait_for_command(harness: &mut Harness<'static, RbmLabApp>, side: &TrainerSide, expected: &str) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    loop {
+        harness.step();
+        seen.extend(sent(side));
+        if seen.iter().any(|c| c == expected) {
+            return seen;
+        }
+        assert!(Instant::now() < deadline, "no `{expected}` command; sent: {seen:?}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Steps frames (a file job or a real trainer answers meanwhile) until `done` holds.
+fn step_until(harness: &mut Harness<'static, RbmLabApp>, what: &str, done: impl Fn(&RbmLabApp) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done(harness.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what} (notice: {:?})", harness.state().notice());
+        harness.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The window on a played trainer that has sent one progress report and `snapshot(7)`'s weights.
+fn lab_with_weights() -> (tempfile::TempDir, Harness<'static, RbmLabApp>, TrainerSide, ModelSnapshot) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut harness, side) = lab(dir.path());
+    let weights = snapshot(7);
+    side.mailboxes.model.put(Arc::new(weights.clone()));
+    feed(&mut harness, &side, vec![Update::Progress(progress(640))]);
+    (dir, harness, side, weights)
+}
+
+fn open_file_menu_item(harness: &mut Harness<'static, RbmLabApp>, item: &str) {
+    harness.get_by_label("File").click();
+    harness.run_steps(2);
+    harness.get_by_label(item).click();
+    harness.run_steps(3);
+}
+
+/// Types `path` into the dialog's path field (its text is selected when the dialog opens or
+/// changes folder, so typing replaces it) and presses Enter.
+fn type_path_and_enter(harness: &mut Harness<'static, RbmLabApp>, path: &Path) {
+    harness.get_by_role_and_label(Role::TextInput, "Path").type_text(&path.display().to_string());
+    harness.run_steps(2);
+    harness.key_press(egui::Key::Enter);
+    harness.run_steps(2);
+}
+
+fn entry_names(harness: &Harness<'static, RbmLabApp>) -> Vec<String> {
+    let dialog = harness.state().files.dialog().expect("the in-window dialog is open");
+    dialog.listing().entries.iter().map(|e| e.name.clone()).collect()
+}
+
+#[test]
+fn the_file_dialog_lists_filters_enters_folders_and_asks_before_overwriting() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    for folder in ["models", "zeta"] {
+        std::fs::create_dir(root.join(folder)).expect("mkdir");
+    }
+    for file in ["a.safetensors", "B.SAFETENSORS", "notes.txt", ".hidden.safetensors", "models/inner.safetensors"] {
+        std::fs::write(root.join(file), b"not really a model").expect("write");
+    }
+    let (mut harness, side) = lab(root);
+    harness.run_steps(2);
+
+    open_file_menu_item(&mut harness, "Save model…");
+    assert_eq!(harness.state().files.dialog().map(|d| d.folder().to_path_buf()), Some(root.to_path_buf()));
+    // Folders first, then the files of the requested type; other files and hidden ones are left out.
+    assert_eq!(entry_names(&harness), ["models", "zeta", "a.safetensors", "B.SAFETENSORS"]);
+    harness.get_by_label("a.safetensors");
+    assert!(harness.query_by_label("notes.txt").is_none());
+    assert!(harness.query_by_label_contains("1 other file not shown").is_some());
+
+    // A click on a folder enters it; the parent button comes back.
+    harness.get_by_label("models").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().files.dialog().map(|d| d.folder().to_path_buf()), Some(root.join("models")));
+    assert_eq!(entry_names(&harness), ["inner.safetensors"]);
+    harness.get_by_label("Parent folder").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().files.dialog().map(|d| d.folder().to_path_buf()), Some(root.to_path_buf()));
+
+    // An existing file: asked first, and nothing is saved until the answer.
+    harness.get_by_label("a.safetensors").click();
+    harness.run_steps(2);
+    harness.get_by_label("Save").click();
+    harness.run_steps(2);
+    let existing = root.join("a.safetensors");
+    assert_eq!(harness.state().files.dialog().and_then(|d| d.confirming_overwrite()), Some(existing.as_path()));
+    harness.get_by_label_contains("already exists in this folder");
+    harness.run_steps(2);
+    assert!(sent(&side).is_empty());
+    harness.get_by_label("Replace").click();
+    harness.run_steps(2);
+    assert!(harness.state().files.dialog().is_none(), "the dialog closes once answered");
+    wait_for_command(&mut harness, &side, &format!("Save {}", existing.display()));
+
+    // A full path typed in and Enter; a name without extension gets the model extension.
+    open_file_menu_item(&mut harness, "Save model…");
+    type_path_and_enter(&mut harness, &root.join("zeta/new-model"));
+    wait_for_command(&mut harness, &side, &format!("Save {}", root.join("zeta/new-model.safetensors").display()));
+
+    // Escape closes the dialog and nothing happens.
+    open_file_menu_item(&mut harness, "Load model…");
+    assert!(harness.state().files.dialog().is_some());
+    harness.key_press(egui::Key::Escape);
+    harness.run_steps(3);
+    assert!(harness.state().files.dialog().is_none());
+    assert!(sent(&side).is_empty());
+}
+
+#[test]
+fn the_file_dialog_says_what_is_wrong_with_a_path() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("plain"), b"x").expect("write");
+    let (mut harness, side) = lab(dir.path());
+    harness.run_steps(2);
+    open_file_menu_item(&mut harness, "Load model…");
+    type_path_and_enter(&mut harness, &dir.path().join("missing.safetensors"));
+    harness.get_by_label_contains("There is no file");
+    open_dataset_error(&mut harness, &dir.path().join("plain"), "is not a folder");
+    open_dataset_error(&mut harness, &dir.path().join("nowhere"), "does not exist");
+    assert!(sent(&side).is_empty());
+}
+
+/// Opens File > Open dataset folder…, types `path`, and expects an error containing `message`.
+fn open_dataset_error(harness: &mut Harness<'static, RbmLabApp>, path: &Path, message: &str) {
+    harness.key_press(egui::Key::Escape);
+    harness.run_steps(2);
+    open_file_menu_item(harness, "Open dataset folder…");
+    type_path_and_enter(harness, path);
+    let error = harness.state().files.dialog().and_then(|d| d.error().map(str::to_string));
+    assert!(error.as_deref().is_some_and(|e| e.contains(message)), "{error:?}");
+}
+
+#[test]
+fn reset_asks_first_only_when_training_is_unsaved() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut harness, side) = lab(dir.path());
+    feed(&mut harness, &side, vec![Update::Progress(progress(0))]);
+
+    // Nothing trained: Reset goes straight through.
+    harness.get_by_label("Reset model").click();
+    harness.run_steps(4);
+    assert!(harness.state().confirmation().is_none());
+    assert_eq!(sent(&side), ["Reset 16"]);
+
+    // Trained since: the question, and Cancel keeps the model.
+    feed(&mut harness, &side, vec![Update::Progress(progress(640))]);
+    assert_eq!(harness.state().unsaved_samples(), 640);
+    harness.get_by_label("Reset model").click();
+    harness.run_steps(4);
+    harness.get_by_label("Unsaved training");
+    harness.get_by_label_contains("trained on 640 images");
+    assert!(sent(&side).is_empty(), "nothing is reset before the answer");
+    harness.get_by_label("Cancel").click();
+    harness.run_steps(2);
+    assert!(harness.state().confirmation().is_none());
+    assert!(sent(&side).is_empty());
+
+    // Discard goes on without saving.
+    harness.get_by_label("Reset model").click();
+    harness.run_steps(4);
+    harness.get_by_label("Discard").click();
+    harness.run_steps(2);
+    assert_eq!(sent(&side), ["Reset 16"]);
+    feed(
+        &mut harness,
+        &side,
+        vec![
+            Update::ModelReplaced { description: "new 784x16 model".into(), epoch_position: 0.0 },
+            Update::Progress(progress(0)),
+        ],
+    );
+    assert_eq!(harness.state().unsaved_samples(), 0);
+
+    // Save first: the save dialog, the save, and only then the reset.
+    feed(&mut harness, &side, vec![Update::Progress(progress(1280))]);
+    harness.get_by_label("Reset model").click();
+    harness.run_steps(4);
+    harness.get_by_label("Save first…").click();
+    harness.run_steps(3);
+    assert!(harness.state().files.dialog().is_some(), "Save first opens the save dialog");
+    let path = dir.path().join("before-reset.safetensors");
+    type_path_and_enter(&mut harness, &path);
+    let commands = wait_for_command(&mut harness, &side, &format!("Save {}", path.display()));
+    assert!(!commands.iter().any(|c| c.starts_with("Reset")), "reset before the save finished: {commands:?}");
+    feed(&mut harness, &side, vec![Update::Saved(path.clone())]);
+    assert_eq!(sent(&side), ["Reset 16"]);
+    assert!(harness.state().confirmation().is_none());
+
+    // A failed save leaves the model alone.
+    feed(&mut harness, &side, vec![Update::Progress(progress(1344))]);
+    harness.get_by_label("Reset model").click();
+    harness.run_steps(4);
+    harness.get_by_label("Save first…").click();
+    harness.run_steps(3);
+    // (The played trainer wrote nothing, so the same path is new again.)
+    type_path_and_enter(&mut harness, &path);
+    wait_for_command(&mut harness, &side, &format!("Save {}", path.display()));
+    feed(&mut harness, &side, vec![Update::Error("Save failed: disk full".into())]);
+    assert!(sent(&side).is_empty());
+    assert!(harness.state().confirmation().is_none());
+    let notice = harness.state().notice().map(|n| n.text.clone()).unwrap_or_default();
+    assert!(notice.contains("not replaced"), "{notice}");
+}
+
+#[test]
+fn a_dead_trainer_is_shown_and_its_last_weights_can_be_saved() {
+    let (dir, mut harness, side, weights) = lab_with_weights();
+    assert!(harness.state().trainer_stopped().is_none());
+    assert!(!harness.get_by_label("Start").accesskit_node().is_disabled());
+
+    // The trainer goes away without a word (its end of the link is dropped).
+    drop(side);
+    harness.run_steps(2);
+    let banner = "Training stopped unexpectedly: the trainer thread ended without saying why";
+    harness.get_by_label(banner);
+    assert!(harness.get_by_label("Start").accesskit_node().is_disabled());
+    assert!(harness.get_by_label("Step").accesskit_node().is_disabled());
+    assert!(harness.get_by_label("Reset model").accesskit_node().is_disabled());
+
+    // Its last weights go to a model file through the normal Save model… path.
+    harness.get_by_label("Save last weights…").click();
+    harness.run_steps(3);
+    let path = dir.path().join("rescued.safetensors");
+    type_path_and_enter(&mut harness, &path);
+    step_until(&mut harness, "the save", |app| app.notice().is_some_and(|n| n.text.starts_with("Saved")));
+    let file = rbm_lab::io::load_model(&path).expect("a loadable model file");
+    assert_eq!(file.rbm.weights_slice(), weights.weights.as_slice());
+    assert_eq!(file.rbm.visible_bias().to_vec(), weights.visible_bias);
+    assert_eq!(file.rbm.hidden_bias().to_vec(), weights.hidden_bias);
+    assert_eq!(file.metadata.epochs_trained, 0.25);
+    assert_eq!(file.metadata.samples_seen, 640);
+    assert_eq!(harness.state().unsaved_samples(), 0, "saved now");
+}
+
+#[test]
+fn a_trainer_that_panicked_is_named_and_can_be_restarted_from_the_last_weights() {
+    let (_dir, mut harness, side, weights) = lab_with_weights();
+    feed(&mut harness, &side, vec![Update::TrainerStopped("index out of bounds in the trainer".into())]);
+    drop(side);
+    harness.run_steps(2);
+    harness.get_by_label("Training stopped unexpectedly: index out of bounds in the trainer");
+
+    // Restart: a real trainer thread, paused, with the weights the window held.
+    harness.get_by_label("Restart trainer").click();
+    harness.run_steps(2);
+    assert!(harness.state().trainer_stopped().is_none());
+    assert!(!harness.get_by_label("Start").accesskit_node().is_disabled());
+    step_until(&mut harness, "the restarted trainer to take the weights", |app| {
+        let restarted = app.filters.snapshot().filter(|s| s.version != 7).is_some_and(|s| s.weights == weights.weights);
+        restarted && app.notice().is_some_and(|n| n.text.starts_with("Model: loaded 784x16"))
+    });
+    assert!(harness.state().trainer().is_alive());
+    assert_eq!(harness.state().unsaved_samples(), 640, "restarting saves nothing");
+    assert!(harness.state().progress().is_some_and(|p| !p.running));
+}
