@@ -182,6 +182,8 @@ pub fn evaluate(
     progress: &mut dyn FnMut(f64) -> bool,
 ) -> Result<Evaluation, EvalError> {
     let started = Instant::now();
+    // This thread (the evaluation's, or the command line's) does model math outside the pools too.
+    crate::model::SubnormalMode::configured().apply_here();
     let threads = Threads(settings.threads.max(1));
     let (test, test_rows) = binarised_subset(&dataset.test, settings.images, BINARISATION_SEED);
     let (train, train_rows) = binarised_subset(&dataset.train, settings.images, BINARISATION_SEED ^ 1);

@@ -1,4 +1,5 @@
-//! The RBM's math: no UI, no channels, no files (rayon only inside a computation).
+//! The RBM's math: no UI, no channels, no files (rayon only inside a computation, on a
+//! [`MathPool`]).
 //! Unit-tested against exact enumeration.
 
 pub mod ais;
@@ -7,12 +8,14 @@ pub mod config;
 pub mod eval;
 pub mod gibbs;
 pub mod linalg;
+pub mod pool;
 pub mod rbm;
 pub mod rng;
 pub mod sampling;
 
-pub use cd::{CdWorkspace, StepStats};
+pub use cd::{CdWorkspace, StepStats, SubnormalCensus};
 pub use config::{ConfigError, GradientMethod, LrSchedule, ModelSpec, TrainingConfig, VisibleSampling};
 pub use gibbs::GibbsChains;
 pub use linalg::Threads;
+pub use pool::{MathPool, SubnormalMode};
 pub use rbm::{Initialisation, Rbm, ShapeError, sigmoid, softplus};

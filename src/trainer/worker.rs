@@ -16,7 +16,7 @@ use super::{
 use crate::data::Dataset;
 use crate::io::{ModelFile, ModelMetadata};
 use crate::model::{
-    CdWorkspace, GibbsChains, Initialisation, ModelSpec, Rbm, Threads, TrainingConfig, VisibleSampling,
+    CdWorkspace, GibbsChains, Initialisation, MathPool, ModelSpec, Rbm, Threads, TrainingConfig, VisibleSampling,
 };
 use crate::quality::{Histogram, MonitorData, update_ratio};
 
@@ -35,13 +35,10 @@ fn stream_rng(seed: u64, stream: Stream, generation: u64) -> Xoshiro256PlusPlus 
     Xoshiro256PlusPlus::seed_from_u64(seed ^ salt)
 }
 
-/// Runs `work` with the trainer's `threads` on its `pool`, or here on one thread when it has none
-/// (one thread asked for, or the pool could not be built).
-fn on_pool<R: Send>(pool: Option<&rayon::ThreadPool>, threads: usize, work: impl FnOnce(Threads) -> R + Send) -> R {
-    match pool {
-        Some(pool) => pool.install(|| work(Threads(threads))),
-        None => work(Threads(1)),
-    }
+/// Runs `work` on the trainer's math pool with its thread count (one thread, here, if the pool
+/// could not be built).
+fn on_pool<R: Send>(pool: &MathPool, work: impl FnOnce(Threads) -> R + Send) -> R {
+    pool.run(work)
 }
 
 fn stream_seed(seed: u64, stream: Stream, generation: u64) -> u64 {
@@ -184,7 +181,7 @@ pub(super) struct Worker {
     snapshot_version: u64,
     chains: Chains,
     threads: usize,
-    pool: Option<rayon::ThreadPool>,
+    pool: MathPool,
     throughput: Throughput,
     commands: Receiver<Command>,
     outbox: Outbox,
@@ -207,11 +204,9 @@ impl Worker {
         mailboxes: Arc<Mailboxes>,
     ) -> Self {
         let threads = options.threads.max(1);
-        let pool = if threads > 1 {
-            rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("rbm-math-{i}")).build().ok()
-        } else {
-            None
-        };
+        // Built on the trainer thread, which it puts in the math threads' floating-point mode (the
+        // Gibbs chains step here).
+        let pool = MathPool::new(threads);
         let spec = if options.spec.validate().is_ok() { options.spec } else { ModelSpec::default() };
         let config = if options.config.validate().is_ok() { options.config } else { TrainingConfig::default() };
         let n_visible = dataset.pixels_per_image();
@@ -533,8 +528,7 @@ impl Worker {
         }
         let epoch = self.epoch_position();
         let (workspace, rbm, config) = (&mut self.workspace, &mut self.rbm, &self.config);
-        let stats =
-            on_pool(self.pool.as_ref(), self.threads, |threads| workspace.step_at(rbm, config, rows, threads, epoch));
+        let stats = on_pool(&self.pool, |threads| workspace.step_at(rbm, config, rows, threads, epoch));
         self.throughput.record(rows, started);
         self.cursor += rows;
         self.samples_seen += rows as u64;
@@ -561,8 +555,7 @@ impl Worker {
             let ratio = update_ratio(self.last_finite.weights_slice(), self.rbm.weights_slice());
             let data = self.monitor_data.get_or_insert_with(|| MonitorData::new(&self.dataset, 1000));
             let rbm = &self.rbm;
-            let measured =
-                on_pool(self.pool.as_ref(), self.threads, |threads| data.measure(rbm, position, ratio, threads));
+            let measured = on_pool(&self.pool, |threads| data.measure(rbm, position, ratio, threads));
             if let Some(point) = measured {
                 self.outbox.event(Update::Monitors(point));
             }
@@ -573,7 +566,7 @@ impl Worker {
             self.mailboxes.diagnostics.put(Arc::new(self.diagnostics(batch, position)));
         }
         let (rbm, last_finite) = (&self.rbm, &mut self.last_finite);
-        on_pool(self.pool.as_ref(), self.threads, |_| rbm.copy_into(last_finite));
+        on_pool(&self.pool, |_| rbm.copy_into(last_finite));
         self.model_changed = true;
         self.outbox.push_loss(LossPoint { epoch: position, loss: stats.reconstruction_l1 });
         self.epoch_loss_sum += stats.reconstruction_l1 as f64;
