@@ -1,15 +1,15 @@
 //! The threads that do the model's math: one rayon pool type for the trainer, the evaluations, AIS
 //! and the benchmark, and the floating-point mode those threads run in.
 //!
-//! Subnormal numbers (nonzero, |x| < 1.18e-38 in f32) cost Intel cores a microcode assist of
-//! ~100 cycles in every multiply that reads or produces one, inside the matrix products too; AMD's
-//! Zen cores handle most of them at full speed. Training produces them in ordinary use: the
-//! sigmoid of an input below about −87.3 is subnormal (a saturated unit), and a centering offset
-//! that the data no longer feeds decays geometrically, μ ← (1 − ν)μ, through the subnormal range
-//! after ~8,700 updates at ν = 0.01. A handful of such values in a product's operands is enough to
-//! make an Intel core several times slower. So every thread that does model math runs with
-//! flush-to-zero (a subnormal result becomes 0) and denormals-are-zero (a subnormal operand reads
-//! as 0): MXCSR's FTZ and DAZ bits on x86_64, FPCR.FZ on aarch64. This changes results only where
+//! Subnormal numbers (nonzero, |x| < 1.18e-38 in f32) cost Intel cores a microcode assist of the
+//! order of 100 cycles in every multiply that reads or produces one, inside the matrix products
+//! too; AMD's Zen cores handle most of them at full speed. Training produces them in ordinary use:
+//! the sigmoid of an input below about −87.3 is subnormal (a saturated unit), and a centering
+//! offset that the data no longer feeds decays geometrically, μ ← (1 − ν)μ, through the subnormal
+//! range after ~8,700 updates at ν = 0.01, and so do the updates it feeds. So every thread that
+//! does model math runs with flush-to-zero (a subnormal result becomes 0) and denormals-are-zero
+//! (a subnormal operand reads as 0): MXCSR's FTZ and DAZ bits on x86_64, FPCR.FZ on aarch64
+//! (there FZ flushes both, for f32 and f64 alike). This changes results only where
 //! such values occur, and the same way on every thread, so results stay bit-identical across
 //! thread counts and instruction sets. `RBM_LAB_KEEP_SUBNORMALS=1` keeps IEEE subnormals (for
 //! comparison; `rbm-lab bench` prints which mode it ran in).
