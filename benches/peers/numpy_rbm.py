@@ -10,13 +10,10 @@ Prints one line: samples/s of the training loop (reading the files excluded) and
 mean L1.
 """
 
-import argparse
-import time
-
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from idx_data import load_training_images
+from common import checked, load_training_images, timed_epochs, training_arguments
 
 
 def sigmoid_(x):
@@ -76,21 +73,8 @@ class NumpyRbm:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("data", nargs="?", help="folder with the IDX files (default: the repository's assets/)")
-    parser.add_argument("--hidden", type=int, default=256)
-    parser.add_argument("--k", type=int, default=10)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=0.005)
-    parser.add_argument("--noise", type=float, default=0.1)
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=0, help="0: the BLAS library's default")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    for name in ("hidden", "k", "batch", "epochs"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name} must be at least 1")
-
+    parser = training_arguments(__doc__.split("\n\n")[0])
+    args = checked(parser, parser.parse_args())
     rng = np.random.default_rng(args.seed)
     images = load_training_images(args.data)
     count, n_visible = images.shape
@@ -98,18 +82,10 @@ def main():
     blas = ", ".join(f"{i['internal_api']} {i.get('version') or ''} {i['num_threads']} threads".strip()
                      for i in threadpool_info() if i["user_api"] == "blas")
     rbm = NumpyRbm(n_visible, args.hidden, args.batch, args.k, args.lr, args.noise, rng)
-    samples, last_loss = 0, float("nan")
     with np.errstate(over="ignore"):
-        started = time.perf_counter()
-        for _ in range(args.epochs):
-            order = rng.permutation(count)
-            losses = []
-            for first in range(0, count, args.batch):
-                v0 = images[order[first:first + args.batch]]
-                losses.append(rbm.contrastive_divergence(v0))
-                samples += v0.shape[0]
-            last_loss = sum(losses) / len(losses)
-        seconds = time.perf_counter() - started
+        samples, seconds, last_loss = timed_epochs(
+            count, args.batch, args.epochs, rng.permutation, lambda rows: rbm.contrastive_divergence(images[rows])
+        )
     if limits is not None:
         limits.restore_original_limits()
     print(

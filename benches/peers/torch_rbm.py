@@ -20,13 +20,11 @@ Prints one line: samples/s of the training loop (reading the files excluded) and
 mean L1.
 """
 
-import argparse
 import math
-import time
 
 import torch
 
-from idx_data import load_training_images
+from common import checked, load_training_images, timed_epochs, training_arguments
 
 
 class TutorialRbm:
@@ -100,22 +98,9 @@ class InplaceRbm:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("data", nargs="?", help="folder with the IDX files (default: the repository's assets/)")
-    parser.add_argument("--hidden", type=int, default=256)
-    parser.add_argument("--k", type=int, default=10)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=0.005)
-    parser.add_argument("--noise", type=float, default=0.1)
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=0, help="0: PyTorch's default")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = training_arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--variant", choices=["tutorial", "inplace"], default="inplace")
-    args = parser.parse_args()
-    for name in ("hidden", "k", "batch", "epochs"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name} must be at least 1")
-
+    args = checked(parser, parser.parse_args())
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -126,17 +111,9 @@ def main():
             rbm = TutorialRbm(n_visible, args.hidden, args.k, args.lr, args.noise)
         else:
             rbm = InplaceRbm(n_visible, args.hidden, args.batch, args.k, args.lr, args.noise)
-        samples, last_loss = 0, float("nan")
-        started = time.perf_counter()
-        for _ in range(args.epochs):
-            order = torch.randperm(count)
-            losses = []
-            for first in range(0, count, args.batch):
-                v0 = images[order[first:first + args.batch]]
-                losses.append(rbm.contrastive_divergence(v0))
-                samples += v0.shape[0]
-            last_loss = sum(losses) / len(losses)
-        seconds = time.perf_counter() - started
+        samples, seconds, last_loss = timed_epochs(
+            count, args.batch, args.epochs, torch.randperm, lambda rows: rbm.contrastive_divergence(images[rows])
+        )
     print(
         f"torch-{args.variant} {n_visible}x{args.hidden} CD-{args.k} batch {args.batch}: "
         f"{samples / seconds:.0f} samples/s, last epoch mean L1 {last_loss:.5f} "
