@@ -266,51 +266,45 @@ mod tests {
         black_box(f32::MIN_POSITIVE) * black_box(0.5)
     }
 
-    /// What every thread of the pool reports: its mode read back, and whether arithmetic made a
-    /// subnormal there.
-    fn pool_threads_report(pool: &MathPool) -> Vec<(Option<SubnormalMode>, bool)> {
-        pool.run(|_| rayon::broadcast(|_| (SubnormalMode::of_this_thread(), is_subnormal(half_smallest_normal()))))
+    /// On a fresh thread (so that no other test's setting is inherited) in the other mode, builds
+    /// a 2-thread pool in `mode` and checks that the caller and every pool thread read back `mode`
+    /// and flush, or keep, a subnormal product; then `more` on the same thread.
+    fn check_a_pool_built_from_the_other_mode(mode: SubnormalMode, more: impl FnOnce(&MathPool) + Send + 'static) {
+        std::thread::spawn(move || {
+            let other = if mode == SubnormalMode::Flush { SubnormalMode::Keep } else { SubnormalMode::Flush };
+            other.apply_here();
+            let pool = MathPool::with_mode(2, mode);
+            let keeps = mode == SubnormalMode::Keep;
+            assert_eq!(SubnormalMode::of_this_thread(), Some(mode), "the caller's register");
+            assert_eq!(is_subnormal(half_smallest_normal()), keeps, "the caller's arithmetic");
+            let report = pool
+                .run(|_| rayon::broadcast(|_| (SubnormalMode::of_this_thread(), is_subnormal(half_smallest_normal()))));
+            assert_eq!(report.len(), 2);
+            for (read_back, subnormal) in report {
+                assert_eq!(read_back, Some(mode), "a pool thread's register");
+                assert_eq!(subnormal, keeps, "a pool thread's arithmetic");
+            }
+            more(&pool);
+        })
+        .join()
+        .expect("test thread");
     }
 
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     #[test]
     fn the_pool_threads_and_the_caller_flush_subnormals() {
-        // A fresh thread, so that no other test's setting is inherited.
-        std::thread::spawn(|| {
-            SubnormalMode::Keep.apply_here();
-            let pool = MathPool::with_mode(2, SubnormalMode::Flush);
-            assert_eq!(SubnormalMode::of_this_thread(), Some(SubnormalMode::Flush), "the caller's register");
-            assert_eq!(half_smallest_normal(), 0.0, "the caller flushes");
-            let report = pool_threads_report(&pool);
-            assert_eq!(report.len(), 2);
-            for (mode, subnormal) in report {
-                assert_eq!(mode, Some(SubnormalMode::Flush), "a pool thread's register");
-                assert!(!subnormal, "a pool thread made a subnormal");
-            }
+        check_a_pool_built_from_the_other_mode(SubnormalMode::Flush, |pool| {
             // `run` sets the mode on a caller that lost it.
             SubnormalMode::Keep.apply_here();
             pool.run(|_| ());
             assert_eq!(SubnormalMode::of_this_thread(), Some(SubnormalMode::Flush));
-        })
-        .join()
-        .expect("test thread");
+        });
     }
 
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     #[test]
     fn keep_mode_computes_subnormals_everywhere() {
-        std::thread::spawn(|| {
-            SubnormalMode::Flush.apply_here();
-            let pool = MathPool::with_mode(2, SubnormalMode::Keep);
-            assert_eq!(SubnormalMode::of_this_thread(), Some(SubnormalMode::Keep));
-            assert!(is_subnormal(half_smallest_normal()));
-            for (mode, subnormal) in pool_threads_report(&pool) {
-                assert_eq!(mode, Some(SubnormalMode::Keep));
-                assert!(subnormal);
-            }
-        })
-        .join()
-        .expect("test thread");
+        check_a_pool_built_from_the_other_mode(SubnormalMode::Keep, |_| {});
     }
 
     #[test]
