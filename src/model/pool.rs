@@ -158,6 +158,7 @@ mod fp_control {
 mod fp_control {
     pub const FLUSH_DESCRIPTION: &str = "kept (this architecture's flush mode is not set)";
 
+    #[allow(dead_code)]
     pub enum Bits {
         All,
         None,
