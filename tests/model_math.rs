@@ -281,3 +281,29 @@ fn xavier_initialisation_has_the_tutorial_scale() {
     assert!((var / want - 1.0).abs() < 0.02, "variance {var} vs {want}");
     assert!(rbm.visible_bias().iter().chain(rbm.hidden_bias().iter()).all(|&b| b == 0.0));
 }
+
+/// Centering offsets that decayed into the subnormal range (a pixel the data stopped lighting)
+/// enter the weight update as v − μ: kept, they make subnormal operands; flushed, none remain.
+#[test]
+fn decayed_centering_offsets_leave_no_subnormals_on_flushing_pools() {
+    let config = TrainingConfig { k: 1, batch_size: 20, centering: true, ..TrainingConfig::quality_recipe() };
+    let census = |mode| {
+        let pool = MathPool::with_mode(2, mode);
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(4);
+        let mut rbm = Rbm::initialised(784, 64, Initialisation::Hinton, &[], &mut rng);
+        let mut ws = CdWorkspace::new(784, 64, 20, 7);
+        let mut offsets = vec![0.1f32; 784];
+        offsets[..10].iter_mut().for_each(|m| *m = f32::from_bits(1000)); // 1.4e-42
+        ws.set_visible_offset(&offsets);
+        ws.count_subnormals(true);
+        ws.data_mut(20).iter_mut().enumerate().for_each(|(i, x)| *x = if i % 784 < 10 { 0.0 } else { 0.5 });
+        pool.run(|threads| ws.step(&mut rbm, &config, 20, threads));
+        ws.subnormal_census().expect("counting is on")
+    };
+    if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
+        let kept = census(SubnormalMode::Keep);
+        assert_eq!(kept.offsets, 10, "{kept}");
+        assert!(kept.update_visible >= 10 * 20, "every data row where the pixel is off: {kept}");
+        assert_eq!(census(SubnormalMode::Flush), SubnormalCensus::default());
+    }
+}

@@ -317,9 +317,11 @@ pub fn run_scenario(scenario: Scenario, dataset: &Dataset, pool: &MathPool, plan
             while trial.updates < plan.quality_updates {
                 trial.step();
             }
+            // Counted at a fixed update (the late segment's length depends on the machine).
             let updates = trial.updates;
+            let census = trial.census();
             let late = trial.run(Until::Seconds(plan.seconds));
-            segments.push((format!("after {updates} updates"), late, trial.census()));
+            segments.push((format!("after {updates} updates"), late, census));
             (format!("{nv}x{hidden} centered PCD-{} batch {} binarised", config.k, config.batch_size), "late/fresh")
         }
         Scenario::Cliff => {
@@ -356,11 +358,15 @@ pub fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown CPU".to_string())
 }
 
-/// The line that says what the products ran on.
+/// The line that says what the products ran on; the subnormal mode as every math thread and the
+/// calling thread read it back from their registers.
 pub fn machine_line(pool: &MathPool) -> String {
-    let subnormals = match SubnormalMode::of_this_thread() {
-        Some(mode) => mode.describe(),
-        None => "not controlled on this architecture",
+    let mut modes = pool.thread_modes();
+    modes.push(SubnormalMode::of_this_thread());
+    let subnormals = match modes[0] {
+        _ if modes.iter().any(|m| *m != modes[0]) => format!("MIXED across threads ({modes:?})"),
+        Some(mode) => mode.describe().to_string(),
+        None => "not controlled on this architecture".to_string(),
     };
     format!(
         "cpu: {}; products: gemm {}; element passes: {}; subnormals: {} ({} math threads)",

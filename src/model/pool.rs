@@ -221,6 +221,15 @@ impl MathPool {
         self.mode
     }
 
+    /// The mode each of the pool's threads reads back from its register (`None` where the
+    /// architecture's register is not handled); the calling thread's alone without a pool.
+    pub fn thread_modes(&self) -> Vec<Option<SubnormalMode>> {
+        match &self.pool {
+            Some(pool) => pool.install(|| rayon::broadcast(|_| SubnormalMode::of_this_thread())),
+            None => vec![SubnormalMode::of_this_thread()],
+        }
+    }
+
     /// Runs `work` inside the pool (rayon's parallel iterators in it use the pool's threads),
     /// passing the thread count to split over; the calling thread is put in the pool's mode first.
     pub fn run<R: Send>(&self, work: impl FnOnce(Threads) -> R + Send) -> R {
