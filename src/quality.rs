@@ -227,6 +227,8 @@ pub fn evaluate(
     progress: &mut dyn FnMut(f64) -> bool,
 ) -> Result<Evaluation, EvalError> {
     let started = Instant::now();
+    // This thread (the evaluation's, or the command line's) does model math outside the pools too.
+    crate::model::SubnormalMode::configured().apply_here();
     let (n_visible, n_hidden) = (rbm.n_visible(), rbm.n_hidden());
     settings.validate_for(n_visible, n_hidden)?;
     if dataset.pixels_per_image() != n_visible {

@@ -5,7 +5,10 @@ use rand::RngCore;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rbm_lab::model::rng::{RowStreams, normal_pair_from_bits, uniform_pair_from_bits};
-use rbm_lab::model::{CdWorkspace, Initialisation, Rbm, Threads, TrainingConfig, VisibleSampling};
+use rbm_lab::model::{
+    CdWorkspace, Initialisation, MathPool, Rbm, SubnormalCensus, SubnormalMode, Threads, TrainingConfig,
+    VisibleSampling,
+};
 
 const NV: usize = 4;
 const NH: usize = 3;
@@ -218,6 +221,56 @@ fn threads_do_not_change_the_result() {
     assert_eq!(run(Threads(1)), run(Threads(2)), "tutorial mode must be bit-for-bit the same on 1 and 2 threads");
 }
 
+/// A 784x64 model whose hidden units 0..32 and visible units 0..100 have biases of −90, so that their
+/// sigmoids are below f32's smallest normal number (σ(x) ≈ eˣ < 1.18e-38 for x < −87.3): a model
+/// with saturated units, as a large learning rate makes.
+fn saturated_rbm() -> Rbm {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(4);
+    let mut rbm = Rbm::initialised(784, 64, Initialisation::Xavier, &[], &mut rng);
+    let (_, b_v, b_h) = rbm.parameters_mut();
+    b_v[..100].iter_mut().for_each(|b| *b = -90.0);
+    b_h[..32].iter_mut().for_each(|b| *b = -90.0);
+    rbm
+}
+
+/// Three CD-1 steps with probabilities as visibles (so that saturated visibles enter the update as
+/// they are) on `pool`, counting subnormal operands; the model and the last step's census.
+fn saturated_steps(pool: &MathPool) -> (Rbm, SubnormalCensus) {
+    let mut rbm = saturated_rbm();
+    let config =
+        TrainingConfig { k: 1, batch_size: 32, sampling: VisibleSampling::Probabilities, ..Default::default() };
+    let mut ws = CdWorkspace::new(784, 64, 32, 7);
+    ws.count_subnormals(true);
+    for b in 0..3 {
+        ws.data_mut(32).iter_mut().enumerate().for_each(|(i, x)| *x = ((i * 13 + b) % 11) as f32 / 10.0);
+        pool.run(|threads| ws.step(&mut rbm, &config, 32, threads));
+    }
+    (rbm, ws.subnormal_census().expect("counting is on"))
+}
+
+#[test]
+fn saturated_units_give_subnormal_operands_unless_the_pool_flushes_them() {
+    let (_, kept) = saturated_steps(&MathPool::with_mode(1, SubnormalMode::Keep));
+    if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
+        assert!(kept.hidden_probabilities > 0, "IEEE arithmetic makes subnormal sigmoids: {kept}");
+        assert!(kept.update_visible > 0, "and they enter the weight update: {kept}");
+        for threads in [1, 2] {
+            let (_, flushed) = saturated_steps(&MathPool::with_mode(threads, SubnormalMode::Flush));
+            assert_eq!(flushed, SubnormalCensus::default(), "{threads} threads: {flushed}");
+        }
+    }
+}
+
+#[test]
+fn flushed_subnormals_keep_one_and_two_threads_bit_identical() {
+    let (one, _) = saturated_steps(&MathPool::with_mode(1, SubnormalMode::Flush));
+    let (two, _) = saturated_steps(&MathPool::with_mode(2, SubnormalMode::Flush));
+    assert_eq!(one, two);
+    let (two_kept, _) = saturated_steps(&MathPool::with_mode(2, SubnormalMode::Keep));
+    let (one_kept, _) = saturated_steps(&MathPool::with_mode(1, SubnormalMode::Keep));
+    assert_eq!(one_kept, two_kept, "the same holds when every thread keeps them");
+}
+
 #[test]
 fn xavier_initialisation_has_the_tutorial_scale() {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
@@ -227,4 +280,30 @@ fn xavier_initialisation_has_the_tutorial_scale() {
     let want = 2.0 / (784.0 + 256.0);
     assert!((var / want - 1.0).abs() < 0.02, "variance {var} vs {want}");
     assert!(rbm.visible_bias().iter().chain(rbm.hidden_bias().iter()).all(|&b| b == 0.0));
+}
+
+/// Centering offsets that decayed into the subnormal range (a pixel the data stopped lighting)
+/// enter the weight update as v − μ: kept, they make subnormal operands; flushed, none remain.
+#[test]
+fn decayed_centering_offsets_leave_no_subnormals_on_flushing_pools() {
+    let config = TrainingConfig { k: 1, batch_size: 20, centering: true, ..TrainingConfig::quality_recipe() };
+    let census = |mode| {
+        let pool = MathPool::with_mode(2, mode);
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(4);
+        let mut rbm = Rbm::initialised(784, 64, Initialisation::Hinton, &[], &mut rng);
+        let mut ws = CdWorkspace::new(784, 64, 20, 7);
+        let mut offsets = vec![0.1f32; 784];
+        offsets[..10].iter_mut().for_each(|m| *m = f32::from_bits(1000)); // 1.4e-42
+        ws.set_visible_offset(&offsets);
+        ws.count_subnormals(true);
+        ws.data_mut(20).iter_mut().enumerate().for_each(|(i, x)| *x = if i % 784 < 10 { 0.0 } else { 0.5 });
+        pool.run(|threads| ws.step(&mut rbm, &config, 20, threads));
+        ws.subnormal_census().expect("counting is on")
+    };
+    if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
+        let kept = census(SubnormalMode::Keep);
+        assert_eq!(kept.offsets, 10, "{kept}");
+        assert!(kept.update_visible >= 10 * 20, "every data row where the pixel is off: {kept}");
+        assert_eq!(census(SubnormalMode::Flush), SubnormalCensus::default());
+    }
 }

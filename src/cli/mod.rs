@@ -7,7 +7,7 @@ mod sample;
 mod signals;
 mod train;
 
-pub use bench::{BenchArgs, bench_setting, bench_sgemm, run_bench};
+pub use bench::{BenchArgs, BenchPlan, Scenario, bench_sgemm, run_bench, run_scenario};
 pub use eval::{EvalArgs, run_eval};
 pub use sample::{SampleArgs, StartArg, run_sample};
 pub use signals::{StopSignal, StopSignals};

@@ -75,6 +75,8 @@ pub fn run_sample(args: &SampleArgs, window: &WindowArgs) -> Result<()> {
         }
     };
     let mut chains = GibbsChains::new(start, nv, model.rbm.n_hidden(), args.seed);
+    // The chains run here, on the main thread: in the math threads' floating-point mode.
+    crate::model::SubnormalMode::configured().apply_here();
     for _ in 0..args.steps {
         chains.step(&model.rbm, args.sampling.into(), args.noise);
     }

@@ -229,7 +229,7 @@ pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<ExitCode> {
         run.rbm().n_hidden(),
         dataset.name,
         run.images_per_epoch(),
-        run.pool().threads()
+        run.pool().threads().0
     ));
     let signals = StopSignals::install().context("cannot catch Ctrl+C and termination signals")?;
     let mut checkpoints = Checkpoints::new(checkpoint_path, checkpoint_every);

@@ -27,6 +27,7 @@ use rayon::prelude::*;
 
 use super::eval::{EvalError, log_sum_exp};
 use super::linalg::{self, Threads};
+use super::pool::MathPool;
 use super::rbm::{Rbm, sigmoid, softplus};
 use super::rng::RowStreams;
 
@@ -102,7 +103,7 @@ pub struct AisConfig {
     pub schedule: BetaSchedule,
     /// Seeds the runs' random streams (one xoshiro256++ stream per run).
     pub seed: u64,
-    /// Threads to split the runs over (a rayon pool of this size is built for the call).
+    /// Threads to split the runs over (a [`MathPool`] of this size is built for the call).
     pub threads: Threads,
 }
 
@@ -251,12 +252,9 @@ pub fn ais_log_z(
     let block = runs.div_ceil(parts);
     let mut streams = RowStreams::new(config.seed, runs);
     let mut blocks: Vec<Block> = streams.streams_mut().chunks(block).map(|s| Block::new(&model, s.to_vec())).collect();
-    let pool =
-        if blocks.len() > 1 { rayon::ThreadPoolBuilder::new().num_threads(blocks.len()).build().ok() } else { None };
-    let run_blocks = |blocks: &mut [Block], f: &(dyn Fn(&mut Block) + Sync)| match (&pool, blocks.len()) {
-        (Some(pool), n) if n > 1 => pool.install(|| blocks.par_iter_mut().for_each(f)),
-        _ => blocks.iter_mut().for_each(f),
-    };
+    let pool = MathPool::new(blocks.len());
+    let run_blocks =
+        |blocks: &mut [Block], f: &(dyn Fn(&mut Block) + Sync)| pool.run(|_| blocks.par_iter_mut().for_each(f));
 
     run_blocks(&mut blocks, &|b: &mut Block| b.start(&model));
     // Progress and cancellation are looked at between chunks of β steps. A chunk is at most 1% of

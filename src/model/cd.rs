@@ -24,6 +24,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::config::{GradientMethod, MAX_BATCH, TrainingConfig};
 use super::linalg::{self, Threads};
+use super::pool::count_subnormals;
 use super::rbm::{Rbm, copy_parallel};
 use super::rng::RowStreams;
 use super::sampling;
@@ -40,6 +41,57 @@ pub struct StepStats {
     /// The learning rate and momentum the schedules gave for this step.
     pub learning_rate: f32,
     pub momentum: f32,
+}
+
+/// How many subnormal values (see [`super::pool`]) the operands of the last step held, by buffer:
+/// each one costs an Intel core a microcode assist in every product it enters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SubnormalCensus {
+    /// The hidden sigmoid outputs p(h|v0) and p(h|v_k).
+    pub hidden_probabilities: usize,
+    /// The chains' last visible and hidden states (PCD's particles): sigmoid outputs for
+    /// mean-field visibles.
+    pub chains: usize,
+    /// The weight update's left operand: [v0 − μ; −s(v_k − μ)] (no μ without centering).
+    pub update_visible: usize,
+    /// The weight update's right operand: [p(h|v0) − λ; p(h|v_k) − λ] (no λ without centering).
+    pub update_hidden: usize,
+    /// The centering offsets μ and λ.
+    pub offsets: usize,
+    /// The momentum buffers.
+    pub velocity: usize,
+    /// W, b_v and b_h.
+    pub parameters: usize,
+}
+
+impl SubnormalCensus {
+    pub fn total(&self) -> usize {
+        self.hidden_probabilities
+            + self.chains
+            + self.update_visible
+            + self.update_hidden
+            + self.offsets
+            + self.velocity
+            + self.parameters
+    }
+}
+
+impl std::fmt::Display for SubnormalCensus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (hidden probabilities {}, chains {}, update visible {}, update hidden {}, offsets {}, velocity {}, \
+             parameters {})",
+            self.total(),
+            self.hidden_probabilities,
+            self.chains,
+            self.update_visible,
+            self.update_hidden,
+            self.offsets,
+            self.velocity,
+            self.parameters
+        )
+    }
 }
 
 /// Momentum buffers: the last applied change of each parameter.
@@ -172,6 +224,8 @@ pub struct CdWorkspace {
     mean_vk: Vec<f32>,
     mean_p0: Vec<f32>,
     mean_pk: Vec<f32>,
+    /// The last step's subnormal census, while counting is on.
+    census: Option<SubnormalCensus>,
 }
 
 impl CdWorkspace {
@@ -201,6 +255,7 @@ impl CdWorkspace {
             mean_vk: vec![0.0; n_visible],
             mean_p0: vec![0.0; n_hidden],
             mean_pk: vec![0.0; n_hidden],
+            census: None,
         };
         workspace.ensure_chain_capacity(capacity);
         workspace
@@ -317,6 +372,17 @@ impl CdWorkspace {
         }
     }
 
+    /// Counts the subnormal values in each step's operands from the next step on (`true`), or
+    /// stops counting. A diagnostic: counting reads every buffer and W once more per step.
+    pub fn count_subnormals(&mut self, on: bool) {
+        self.census = on.then(SubnormalCensus::default);
+    }
+
+    /// The last step's census, while counting is on (all zero before the first counted step).
+    pub fn subnormal_census(&self) -> Option<SubnormalCensus> {
+        self.census
+    }
+
     /// The buffer to fill with `rows` data vectors (row-major, values in [0, 1]) before `step`.
     pub fn data_mut(&mut self, rows: usize) -> &mut [f32] {
         &mut self.stacked_visible[..rows.min(self.capacity) * self.n_visible]
@@ -383,9 +449,17 @@ impl CdWorkspace {
         self.negative_phase(&model, rows, chain_rows, pcd, threads);
         let l1 = self.statistics(rows, chain_rows, pcd);
         self.weights_transposed = wt;
+        if let Some(census) = &mut self.census {
+            census.hidden_probabilities = count_subnormals(&self.stacked_hidden[..(rows + chain_rows) * nh]);
+            census.chains = count_subnormals(&self.chain_visible[..chain_rows * nv])
+                + count_subnormals(&self.chain_hidden[..chain_rows * nh]);
+        }
 
         let stats = StepStats { reconstruction_l1: l1, rows, learning_rate: lr, momentum };
         self.prepare_outer_products(rows, chain_rows, config);
+        if self.census.is_some() {
+            self.count_update_operands(rows + chain_rows);
+        }
         if config.needs_full_update() {
             self.full_update(rbm, config, rows, chain_rows, lr, momentum, threads);
         } else {
@@ -394,7 +468,28 @@ impl CdWorkspace {
             b_v.iter_mut().zip(self.mean_v0.iter().zip(&self.mean_vk)).for_each(|(b, (d, m))| *b += lr * (d - m));
             b_h.iter_mut().zip(self.mean_p0.iter().zip(&self.mean_pk)).for_each(|(b, (d, m))| *b += lr * (d - m));
         }
+        if let Some(census) = &mut self.census {
+            let (w, b_v, b_h) = rbm.parameters_mut();
+            census.parameters = count_subnormals(w) + count_subnormals(b_v) + count_subnormals(b_h);
+            census.velocity = self
+                .velocity
+                .as_ref()
+                .map_or(0, |v| count_subnormals(&v.w) + count_subnormals(&v.b_v) + count_subnormals(&v.b_h));
+            census.offsets = match (&self.visible_offset, config.centering) {
+                (Some(mu), true) => count_subnormals(mu) + count_subnormals(&self.hidden_offset),
+                _ => 0,
+            };
+        }
         stats
+    }
+
+    /// The census of the weight update's operands, as they enter the product.
+    fn count_update_operands(&mut self, stacked_rows: usize) {
+        let (nv, nh) = (self.n_visible, self.n_hidden);
+        if let Some(census) = &mut self.census {
+            census.update_visible = count_subnormals(&self.stacked_visible[..stacked_rows * nv]);
+            census.update_hidden = count_subnormals(&self.stacked_hidden[..stacked_rows * nh]);
+        }
     }
 
     /// p0 = σ(v0 W + b_h) for the data rows (and, for PCD, their mean-field reconstructions).

@@ -3,10 +3,11 @@
 //! pseudo-likelihood, the free-energy gap between held-out and training data, the mean-field
 //! reconstruction error, and the standard stochastic binarisation of MNIST.
 //!
-//! Threads: every function that takes a [`Threads`] argument runs its parallel parts inside a rayon
-//! `ThreadPool` of that many threads that it builds for the call (so it never competes with, or
-//! depends on, the global pool or a pool the caller installed), and returns the same numbers
-//! whatever the thread count: partial results are collected in order and summed sequentially.
+//! Threads: every function that takes a [`Threads`] argument runs its parallel parts on a
+//! [`MathPool`](super::pool::MathPool) of that many threads, built for the call unless the caller
+//! is already on one of that size (so it never competes with, or depends on, rayon's global pool),
+//! and returns the same numbers whatever the thread count: partial results are collected in order
+//! and summed sequentially.
 //!
 //! Data: a batch is `rows` binary (or [0, 1]) visible vectors, row-major `rows x V` f32.
 
@@ -16,6 +17,7 @@ use rayon::prelude::*;
 use thiserror::Error;
 
 use super::linalg::{self, Threads};
+use super::pool::on_math_pool;
 use super::rbm::{Rbm, softplus};
 use super::rng::uniform_f32;
 
@@ -54,19 +56,6 @@ pub enum EvalError {
     /// The settings ask for more than rbm-lab's limits allow.
     #[error(transparent)]
     Limit(#[from] crate::limits::LimitError),
-}
-
-/// Runs `op` inside a fresh rayon pool of `threads` threads (at least one). If the pool cannot be
-/// built (the OS refuses threads), `op` runs on the calling thread and the current pool instead.
-pub(crate) fn in_pool<R: Send>(threads: Threads, op: impl FnOnce() -> R + Send) -> R {
-    // Already on a pool of that size (the trainer's monitors): no new threads.
-    if rayon::current_thread_index().is_some() && rayon::current_num_threads() == threads.0.max(1) {
-        return op();
-    }
-    match rayon::ThreadPoolBuilder::new().num_threads(threads.0.max(1)).build() {
-        Ok(pool) => pool.install(op),
-        Err(_) => op(),
-    }
 }
 
 /// A running log-sum-exp: log Σ exp(x) = max + ln(sum), with sum of exp(x − max).
@@ -216,7 +205,7 @@ pub fn exact_log_z(rbm: &Rbm, threads: Threads) -> Result<f64, EvalError> {
     } else {
         (w.iter().map(|&x| x as f64).collect(), b_v, b_h)
     };
-    Ok(in_pool(threads, || log_z_by_enumeration(&flip_rows, &enumerated_bias, &other_bias)))
+    Ok(on_math_pool(threads, || log_z_by_enumeration(&flip_rows, &enumerated_bias, &other_bias)))
 }
 
 /// log Σ_s exp(e·s + Σ_i softplus(o_i + (Rᵀ s)_i)) over all binary s of length n = e.len(), where R
@@ -311,7 +300,7 @@ pub fn free_energies(rbm: &Rbm, data: &[f32], rows: usize, threads: Threads) -> 
 /// [`free_energies`] with the f64 parameters already made (callers with several data sets).
 fn free_energies_with(params: &F64Parameters, data: &[f32], threads: Threads) -> Vec<f64> {
     let (nv, nh) = (params.nv, params.nh);
-    in_pool(threads, || {
+    on_math_pool(threads, || {
         data.par_chunks(nv * F64_BLOCK)
             .flat_map_iter(|block| {
                 let pre = params.hidden_inputs(block);
@@ -517,7 +506,7 @@ pub fn pseudo_likelihood_with_flips(
     assert_eq!(flips.len(), rows, "one flip index per row");
     assert!(flips.iter().all(|&i| i < nv), "flip indices must be below {nv}");
     let params = F64Parameters::of(rbm);
-    let per_sample: Vec<f64> = in_pool(threads, || {
+    let per_sample: Vec<f64> = on_math_pool(threads, || {
         data.par_chunks(nv * F64_BLOCK)
             .zip(flips.par_chunks(F64_BLOCK))
             .flat_map_iter(|(block, flips)| {
@@ -596,7 +585,7 @@ const RECONSTRUCTION_BATCH: usize = 1024;
 pub fn reconstruction_error(rbm: &Rbm, data: &[f32], rows: usize, threads: Threads) -> ReconstructionError {
     check_batch(rbm, data, rows);
     let nv = rbm.n_visible();
-    let (squared, absolute) = in_pool(threads, || {
+    let (squared, absolute) = on_math_pool(threads, || {
         let mut squared = 0.0f64;
         let mut absolute = 0.0f64;
         for batch in data.chunks(RECONSTRUCTION_BATCH * nv) {

@@ -32,6 +32,26 @@ impl Scalar for f64 {
     const ONE: Self = 1.0;
 }
 
+/// The kernels the `gemm` crate runs the products with on this CPU, by its own dispatch rule
+/// (gemm-common's `gemm_def!`): "AVX-512" when the build has its x86-v4 kernels (feature `avx512`)
+/// and the CPU has AVX-512F, else "AVX2+FMA" when it has FMA, "NEON" on aarch64, else "scalar".
+pub fn gemm_instruction_set() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if cfg!(feature = "avx512") && std::arch::is_x86_feature_detected!("avx512f") {
+            return "AVX-512";
+        }
+        if std::arch::is_x86_feature_detected!("fma") {
+            return "AVX2+FMA";
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    if std::arch::is_aarch64_feature_detected!("neon") {
+        return "NEON";
+    }
+    "scalar"
+}
+
 /// `dst (m x n) = [dst +] alpha * lhs (m x k) * rhs (k x n)`, with explicit strides.
 fn gemm_strided<T: Scalar>(
     (m, n, k): (usize, usize, usize),

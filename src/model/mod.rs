@@ -1,4 +1,5 @@
-//! The RBM's math: no UI, no channels, no files (rayon only inside a computation).
+//! The RBM's math: no UI, no channels, no files (rayon only inside a computation, on a
+//! [`MathPool`]).
 //! Unit-tested against exact enumeration.
 
 pub mod ais;
@@ -13,10 +14,10 @@ pub mod rng;
 pub mod sampling;
 pub mod state;
 
-pub use cd::{CdWorkspace, StepStats, Velocity, WorkspaceState};
+pub use cd::{CdWorkspace, StepStats, SubnormalCensus, Velocity, WorkspaceState};
 pub use config::{ConfigError, GradientMethod, LrSchedule, ModelSpec, TrainingConfig, VisibleSampling};
 pub use gibbs::GibbsChains;
 pub use linalg::Threads;
-pub use pool::MathPool;
+pub use pool::{MathPool, SubnormalMode};
 pub use rbm::{Initialisation, Rbm, ShapeError, sigmoid, softplus};
 pub use state::{StateError, TrainingState, epoch_position};

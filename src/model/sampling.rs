@@ -53,24 +53,62 @@ fn run_pass(
     }
 }
 
+/// The instruction sets the element passes are compiled for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PassIsa {
+    /// Only with the `avx512` feature (on by default).
+    #[cfg(all(target_arch = "x86_64", feature = "avx512"))]
+    Avx512,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    Baseline,
+}
+
+/// The best instruction set of this CPU that the passes are built for (detected once).
+fn pass_isa() -> PassIsa {
+    static ISA: std::sync::OnceLock<PassIsa> = std::sync::OnceLock::new();
+    *ISA.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[cfg(feature = "avx512")]
+            if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512dq") {
+                return PassIsa::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                return PassIsa::Avx2;
+            }
+        }
+        PassIsa::Baseline
+    })
+}
+
+/// The instruction set the element passes run with on this CPU: "AVX-512", "AVX2" or "baseline"
+/// (what the compiler targets by default, SSE2 on x86_64).
+pub fn instruction_set() -> &'static str {
+    match pass_isa() {
+        #[cfg(all(target_arch = "x86_64", feature = "avx512"))]
+        PassIsa::Avx512 => "AVX-512",
+        #[cfg(target_arch = "x86_64")]
+        PassIsa::Avx2 => "AVX2",
+        PassIsa::Baseline => "baseline",
+    }
+}
+
 /// The rows compiled for the best instruction set of this CPU: AVX-512, AVX2 or the baseline. The
 /// element math has no fused multiply-adds, so every path gives the same bits.
 fn run_rows_dispatch(pass: RowPass, block: &mut [f32], width: usize, rngs: &mut [Xoshiro256PlusPlus]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512dq") {
-            // SAFETY: the CPU has the features the function is compiled for.
-            return unsafe { run_rows_avx512(pass, block, width, rngs) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: as above.
-            return unsafe { run_rows_avx2(pass, block, width, rngs) };
-        }
+    match pass_isa() {
+        // SAFETY: `pass_isa` picked it because the CPU has the features the function is compiled for.
+        #[cfg(all(target_arch = "x86_64", feature = "avx512"))]
+        PassIsa::Avx512 => unsafe { run_rows_avx512(pass, block, width, rngs) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        PassIsa::Avx2 => unsafe { run_rows_avx2(pass, block, width, rngs) },
+        PassIsa::Baseline => run_rows(pass, block, width, rngs),
     }
-    run_rows(pass, block, width, rngs)
 }
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", feature = "avx512"))]
 #[target_feature(enable = "avx512f,avx512dq,avx2")]
 fn run_rows_avx512(pass: RowPass, block: &mut [f32], width: usize, rngs: &mut [Xoshiro256PlusPlus]) {
     run_rows(pass, block, width, rngs)
@@ -238,6 +276,43 @@ mod tests {
                 let same = generic.iter().zip(&dispatched).all(|(a, b)| a.to_bits() == b.to_bits());
                 assert!(same, "width {width}: a vectorised pass differs from the baseline build");
             }
+        }
+    }
+
+    /// The same holds for inputs whose sigmoids are subnormal (x < −87.3), in either subnormal mode;
+    /// flushed, no pass leaves a subnormal behind.
+    #[test]
+    fn every_instruction_set_gives_the_same_bits_where_sigmoids_are_subnormal() {
+        use crate::model::pool::{SubnormalMode, count_subnormals};
+        let passes = [RowPass::Sigmoid, RowPass::SampleFromInputs, RowPass::NoisyMeanField { noise_std: 0.1 }];
+        let (rows, width) = (3, 784);
+        // −100 … −80 (and a few ordinary values at the end of each row).
+        let input: Vec<f32> = (0..rows * width)
+            .map(|i| if i % width < 700 { -100.0 + 20.0 * (i % 701) as f32 / 700.0 } else { 0.5 })
+            .collect();
+        for mode in [SubnormalMode::Flush, SubnormalMode::Keep] {
+            let input = input.clone();
+            std::thread::spawn(move || {
+                mode.apply_here();
+                for pass in passes {
+                    let mut generic = input.clone();
+                    let mut dispatched = input.clone();
+                    run_rows(pass, &mut generic, width, RowStreams::new(3, rows).streams_mut());
+                    run_rows_dispatch(pass, &mut dispatched, width, RowStreams::new(3, rows).streams_mut());
+                    let same = generic.iter().zip(&dispatched).all(|(a, b)| a.to_bits() == b.to_bits());
+                    assert!(same, "{mode:?}: a vectorised pass differs from the baseline build");
+                    let subnormals = count_subnormals(&dispatched);
+                    match (mode, pass) {
+                        (SubnormalMode::Flush, _) => assert_eq!(subnormals, 0, "{mode:?}"),
+                        (SubnormalMode::Keep, RowPass::Sigmoid) if cfg!(target_arch = "x86_64") => {
+                            assert!(subnormals > 0, "the inputs make subnormal sigmoids")
+                        }
+                        _ => {}
+                    }
+                }
+            })
+            .join()
+            .expect("test thread");
         }
     }
 

@@ -557,7 +557,7 @@ impl Worker {
             dataset: run.dataset().name.clone(),
             config: run.config().clone(),
             spec: run.spec().clone(),
-            threads: run.pool().threads(),
+            threads: run.pool().threads().0,
         };
         // Unchanged progress is not news: an idle trainer leaves the window idle too.
         if self.last_progress.as_ref() != Some(&progress)
