@@ -374,22 +374,21 @@ fn print_score(score: &InpaintScore, settings: &ScoreSettings, tolerance: f32) {
         score.error, score.baseline_error
     );
     if let Some(lp) = &score.log_prob {
-        let how = if lp.exact {
-            "exact: log Z of each image's conditional RBM by enumerating its smaller layer".to_string()
-        } else {
-            format!(
-                "AIS on each image's conditional RBM from the completion's marginals, {} runs x {} betas; \
-                 the interval is the mean's ±3σ from the images' standard errors",
-                settings.ais.runs,
-                settings.ais.schedule.len()
-            )
-        };
         let interval = if lp.exact { String::new() } else { format!(" [{:.2}, {:.2}]", lp.low, lp.high) };
         println!(
-            "  average log p(v_u | v_k): {:.2} nats{interval}   (per-pixel means: {:.2} nats)   over the first {} \
-             images; {how}",
+            "  average log p(v_u | v_k): {:.2} nats{interval}   (per-pixel means: {:.2} nats), first {} images",
             lp.mean, lp.baseline, lp.images
         );
+        if lp.exact {
+            println!("    (exact: log Z of each image's conditional RBM by enumerating its smaller layer)");
+        } else {
+            println!(
+                "    (AIS on each image's conditional RBM, from the completion's marginals, {} runs x {} betas; \
+                 ±3σ of the mean from the images' standard errors)",
+                settings.ais.runs,
+                settings.ais.schedule.len()
+            );
+        }
     }
 }
 

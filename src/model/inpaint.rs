@@ -55,10 +55,9 @@ pub enum InpaintError {
     Fraction(f64),
     #[error("the salt-and-pepper rate must be between 0 and 1 (got {0})")]
     Rate(f64),
-    #[error(
-        "the box at x={x}, y={y} of {width}x{height} pixels does not fit in a {cols}x{rows} image \
-         (it needs a width and height of at least 1)"
-    )]
+    #[error("a box needs a width and height of at least 1 pixel (got {width}x{height})")]
+    EmptyBox { width: usize, height: usize },
+    #[error("the box at x={x}, y={y} of {width}x{height} pixels does not fit in a {cols}x{rows} image")]
     BoxOutside { x: usize, y: usize, width: usize, height: usize, rows: usize, cols: usize },
     #[error("{0} must be finite")]
     NotFinite(&'static str),
@@ -125,7 +124,7 @@ impl Mask {
     /// `x`, row `y` hidden.
     ///
     /// # Errors
-    /// [`InpaintError::BoxOutside`] for an empty box or one that does not fit.
+    /// [`InpaintError::EmptyBox`], or [`InpaintError::BoxOutside`] for a box that does not fit.
     pub fn hide_box(
         rows: usize,
         cols: usize,
@@ -134,9 +133,10 @@ impl Mask {
         width: usize,
         height: usize,
     ) -> Result<Self, InpaintError> {
-        let fits = |start: usize, size: usize, limit: usize| {
-            size > 0 && start.checked_add(size).is_some_and(|end| end <= limit)
-        };
+        if width == 0 || height == 0 {
+            return Err(InpaintError::EmptyBox { width, height });
+        }
+        let fits = |start: usize, size: usize, limit: usize| start.checked_add(size).is_some_and(|end| end <= limit);
         if !fits(x, width, cols) || !fits(y, height, rows) {
             return Err(InpaintError::BoxOutside { x, y, width, height, rows, cols });
         }
