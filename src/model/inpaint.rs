@@ -359,6 +359,11 @@ fn mean(values: &[f64]) -> f64 {
     if values.is_empty() { 0.0 } else { values.iter().sum::<f64>() / values.len() as f64 }
 }
 
+/// Images per block of a step. The block, not the thread count, fixes the shape of every matrix
+/// product (`gemm` sums a single row in another order than several), so that one thread or many
+/// give the same bits; 16 rows keep the products efficient (as the trainer's blocks are).
+pub const ROW_BLOCK: usize = 16;
+
 /// Completes a batch of images with one of the [`CompletionMode`]s, a step at a time.
 ///
 /// It owns a copy of the model (and Wᵀ, so that both products of a step read contiguous rows); a
@@ -535,8 +540,9 @@ impl CompletionSampler {
         self.averaged_steps = 0;
     }
 
-    /// One step of the configured dynamics for every image, the images split into `threads` blocks
-    /// (each block runs on one thread with its own streams, so the split never changes a number).
+    /// One step of the configured dynamics for every image, spread over the current rayon pool when
+    /// `threads` is above 1. The images go in blocks of [`ROW_BLOCK`] whatever the thread count,
+    /// each image with its own stream, so the thread count never changes a number.
     pub fn step(&mut self, threads: Threads) {
         let (nv, nh) = (self.n_visible(), self.n_hidden());
         let accumulate = self.config.mode != CompletionMode::MeanField && self.steps >= self.config.burn_in;
@@ -554,43 +560,26 @@ impl CompletionSampler {
             resampled: &self.resampled,
             averaged: accumulate.then_some(averaged),
         };
-        let parts = threads.0.clamp(1, self.rows);
-        let block = self.rows.div_ceil(parts);
-        let blocks = self
-            .state
-            .chunks_mut(block * nv)
-            .zip(self.probabilities.chunks_mut(block * nv))
-            .zip(self.average_sum.chunks_mut(block * nv).zip(self.average.chunks_mut(block * nv)))
-            .zip(self.hidden_inputs.chunks_mut(block * nh).zip(self.hidden.chunks_mut(block * nh)))
-            .zip(self.visible_inputs.chunks_mut(block * nv).zip(self.residual.chunks_mut(block)))
-            .zip(self.streams.chunks_mut(block))
-            .enumerate()
-            .map(
-                |(
-                    index,
-                    (
-                        ((((state, probabilities), (sum, average)), (hidden_inputs, hidden)), (visible, residual)),
-                        streams,
-                    ),
-                )| {
-                    RowBlock {
-                        first_row: index * block,
-                        state,
-                        probabilities,
-                        average_sum: sum,
-                        average,
-                        hidden_inputs,
-                        hidden,
-                        visible_inputs: visible,
-                        residual,
-                        streams,
-                    }
-                },
-            );
-        if parts > 1 {
-            blocks.collect::<Vec<_>>().into_par_iter().for_each(|mut b| dynamics.step(&mut b));
+        let mut rest = RowBlock {
+            first_row: 0,
+            state: &mut self.state,
+            probabilities: &mut self.probabilities,
+            average_sum: &mut self.average_sum,
+            average: &mut self.average,
+            hidden_inputs: &mut self.hidden_inputs,
+            hidden: &mut self.hidden,
+            visible_inputs: &mut self.visible_inputs,
+            residual: &mut self.residual,
+            streams: &mut self.streams,
+        };
+        let mut blocks = Vec::with_capacity(self.rows.div_ceil(ROW_BLOCK));
+        while !rest.residual.is_empty() {
+            blocks.push(rest.split_first(ROW_BLOCK, nv, nh));
+        }
+        if threads.0 > 1 && blocks.len() > 1 {
+            blocks.into_par_iter().for_each(|mut b| dynamics.step(&mut b));
         } else {
-            blocks.for_each(|mut b| dynamics.step(&mut b));
+            blocks.iter_mut().for_each(|b| dynamics.step(b));
         }
         self.steps += 1;
         self.averaged_steps = averaged;
@@ -753,6 +742,33 @@ struct RowBlock<'a> {
     visible_inputs: &'a mut [f32],
     residual: &'a mut [f32],
     streams: &'a mut [Xoshiro256PlusPlus],
+}
+
+impl<'a> RowBlock<'a> {
+    /// The block's first `rows` images (all when fewer), leaving the rest in `self`.
+    fn split_first(&mut self, rows: usize, nv: usize, nh: usize) -> RowBlock<'a> {
+        fn take<'b, T>(slice: &mut &'b mut [T], len: usize) -> &'b mut [T] {
+            let whole = std::mem::take(slice);
+            let (head, tail) = whole.split_at_mut(len.min(whole.len()));
+            *slice = tail;
+            head
+        }
+        let rows = rows.min(self.residual.len());
+        let first_row = self.first_row;
+        self.first_row += rows;
+        RowBlock {
+            first_row,
+            state: take(&mut self.state, rows * nv),
+            probabilities: take(&mut self.probabilities, rows * nv),
+            average_sum: take(&mut self.average_sum, rows * nv),
+            average: take(&mut self.average, rows * nv),
+            hidden_inputs: take(&mut self.hidden_inputs, rows * nh),
+            hidden: take(&mut self.hidden, rows * nh),
+            visible_inputs: take(&mut self.visible_inputs, rows * nv),
+            residual: take(&mut self.residual, rows),
+            streams: take(&mut self.streams, rows),
+        }
+    }
 }
 
 impl Dynamics<'_> {
@@ -1205,7 +1221,8 @@ pub fn score_completion(
     check_len("the pixel means", pixel_means.len(), nv)?;
     check_unit_interval("the pixel means", pixel_means)?;
     let pool = MathPool::new(settings.ais.threads.0);
-    let block = (SCORE_BLOCK_VALUES / (nv + nh)).clamp(1, rows);
+    // Parts of whole step blocks, so that every image meets the same products as in one batch.
+    let block = (SCORE_BLOCK_VALUES / (nv + nh) / ROW_BLOCK).max(1) * ROW_BLOCK;
     let mut streams = RowStreams::new(settings.completion.seed, rows);
     let log_prob_rows = settings.log_prob_images.min(rows);
     // The completions of the images that get a log-probability: their AIS base models.
@@ -1302,4 +1319,44 @@ fn score_log_prob(
         exact,
         baseline: baseline / n,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A set completed in two parts (split at a block boundary, each part with its images' own
+    /// streams) gives the same bits as in one batch: what lets [`score_completion`] bound its memory.
+    #[test]
+    fn parts_with_their_own_streams_give_the_same_numbers_as_one_batch() {
+        let (nv, nh, rows) = (12, 5, 3 * ROW_BLOCK + 5);
+        let rbm = Rbm::from_parameters(
+            nv,
+            nh,
+            (0..nv * nh).map(|i| ((i * 7 % 13) as f32 - 6.0) * 0.2).collect(),
+            (0..nv).map(|i| (i as f32 - 6.0) * 0.1).collect(),
+            vec![0.1; nh],
+        )
+        .unwrap();
+        let images: Vec<f32> = (0..rows * nv).map(|i| (i % 3) as f32 * 0.5).collect();
+        let masks: Vec<Mask> = (0..rows).map(|r| Mask::hide_random(nv, 0.5, r as u64).unwrap()).collect();
+        for mode in [CompletionMode::ClampedGibbs, CompletionMode::Free] {
+            let config = CompletionConfig { mode, seed: 4, ..CompletionConfig::default() };
+            let run = |first: usize, end: usize| {
+                let streams = RowStreams::new(4, rows).streams_mut()[first..end].to_vec();
+                let part = images[first * nv..end * nv].to_vec();
+                let mut sampler =
+                    CompletionSampler::with_streams(&rbm, part, masks[first..end].to_vec(), config.clone(), streams)
+                        .unwrap();
+                for _ in 0..6 {
+                    sampler.step(Threads(2));
+                }
+                sampler.state().to_vec()
+            };
+            let whole = run(0, rows);
+            let mut parts = run(0, 2 * ROW_BLOCK);
+            parts.extend(run(2 * ROW_BLOCK, rows));
+            assert_eq!(whole, parts, "{mode:?}");
+        }
+    }
 }
