@@ -354,8 +354,13 @@ fn describe_completion(config: &CompletionConfig, steps: u64) -> String {
             config.damping, config.tolerance
         ),
         mode => format!(
-            "completion: {} from the training pixel means, {steps} steps, p(v|h) averaged after a burn-in of {}",
-            if mode == CompletionMode::Free { "free Gibbs chains" } else { "clamped Gibbs sampling" },
+            "completion: {}, hidden pixels starting at the training pixel means, {steps} steps, p(v|h) averaged \
+             after a burn-in of {}",
+            if mode == CompletionMode::Free {
+                "free Gibbs chains (every pixel resampled)"
+            } else {
+                "clamped Gibbs sampling"
+            },
             config.burn_in
         ),
     }

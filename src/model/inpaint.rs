@@ -371,6 +371,12 @@ pub const ROW_BLOCK: usize = 16;
 /// The pixels of [`CompletionSampler::state`], [`CompletionSampler::probabilities`] and
 /// [`CompletionSampler::estimate`] that a step does not resample (the known ones, except in free
 /// mode) keep their given values, so every image shown is a complete picture.
+///
+/// A view drives it from its own thread (it is `Send`): [`CompletionSampler::step`] inside a pool
+/// ([`MathPool::run`]), then [`CompletionSampler::state`], [`CompletionSampler::probabilities`],
+/// [`CompletionSampler::estimate`] and [`CompletionSampler::stats`] for what to show, and
+/// [`top_hidden_units`] of [`CompletionSampler::model`] at an image's state for why; an edited image
+/// or mask is a new sampler (cheap: one copy of the model).
 #[derive(Clone, Debug)]
 pub struct CompletionSampler {
     config: CompletionConfig,
@@ -424,7 +430,7 @@ impl CompletionSampler {
         if !rbm.is_finite() {
             return Err(InpaintError::NotFinite("the model's parameters"));
         }
-        if images.is_empty() || images.len() % nv != 0 {
+        if images.is_empty() || !images.len().is_multiple_of(nv) {
             return Err(InpaintError::ImageBatch { values: images.len(), visible: nv });
         }
         let rows = images.len() / nv;
@@ -1212,7 +1218,7 @@ pub fn score_completion(
     progress: &mut dyn FnMut(ScorePhase, f64) -> bool,
 ) -> Result<InpaintScore, InpaintError> {
     let (nv, nh) = (rbm.n_visible(), rbm.n_hidden());
-    if binary_images.is_empty() || binary_images.len() % nv != 0 {
+    if binary_images.is_empty() || !binary_images.len().is_multiple_of(nv) {
         return Err(InpaintError::ImageBatch { values: binary_images.len(), visible: nv });
     }
     let rows = binary_images.len() / nv;
@@ -1324,6 +1330,15 @@ fn score_log_prob(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The window's view drives a sampler on its own thread.
+    #[test]
+    fn a_sampler_can_move_to_another_thread() {
+        fn movable<T: Send + 'static>() {}
+        movable::<CompletionSampler>();
+        movable::<CompletionStats>();
+        movable::<TopHiddenUnits>();
+    }
 
     /// A set completed in two parts (split at a block boundary, each part with its images' own
     /// streams) gives the same bits as in one batch: what lets [`score_completion`] bound its memory.
