@@ -1,14 +1,16 @@
-//! The command line: no subcommand opens the window; `train`, `sample`, `eval` and `bench` run
-//! headless, one file each.
+//! The command line: no subcommand opens the window; `train`, `sample`, `inpaint`, `eval` and `bench`
+//! run headless, one file each.
 
 mod bench;
 mod eval;
+mod inpaint;
 mod sample;
 mod signals;
 mod train;
 
 pub use bench::{BenchArgs, BenchPlan, Scenario, bench_sgemm, run_bench, run_scenario};
 pub use eval::{EvalArgs, run_eval};
+pub use inpaint::{InpaintArgs, MaskSpec, ModeArg, run_inpaint};
 pub use sample::{SampleArgs, StartArg, run_sample};
 pub use signals::{StopSignal, StopSignals};
 pub use train::{TrainArgs, run_train};
@@ -85,6 +87,9 @@ pub enum Subcommands {
     Train(TrainArgs),
     /// Run Gibbs chains on a saved model and write a PNG grid of what it generates.
     Sample(SampleArgs),
+    /// Hide part of test images, let a saved model complete them (clamped Gibbs, mean-field or free
+    /// chains), write a PNG of examples and score the completions against per-pixel means.
+    Inpaint(InpaintArgs),
     /// Print training samples/s for the tutorial setting and for 784x500 CD-1.
     Bench(BenchArgs),
     /// Estimate log Z (AIS, or exactly for small models) and print the test and train log-likelihood.

@@ -1,5 +1,5 @@
-//! Small datasets cut from the embedded MNIST, in memory and as a folder of plain IDX files, and
-//! raw tensors for hand-made model files.
+//! Small datasets cut from the embedded MNIST, in memory and as a folder of plain IDX files, raw
+//! tensors for hand-made model files, and small models trained by CD-1.
 
 #![allow(dead_code)] // each test binary uses some of these
 
@@ -7,7 +7,11 @@ use std::borrow::Cow;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
 use rbm_lab::data::{Dataset, ImageArray};
+use rbm_lab::model::eval::binarise;
+use rbm_lab::model::{CdWorkspace, Initialisation, Rbm, Threads, TrainingConfig, VisibleSampling};
 use safetensors::{Dtype, View};
 
 pub fn mnist() -> &'static Dataset {
@@ -50,6 +54,29 @@ pub fn write_idx_folder(dir: &Path, train: usize, test: usize) {
         write(&format!("{prefix}-images-idx3-ubyte"), 0x803, &[count, images.rows, images.cols], &images.pixels);
         write(&format!("{prefix}-labels-idx1-ubyte"), 0x801, &[count], &labels);
     }
+}
+
+/// A 784 x `n_hidden` model after `batches` CD-1 updates (Bernoulli visibles, lr 0.05, batches of
+/// 64 binarised MNIST training images from the first on, Hinton's initialisation).
+pub fn cd1_trained(n_hidden: usize, batches: usize, seed: u64) -> Rbm {
+    let data = mnist();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut rbm = Rbm::initialised(784, n_hidden, Initialisation::Hinton, &data.train_pixel_means(), &mut rng);
+    let config = TrainingConfig {
+        sampling: VisibleSampling::Bernoulli,
+        k: 1,
+        learning_rate: 0.05,
+        batch_size: 64,
+        ..TrainingConfig::default()
+    };
+    let binary = binarise(&data.train.pixels[..batches * 64 * 784], seed);
+    let mut workspace = CdWorkspace::new(784, n_hidden, 64, seed);
+    for batch in binary.chunks_exact(64 * 784) {
+        workspace.data_mut(64).copy_from_slice(batch);
+        workspace.step(&mut rbm, &config, 64, Threads(2));
+    }
+    assert!(rbm.is_finite());
+    rbm
 }
 
 /// A tensor of any dtype, for writing malformed or edited files with the safetensors crate itself.
