@@ -97,15 +97,40 @@ pub fn instruction_set() -> &'static str {
 /// The rows compiled for the best instruction set of this CPU: AVX-512, AVX2 or the baseline. The
 /// element math has no fused multiply-adds, so every path gives the same bits.
 fn run_rows_dispatch(pass: RowPass, block: &mut [f32], width: usize, rngs: &mut [Xoshiro256PlusPlus]) {
-    match pass_isa() {
-        // SAFETY: `pass_isa` picked it because the CPU has the features the function is compiled for.
+    run_rows_on(pass_isa(), pass, block, width, rngs)
+}
+
+/// The rows compiled for `isa`, which must be this CPU's [`pass_isa`] or one of the sets below it
+/// (as [`supported_isas`] lists them).
+fn run_rows_on(isa: PassIsa, pass: RowPass, block: &mut [f32], width: usize, rngs: &mut [Xoshiro256PlusPlus]) {
+    match isa {
+        // SAFETY: callers pass `pass_isa()` or a set below it, so the CPU has the features the
+        // function is compiled for.
         #[cfg(all(target_arch = "x86_64", feature = "avx512"))]
         PassIsa::Avx512 => unsafe { run_rows_avx512(pass, block, width, rngs) },
-        // SAFETY: as above.
+        // SAFETY: as above (every CPU with AVX-512F as detected here also has AVX2).
         #[cfg(target_arch = "x86_64")]
         PassIsa::Avx2 => unsafe { run_rows_avx2(pass, block, width, rngs) },
         PassIsa::Baseline => run_rows(pass, block, width, rngs),
     }
+}
+
+/// Every instruction set of the passes that this CPU can run, the best first.
+#[cfg(test)]
+fn supported_isas() -> Vec<PassIsa> {
+    let mut isas = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[cfg(feature = "avx512")]
+        if pass_isa() == PassIsa::Avx512 {
+            isas.push(PassIsa::Avx512);
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            isas.push(PassIsa::Avx2);
+        }
+    }
+    isas.push(PassIsa::Baseline);
+    isas
 }
 
 #[cfg(all(target_arch = "x86_64", feature = "avx512"))]
@@ -268,13 +293,14 @@ mod tests {
                 (0..rows * width).map(|_| (pattern.next_u32() >> 8) as f32 / 16_777_216.0 * 16.0 - 8.0).collect();
             for pass in passes {
                 let mut generic = input.clone();
-                let mut dispatched = input.clone();
-                let mut streams_a = RowStreams::new(11, rows);
-                let mut streams_b = RowStreams::new(11, rows);
-                run_rows(pass, &mut generic, width, streams_a.streams_mut());
-                run_rows_dispatch(pass, &mut dispatched, width, streams_b.streams_mut());
-                let same = generic.iter().zip(&dispatched).all(|(a, b)| a.to_bits() == b.to_bits());
-                assert!(same, "width {width}: a vectorised pass differs from the baseline build");
+                run_rows(pass, &mut generic, width, RowStreams::new(11, rows).streams_mut());
+                // Every set this CPU has, not only the best: an AVX-512 machine checks AVX2 too.
+                for isa in supported_isas() {
+                    let mut vectorised = input.clone();
+                    run_rows_on(isa, pass, &mut vectorised, width, RowStreams::new(11, rows).streams_mut());
+                    let same = generic.iter().zip(&vectorised).all(|(a, b)| a.to_bits() == b.to_bits());
+                    assert!(same, "width {width}: the {isa:?} pass differs from the baseline build");
+                }
             }
         }
     }
@@ -294,13 +320,15 @@ mod tests {
             let input = input.clone();
             std::thread::spawn(move || {
                 mode.apply_here();
-                for pass in passes {
+                for (pass, isa) in
+                    passes.into_iter().flat_map(|pass| supported_isas().into_iter().map(move |isa| (pass, isa)))
+                {
                     let mut generic = input.clone();
                     let mut dispatched = input.clone();
                     run_rows(pass, &mut generic, width, RowStreams::new(3, rows).streams_mut());
-                    run_rows_dispatch(pass, &mut dispatched, width, RowStreams::new(3, rows).streams_mut());
+                    run_rows_on(isa, pass, &mut dispatched, width, RowStreams::new(3, rows).streams_mut());
                     let same = generic.iter().zip(&dispatched).all(|(a, b)| a.to_bits() == b.to_bits());
-                    assert!(same, "{mode:?}: a vectorised pass differs from the baseline build");
+                    assert!(same, "{mode:?}: the {isa:?} pass differs from the baseline build");
                     let subnormals = count_subnormals(&dispatched);
                     match (mode, pass) {
                         (SubnormalMode::Flush, _) => assert_eq!(subnormals, 0, "{mode:?}"),
