@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's model-quality table: trains 784x500 RBMs with each method and evaluates them with
+# The methods table of docs/quality.md: trains 784x500 RBMs with each method and evaluates them with
 # AIS (100 runs, the paper's ~14,500 inverse temperatures) on the 10,000 binarised MNIST test images.
 # Usage: scripts/quality-runs.sh [OUT_DIR] [EPOCHS]   (needs a release build; ~15 minutes at EPOCHS=20)
 set -euo pipefail

@@ -2,7 +2,7 @@
 //!
 //! On a machine where every core trains, each frame the window draws takes a core from one of the
 //! trainer's threads, and the other one then waits for it at the step's next join: a frame costs
-//! the trainer about twice its CPU time (README, "Benchmark"). With the UI thread and the software
+//! the trainer about twice its CPU time (docs/performance.md). With the UI thread and the software
 //! rasterizer's threads at a lower priority (a higher nice value), the scheduler runs them in the
 //! gaps the trainer leaves (its serial parts, its joins) instead of preempting it; frames still come
 //! at the same rate. Linux only (a thread's nice value is per thread there); elsewhere a no-op.

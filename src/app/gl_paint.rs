@@ -4,16 +4,15 @@
 //! egui draws every mesh blended, through its general shader (a texture fetch, a colour
 //! multiply, blending with what is below). On a machine without a GPU the window's OpenGL is Mesa's
 //! llvmpipe, on the same cores as the trainer, and the plot backgrounds and the filter atlas are the
-//! largest areas of the frame. Drawn here by two small programs with blending off (one writes a
-//! colour, the other copies a texture's texels), they are the same pixels at a fraction of
-//! llvmpipe's work: the loss plot's background went from ~4.8% of a core to ~1% at 32 frames/s, and
-//! one draw of the 256-filter atlas from ~1.0 ms to ~0.28 ms of llvmpipe time. Without glow
-//! (egui_kittest's wgpu) or if a program does not build, egui draws them itself.
+//! largest areas of the frame. Drawn here by small programs with blending off (one writes a
+//! colour, one copies a texture's texels, one draws opaque column spans), they are the same pixels
+//! at a fraction of llvmpipe's work. Without glow (egui_kittest's wgpu) or if a program does not
+//! build, egui draws them itself.
 //!
-//! Where llvmpipe's time went after that (perf, 2026-11-27): its texel fetches. The images are
-//! therefore one byte per texel, and egui's font texture (which every egui shape samples) is
-//! switched to nearest texels, which draws the same pixels at 1:1 (see
-//! [`OpaquePainter::nearest_font_texels`]).
+//! Much of llvmpipe's time goes to texel fetches, so the images are one byte per texel, and
+//! egui's font texture (which every egui shape samples) is switched to nearest texels, which draws
+//! the same pixels at 1:1 (see [`OpaquePainter::nearest_font_texels`]). The measurements behind
+//! each of these, with the commands that repeat them: docs/performance.md.
 
 use std::sync::{Arc, Mutex};
 
@@ -333,7 +332,7 @@ pub fn show_plot<'a, R>(
 ) -> PlotResponse<R> {
     // Grid lines no closer than 24 points (egui_plot's default is 8, fading in to full strength at
     // 300): the faint sub-grid it drew between 8 and 24 points was up to ~150 long lines a frame,
-    // up to ~5% of a core at 30 frames/s under software OpenGL, for lines barely visible.
+    // a large share of a software renderer's time for lines barely visible.
     let plot = plot.grid_spacing(egui::Rangef::new(24.0, 300.0));
     let Some(painter) = painter else { return plot.show(ui, build) };
     let places = [ui.painter().add(Shape::Noop), ui.painter().add(Shape::Noop)];

@@ -4,9 +4,9 @@
 //! On software OpenGL (Mesa's llvmpipe in a VM, a remote desktop or Xvfb) the frame is rasterized
 //! on the cores the trainer uses, and llvmpipe's cost grows with the number of anti-aliased
 //! triangles: egui's 2-point rounded corners triple a widget frame's triangles and a popup's
-//! shadow is a wide feathered band. Measured on this project's 2-core machine, the light look cuts
-//! llvmpipe's time per frame by about a third (README, "Benchmark"). With a GPU it saves nothing
-//! worth a different look, so it is on by default only for a software renderer.
+//! shadow is a wide feathered band, so the light look cuts llvmpipe's time per frame by about a
+//! third (docs/performance.md). With a GPU it saves nothing worth a different look, so it is on by
+//! default only for a software renderer.
 
 use egui::{CornerRadius, Shadow, Visuals};
 

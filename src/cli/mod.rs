@@ -90,7 +90,8 @@ pub enum Subcommands {
     /// Hide part of test images, let a saved model complete them (clamped Gibbs, mean-field or free
     /// chains), write a PNG of examples and score the completions against per-pixel means.
     Inpaint(InpaintArgs),
-    /// Print training samples/s for the tutorial setting and for 784x500 CD-1.
+    /// Print training samples/s in four scenarios: the tutorial's, 784x500 CD-1, the quality recipe and
+    /// the learning-rate cliff.
     Bench(BenchArgs),
     /// Estimate log Z (AIS, or exactly for small models) and print the test and train log-likelihood.
     Eval(EvalArgs),

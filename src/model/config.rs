@@ -131,8 +131,9 @@ impl Default for TrainingConfig {
 }
 
 impl TrainingConfig {
-    /// Centered PCD-1 on binary data, lr 0.01 without momentum: the recipe behind the README's
-    /// best log-likelihood (with Hinton's initialisation and a linear decay of the learning rate).
+    /// Centered PCD-1 on binary data, lr 0.01 without momentum: the recipe behind the best
+    /// log-likelihood in docs/quality.md (with Hinton's initialisation and a linear decay of the
+    /// learning rate).
     pub fn quality_recipe() -> Self {
         Self {
             learning_rate: 0.01,
