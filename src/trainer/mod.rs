@@ -6,7 +6,9 @@
 //! (per-batch losses are kept and re-sent until they fit, so none is lost), and the large, latest-only
 //! things (weights, chain images) are left in single-slot mailboxes that the UI empties when it draws.
 
+mod chains;
 mod messages;
+mod outbox;
 pub mod run;
 mod worker;
 
