@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Sender, TrySendError};
 
 use super::{LossPoint, Update, Waker};
+use crate::decimate::merge_pairs;
 
 /// Sends small updates without ever blocking; losses and one-off events wait in order until
 /// the channel has room. While nobody reads (a hidden window), the backlog stays bounded: losses are
@@ -63,14 +64,10 @@ impl Outbox {
     pub(super) fn push_loss(&mut self, point: LossPoint) {
         self.pending_losses.push(point);
         if self.pending_losses.len() > Self::MAX_PENDING_LOSSES {
-            self.pending_losses = self
-                .pending_losses
-                .chunks(2)
-                .map(|pair| LossPoint {
-                    epoch: pair.iter().map(|p| p.epoch).sum::<f64>() / pair.len() as f64,
-                    loss: pair.iter().map(|p| p.loss).sum::<f32>() / pair.len() as f32,
-                })
-                .collect();
+            self.pending_losses = merge_pairs(&self.pending_losses, |pair| LossPoint {
+                epoch: pair.iter().map(|p| p.epoch).sum::<f64>() / pair.len() as f64,
+                loss: pair.iter().map(|p| p.loss).sum::<f32>() / pair.len() as f32,
+            });
         }
     }
 
@@ -171,5 +168,25 @@ impl Throughput {
     /// Training stopped: the pause must not count as training time.
     pub(super) fn interrupt(&mut self) {
         self.last_batch_end = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unread_backlog_of_losses_is_halved_by_averaging_neighbours() {
+        let (tx, _rx) = crossbeam_channel::bounded(1);
+        let mut outbox = Outbox::new(tx, None);
+        let points = Outbox::MAX_PENDING_LOSSES + 1;
+        for i in 0..points {
+            outbox.push_loss(LossPoint { epoch: i as f64, loss: (i % 2) as f32 });
+        }
+        let pending = &outbox.pending_losses;
+        assert_eq!(pending.len(), points.div_ceil(2));
+        assert!(pending[..pending.len() - 1].iter().all(|p| p.loss == 0.5), "neighbours 0 and 1 average 0.5");
+        assert_eq!(pending[1], LossPoint { epoch: 2.5, loss: 0.5 });
+        assert_eq!(pending.last(), Some(&LossPoint { epoch: (points - 1) as f64, loss: 0.0 }), "a lone last point");
     }
 }
