@@ -10,6 +10,7 @@ use egui_plot::{
 };
 
 use super::gl_paint::{OpaquePainter, column_spans, show_plot};
+use crate::cli::command_line_name;
 use crate::decimate::merge_pairs;
 use crate::model::TrainingConfig;
 use crate::trainer::LossPoint;
@@ -131,7 +132,7 @@ pub fn describe_change(old: &TrainingConfig, new: &TrainingConfig) -> String {
         parts.push(format!("batch {}", new.batch_size));
     }
     if old.sampling != new.sampling {
-        parts.push(new.sampling.cli_name().to_string());
+        parts.push(command_line_name(new.sampling));
     }
     if parts.is_empty() { "settings".to_string() } else { parts.join(", ") }
 }

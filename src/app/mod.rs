@@ -6,6 +6,7 @@ pub mod file_dialog;
 pub mod files;
 pub mod filters;
 pub mod gl_paint;
+pub mod labels;
 pub mod look;
 pub mod loss_plot;
 pub mod quality_view;

@@ -26,9 +26,9 @@ use report::{ProgressReport, say, say_err};
 use saving::{Checkpoints, beside, resume_command, save_somewhere};
 
 use super::signals::{StopSignal, StopSignals};
-use super::{InitArg, MethodArg, SamplingArg, ScheduleArg, WindowArgs, default_threads, load_dataset};
+use super::{WindowArgs, command_line_name, default_threads, load_dataset};
 use crate::io::{ModelFile, check_destination, load_model, save_model};
-use crate::model::{GradientMethod, Initialisation, LrSchedule, MathPool, ModelSpec, TrainingConfig};
+use crate::model::{GradientMethod, Initialisation, LrSchedule, MathPool, ModelSpec, TrainingConfig, VisibleSampling};
 use crate::trainer::{BatchOutcome, Continuation, TrainingRun};
 
 #[derive(Args, Debug)]
@@ -60,13 +60,13 @@ pub struct TrainArgs {
     pub seed: Option<u64>,
     /// How the chain produces visibles (default tutorial).
     #[arg(long, value_enum)]
-    pub sampling: Option<SamplingArg>,
+    pub sampling: Option<VisibleSampling>,
     /// Weight initialisation (default xavier; with --resume, the file's).
     #[arg(long, value_enum)]
-    pub init: Option<InitArg>,
+    pub init: Option<Initialisation>,
     /// Gradient estimator (default cd).
     #[arg(long, value_enum)]
-    pub method: Option<MethodArg>,
+    pub method: Option<GradientMethod>,
     /// PCD fantasy particles (default 0: the batch size).
     #[arg(long)]
     pub particles: Option<usize>,
@@ -96,7 +96,7 @@ pub struct TrainArgs {
     pub centering_rate: Option<f32>,
     /// Learning-rate schedule over --epochs (default constant).
     #[arg(long, value_enum)]
-    pub lr_schedule: Option<ScheduleArg>,
+    pub lr_schedule: Option<LrSchedule>,
     /// Final learning rate as a fraction of --lr, linear/exponential schedules (default 0.01).
     #[arg(long)]
     pub final_lr_fraction: Option<f32>,
@@ -123,11 +123,8 @@ impl TrainArgs {
             k: self.k.unwrap_or(base.k),
             noise_std: self.noise.unwrap_or(base.noise_std),
             batch_size: self.batch.unwrap_or(base.batch_size),
-            sampling: self.sampling.map_or(base.sampling, Into::into),
-            method: self.method.map_or(base.method, |method| match method {
-                MethodArg::Cd => GradientMethod::Cd,
-                MethodArg::Pcd => GradientMethod::Pcd,
-            }),
+            sampling: self.sampling.unwrap_or(base.sampling),
+            method: self.method.unwrap_or(base.method),
             pcd_particles: self.particles.unwrap_or(base.pcd_particles),
             momentum: self.momentum.unwrap_or(base.momentum),
             initial_momentum: self.initial_momentum.unwrap_or(base.initial_momentum),
@@ -137,11 +134,7 @@ impl TrainArgs {
             sparsity_cost: self.sparsity_cost.unwrap_or(base.sparsity_cost),
             centering: self.centering || base.centering,
             centering_rate: self.centering_rate.unwrap_or(base.centering_rate),
-            lr_schedule: self.lr_schedule.map_or(base.lr_schedule, |schedule| match schedule {
-                ScheduleArg::Constant => LrSchedule::Constant,
-                ScheduleArg::Linear => LrSchedule::Linear,
-                ScheduleArg::Exponential => LrSchedule::Exponential,
-            }),
+            lr_schedule: self.lr_schedule.unwrap_or(base.lr_schedule),
             planned_epochs: self.epochs as f32,
             final_lr_fraction: self.final_lr_fraction.unwrap_or(base.final_lr_fraction),
             binarize_data: self.binarize || base.binarize_data,
@@ -153,10 +146,7 @@ impl TrainArgs {
         ModelSpec {
             n_hidden: self.hidden.unwrap_or(base.n_hidden),
             seed: self.seed.unwrap_or(base.seed),
-            initialisation: self.init.map_or(base.initialisation, |init| match init {
-                InitArg::Xavier => Initialisation::Xavier,
-                InitArg::Hinton => Initialisation::Hinton,
-            }),
+            initialisation: self.init.unwrap_or(base.initialisation),
         }
     }
 }
@@ -296,11 +286,7 @@ fn check_resume_arguments(args: &TrainArgs, path: &Path, file: &ModelFile) -> Re
     };
     differs("hidden", asked.n_hidden.to_string(), spec.n_hidden.to_string())?;
     differs("seed", asked.seed.to_string(), spec.seed.to_string())?;
-    let init_name = |init: Initialisation| match init {
-        Initialisation::Xavier => "xavier".to_owned(),
-        Initialisation::Hinton => "hinton".to_owned(),
-    };
-    differs("init", init_name(asked.initialisation), init_name(spec.initialisation))?;
+    differs("init", command_line_name(asked.initialisation), command_line_name(spec.initialisation))?;
     if file.metadata.epochs_trained >= args.epochs as f64 {
         bail!(
             "{} is already at epoch {:.2}, which reaches --epochs {}; pass a larger --epochs to train further",
@@ -335,4 +321,41 @@ fn stop_and_save(run: &TrainingRun, signal: StopSignal, args: &TrainArgs, checkp
     ));
     say_err(&format!("to continue: {}", resume_command(&args.out)));
     Ok(ExitCode::from(signal.exit_status()))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Subcommands};
+    use crate::io::ModelMetadata;
+    use crate::model::Rbm;
+
+    fn train_args(args: &[&str]) -> TrainArgs {
+        let words = ["rbm-lab", "train", "--out", "model.safetensors"].into_iter().chain(args.iter().copied());
+        match Cli::try_parse_from(words).expect("parses").command {
+            Some(Subcommands::Train(args)) => args,
+            other => panic!("not a train command: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn resume_arguments_that_contradict_the_file_are_named_as_typed() {
+        let spec = ModelSpec { n_hidden: 16, seed: 3, initialisation: Initialisation::Xavier };
+        let metadata = ModelMetadata::new("MNIST", 28, 28, TrainingConfig::default(), spec);
+        let file = ModelFile::new(Rbm::zeros(784, 16), metadata);
+        let path = Path::new("run.safetensors");
+        let error = check_resume_arguments(&train_args(&["--epochs", "2", "--init", "hinton"]), path, &file)
+            .expect_err("refused")
+            .to_string();
+        assert!(error.starts_with("--init hinton differs from the resumed model's xavier"), "{error}");
+        assert!(check_resume_arguments(&train_args(&["--epochs", "2", "--init", "xavier"]), path, &file).is_ok());
+        let asked = train_args(&["--sampling", "probabilities", "--method", "pcd", "--lr-schedule", "exponential"]);
+        let config = asked.config(&TrainingConfig::default());
+        assert_eq!(
+            (config.sampling, config.method, config.lr_schedule),
+            (VisibleSampling::Probabilities, GradientMethod::Pcd, LrSchedule::Exponential)
+        );
+    }
 }
