@@ -256,7 +256,7 @@ impl RbmLabApp {
                 self.controls.running = false;
                 self.say(message, true);
             }
-            Update::Error(message) => self.report_error(message),
+            Update::Error(error) => self.report_error(error.to_string()),
             Update::TrainerStopped(message) => {
                 self.controls.running = false;
                 self.trainer_stopped = Some(message);

@@ -179,7 +179,7 @@ impl TrainingConfig {
 use crate::limits::LimitError;
 pub use crate::limits::{MAX_BATCH, MAX_HIDDEN_UNITS, MAX_K, MAX_LEARNING_RATE};
 
-#[derive(Debug, Error, PartialEq)]
+#[derive(Debug, Error, Clone, PartialEq)]
 pub enum ConfigError {
     #[error("learning rate must be a positive finite number of at most {MAX_LEARNING_RATE} (got {0})")]
     LearningRate(f32),

@@ -7,11 +7,13 @@
 //! things (weights, chain images) are left in single-slot mailboxes that the UI empties when it draws.
 
 mod chains;
+mod error;
 mod messages;
 mod outbox;
 pub mod run;
 mod worker;
 
+pub use error::TrainerError;
 pub use messages::*;
 pub use run::{AdoptError, BatchOutcome, BatchReport, Continuation, FinishedEpoch, TrainingRun};
 

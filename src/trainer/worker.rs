@@ -10,7 +10,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use super::chains::DisplayChains;
 use super::outbox::{Outbox, Throughput};
 use super::run::{BatchOutcome, Continuation, TrainingRun};
-use super::{Command, Diagnostics, Mailboxes, ModelSnapshot, Progress, TrainerOptions, Update};
+use super::{Command, Diagnostics, Mailboxes, ModelSnapshot, Progress, TrainerError, TrainerOptions, Update};
 use crate::data::Dataset;
 use crate::io::ModelFile;
 use crate::model::{MathPool, ModelSpec, Threads, TrainingConfig};
@@ -122,7 +122,7 @@ impl Worker {
                         self.run.reset(spec);
                         self.model_replaced(self.new_model_description(), None);
                     }
-                    Err(e) => self.outbox.event(Update::Error(format!("Reset refused: {e}"))),
+                    Err(e) => self.outbox.event(Update::Error(TrainerError::ResetRefused(e))),
                 }
             }
             Command::SetConfig(config) => {
@@ -135,23 +135,22 @@ impl Worker {
                             });
                         }
                     }
-                    Err(e) => self.outbox.event(Update::Error(format!("Setting refused: {e}"))),
+                    Err(e) => self.outbox.event(Update::Error(TrainerError::SettingsRefused(e))),
                 }
             }
             Command::LoadModel(file) => self.load_model(*file),
             Command::SaveModel(path) => match crate::io::save_model(&path, &self.run.model_file()) {
                 Ok(()) => self.outbox.event(Update::Saved(path)),
-                Err(e) => self.outbox.event(Update::Error(format!("Save failed: {e}"))),
+                Err(e) => self.outbox.event(Update::Error(TrainerError::SaveFailed { path, source: Arc::new(e) })),
             },
             Command::RequestModelFile => self.outbox.event(Update::ModelFile(Box::new(self.run.model_file()))),
             Command::SetDataset(dataset) => {
-                if let Err(e) = self.run.spec().validate_with(self.run.config(), dataset.pixels_per_image()) {
-                    let message = format!(
-                        "Dataset {} refused: {e}; training continues on {}",
-                        dataset.name,
-                        self.run.dataset().name
-                    );
-                    self.outbox.event(Update::Error(message));
+                if let Err(source) = self.run.spec().validate_with(self.run.config(), dataset.pixels_per_image()) {
+                    self.outbox.event(Update::Error(TrainerError::DatasetRefused {
+                        dataset: dataset.name.clone(),
+                        current: self.run.dataset().name.clone(),
+                        source,
+                    }));
                     return;
                 }
                 self.monitor_data = None;
@@ -198,7 +197,7 @@ impl Worker {
                 }
                 self.model_replaced(description, Some(self.run.config().clone()));
             }
-            Err(e) => self.outbox.event(Update::Error(format!("Load refused: {e}. The current model is unchanged."))),
+            Err(e) => self.outbox.event(Update::Error(TrainerError::LoadRefused(e))),
         }
     }
 
