@@ -422,6 +422,18 @@ fn options_over_the_limits_are_refused_before_the_trainer_starts() {
 }
 
 #[test]
+fn invalid_options_are_refused_with_the_reason_rather_than_replaced_by_defaults() {
+    let no_hidden = TrainerOptions { spec: ModelSpec { n_hidden: 0, ..ModelSpec::default() }, ..small_options() };
+    let error = TrainerHandle::spawn(mnist(), no_hidden).err().expect("refused");
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(error.to_string().contains("hidden units must be between 1 and"), "{error}");
+    let nan_rate = TrainingConfig { learning_rate: f32::NAN, ..TrainingConfig::default() };
+    let error = TrainerHandle::spawn(mnist(), TrainerOptions { config: nan_rate, ..small_options() }).err();
+    let error = error.expect("refused").to_string();
+    assert!(error.contains("learning rate must be a positive finite number"), "{error}");
+}
+
+#[test]
 fn reset_batch_and_dataset_changes_over_the_limits_are_refused_and_the_model_kept() {
     let mut trainer = TrainerHandle::spawn(mnist(), small_options()).unwrap();
     let mut seen = Seen::default();

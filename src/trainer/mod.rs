@@ -143,13 +143,11 @@ impl TrainerHandle {
     /// training buffers over rbm-lab's limits, see [`ModelSpec::validate_with`]) are refused with an
     /// `InvalidInput` error carrying the message, before anything is allocated.
     pub fn spawn(dataset: Arc<Dataset>, options: TrainerOptions) -> std::io::Result<Self> {
-        options
-            .spec
-            .validate_with(&options.config, dataset.pixels_per_image())
-            .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidInput, error))?;
         let waker = options.waker.clone();
+        let checked = worker::CheckedOptions::new(dataset, options)
+            .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidInput, error))?;
         Self::spawn_with(waker, move |side| {
-            worker::Worker::new(dataset, options, side.commands, side.updates, side.mailboxes).run();
+            worker::Worker::new(checked, side.commands, side.updates, side.mailboxes).run();
         })
     }
 

@@ -13,8 +13,23 @@ use super::run::{BatchOutcome, Continuation, TrainingRun};
 use super::{Command, Diagnostics, Mailboxes, ModelSnapshot, Progress, TrainerError, TrainerOptions, Update};
 use crate::data::Dataset;
 use crate::io::ModelFile;
-use crate::model::{MathPool, ModelSpec, Threads, TrainingConfig};
+use crate::model::{ConfigError, MathPool, Threads, TrainingConfig};
 use crate::quality::{Histogram, MonitorData, update_ratio};
+
+/// Trainer options checked against the dataset they train on
+/// ([`ModelSpec::validate_with`](crate::model::ModelSpec::validate_with)): the only way to make a
+/// [`Worker`], which therefore never meets a model or settings it would have to refuse or replace.
+pub(super) struct CheckedOptions {
+    dataset: Arc<Dataset>,
+    options: TrainerOptions,
+}
+
+impl CheckedOptions {
+    pub(super) fn new(dataset: Arc<Dataset>, options: TrainerOptions) -> Result<Self, ConfigError> {
+        options.spec.validate_with(&options.config, dataset.pixels_per_image())?;
+        Ok(Self { dataset, options })
+    }
+}
 
 pub(super) struct Worker {
     run: TrainingRun,
@@ -37,14 +52,13 @@ pub(super) struct Worker {
 
 impl Worker {
     pub(super) fn new(
-        dataset: Arc<Dataset>,
-        options: TrainerOptions,
+        checked: CheckedOptions,
         commands: Receiver<Command>,
         tx: Sender<Update>,
         mailboxes: Arc<Mailboxes>,
     ) -> Self {
-        let spec = if options.spec.validate().is_ok() { options.spec.clone() } else { ModelSpec::default() };
-        let config = if options.config.validate().is_ok() { options.config.clone() } else { TrainingConfig::default() };
+        let CheckedOptions { dataset, options } = checked;
+        let (spec, config) = (options.spec.clone(), options.config.clone());
         let run = TrainingRun::new(dataset, spec, config, MathPool::new(options.threads));
         let chains = DisplayChains::new(&options, &run);
         let now = Instant::now();
