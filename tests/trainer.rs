@@ -422,6 +422,17 @@ fn options_over_the_limits_are_refused_before_the_trainer_starts() {
 }
 
 #[test]
+fn progress_tells_the_threads_training_runs_on() {
+    for threads in [1, 3] {
+        let mut trainer = TrainerHandle::spawn(mnist(), TrainerOptions { threads, ..small_options() }).unwrap();
+        let mut seen = Seen::default();
+        seen.wait_until(&trainer, Duration::from_secs(5), "progress", |s| s.progress.is_some());
+        assert_eq!(seen.progress.as_ref().map(|p| p.threads), Some(threads));
+        assert!(trainer.shutdown(Duration::from_secs(2)));
+    }
+}
+
+#[test]
 fn invalid_options_are_refused_with_the_reason_rather_than_replaced_by_defaults() {
     let no_hidden = TrainerOptions { spec: ModelSpec { n_hidden: 0, ..ModelSpec::default() }, ..small_options() };
     let error = TrainerHandle::spawn(mnist(), no_hidden).err().expect("refused");

@@ -86,6 +86,8 @@ pub struct Progress {
     pub dataset: String,
     pub config: TrainingConfig,
     pub spec: ModelSpec,
+    /// Threads training runs on: its math pool's, which is 1 when the pool could not be built and
+    /// the work runs on the trainer thread alone ([`crate::model::MathPool::threads`]).
     pub threads: usize,
 }
 
