@@ -11,6 +11,7 @@ pub mod look;
 pub mod loss_plot;
 pub mod quality_view;
 pub mod replace;
+mod run;
 pub mod status;
 pub mod texture;
 
@@ -34,6 +35,8 @@ use loss_plot::{LossPlotView, describe_change};
 use quality_view::QualityView;
 use replace::{Choice, ReplaceConfirmation, Replacement, SaveTracker};
 use status::{FrameStats, status_ui};
+
+pub use run::run;
 
 /// Where the file dialog's settings are kept between runs (eframe's storage).
 pub const FILE_DIALOG_SETTINGS_KEY: &str = "rbm-lab-file-dialog";
