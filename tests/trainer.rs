@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 use common::mnist_slice;
 use rbm_lab::data::Dataset;
 use rbm_lab::io::ModelFile;
-use rbm_lab::model::{GradientMethod, ModelSpec, TrainingConfig, VisibleSampling};
-use rbm_lab::trainer::{Command, ModelSnapshot, Progress, TrainerHandle, TrainerOptions, Update};
+use rbm_lab::model::{ConfigError, GradientMethod, ModelSpec, TrainingConfig, VisibleSampling};
+use rbm_lab::trainer::{
+    AdoptError, Command, ModelSnapshot, Progress, TrainerError, TrainerHandle, TrainerOptions, Update,
+};
 
 fn mnist() -> Arc<Dataset> {
     static DATA: OnceLock<Arc<Dataset>> = OnceLock::new();
@@ -392,13 +394,13 @@ fn an_unread_outbox_stays_bounded_and_keeps_one_off_events() {
 }
 
 /// The trainer's answer to a refused command: the first `Update::Error` after it.
-fn refusal(seen: &mut Seen, trainer: &TrainerHandle) -> String {
+fn refusal(seen: &mut Seen, trainer: &TrainerHandle) -> TrainerError {
     seen.wait_until(trainer, Duration::from_secs(5), "an error", |s| {
         s.updates.iter().any(|u| matches!(u, Update::Error(_)))
     });
-    let message = seen.updates.iter().find_map(|u| if let Update::Error(m) = u { Some(m.clone()) } else { None });
+    let error = seen.updates.iter().find_map(|u| if let Update::Error(e) = u { Some(e.clone()) } else { None });
     seen.updates.retain(|u| !matches!(u, Update::Error(_)));
-    message.unwrap_or_default()
+    error.expect("an error")
 }
 
 #[test]
@@ -420,13 +422,38 @@ fn options_over_the_limits_are_refused_before_the_trainer_starts() {
 }
 
 #[test]
+fn progress_tells_the_threads_training_runs_on() {
+    for threads in [1, 3] {
+        let mut trainer = TrainerHandle::spawn(mnist(), TrainerOptions { threads, ..small_options() }).unwrap();
+        let mut seen = Seen::default();
+        seen.wait_until(&trainer, Duration::from_secs(5), "progress", |s| s.progress.is_some());
+        assert_eq!(seen.progress.as_ref().map(|p| p.threads), Some(threads));
+        assert!(trainer.shutdown(Duration::from_secs(2)));
+    }
+}
+
+#[test]
+fn invalid_options_are_refused_with_the_reason_rather_than_replaced_by_defaults() {
+    let no_hidden = TrainerOptions { spec: ModelSpec { n_hidden: 0, ..ModelSpec::default() }, ..small_options() };
+    let error = TrainerHandle::spawn(mnist(), no_hidden).err().expect("refused");
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(error.to_string().contains("hidden units must be between 1 and"), "{error}");
+    let nan_rate = TrainingConfig { learning_rate: f32::NAN, ..TrainingConfig::default() };
+    let error = TrainerHandle::spawn(mnist(), TrainerOptions { config: nan_rate, ..small_options() }).err();
+    let error = error.expect("refused").to_string();
+    assert!(error.contains("learning rate must be a positive finite number"), "{error}");
+}
+
+#[test]
 fn reset_batch_and_dataset_changes_over_the_limits_are_refused_and_the_model_kept() {
     let mut trainer = TrainerHandle::spawn(mnist(), small_options()).unwrap();
     let mut seen = Seen::default();
     let before = snapshot_at(&mut seen, &trainer, 0);
 
     trainer.send(Command::Reset(ModelSpec { n_hidden: 50_000, ..ModelSpec::default() }));
-    let message = refusal(&mut seen, &trainer);
+    let error = refusal(&mut seen, &trainer);
+    assert!(matches!(error, TrainerError::ResetRefused(_)), "{error:?}");
+    let message = error.to_string();
     assert!(
         message.starts_with("Reset refused: the model would have 784 x 50000 = 39,200,000 parameters"),
         "{message}"
@@ -435,11 +462,13 @@ fn reset_batch_and_dataset_changes_over_the_limits_are_refused_and_the_model_kep
     // 4,096 hidden units fit, but not with batches of 60,000 (their chains alone take ~2 GB).
     trainer.send(Command::SetConfig(TrainingConfig { batch_size: 60_000, k: 2, ..TrainingConfig::default() }));
     trainer.send(Command::Reset(ModelSpec { n_hidden: 4096, ..ModelSpec::default() }));
-    let message = refusal(&mut seen, &trainer);
+    let message = refusal(&mut seen, &trainer).to_string();
     assert!(message.contains("1.5 GiB"), "{message}");
     // The batch itself was accepted for the current 784x32 model; a learning rate above 10 is not.
     trainer.send(Command::SetConfig(TrainingConfig { learning_rate: 11.0, ..TrainingConfig::default() }));
-    let message = refusal(&mut seen, &trainer);
+    let error = refusal(&mut seen, &trainer);
+    assert!(matches!(error, TrainerError::SettingsRefused(ConfigError::LearningRate(11.0))), "{error:?}");
+    let message = error.to_string();
     assert!(message.contains("at most 10 (got 11)"), "{message}");
 
     // Images of 512x512 pixels fit the pixel limit, but a 32-hidden model with batches of 60,000
@@ -450,7 +479,12 @@ fn reset_batch_and_dataset_changes_over_the_limits_are_refused_and_the_model_kep
         Arc::new(Dataset::from_arrays("big", images, vec![0; 6], None).unwrap())
     };
     trainer.send(Command::SetDataset(big));
-    let message = refusal(&mut seen, &trainer);
+    let error = refusal(&mut seen, &trainer);
+    assert!(
+        matches!(&error, TrainerError::DatasetRefused { dataset, current, .. } if dataset == "big" && current == "MNIST"),
+        "{error:?}"
+    );
+    let message = error.to_string();
     assert!(message.starts_with("Dataset big refused: training a 262144x32 model on batches of 60000"), "{message}");
 
     trainer.send(Command::SetConfig(small_options().config));
@@ -475,7 +509,9 @@ fn a_model_whose_settings_do_not_fit_its_size_is_refused() {
     metadata.training.k = 0;
     let file = ModelFile::new(Rbm::zeros(784, 4096), metadata);
     trainer.send(Command::LoadModel(Box::new(file)));
-    let message = refusal(&mut seen, &trainer);
+    let error = refusal(&mut seen, &trainer);
+    assert!(matches!(error, TrainerError::LoadRefused(AdoptError::Limits(_))), "{error:?}");
+    let message = error.to_string();
     assert!(message.starts_with("Load refused: training a 784x4096 model on batches of 60000"), "{message}");
     trainer.send(Command::Step);
     seen.wait_until(&trainer, Duration::from_secs(20), "a batch", |s| s.samples_seen() == 60_000);
@@ -517,9 +553,32 @@ fn a_trainer_played_through_a_link_dies_when_its_end_is_dropped() {
     let (link, side) = rbm_lab::trainer::link();
     let trainer = TrainerHandle::from_link(link);
     assert!(trainer.is_alive());
-    side.updates.send(Update::Error("from the test".into())).expect("send");
+    side.updates.send(Update::Error(TrainerError::SettingsRefused(ConfigError::K(0)))).expect("send");
     drop(side);
     assert!(!trainer.is_alive());
     // What it sent before it went can still be read.
     assert!(matches!(trainer.updates().next(), Some(Update::Error(_))));
+}
+
+#[test]
+fn a_failed_save_says_which_file_and_why_and_training_goes_on() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let path = dir.path().join("no such folder").join("model.safetensors");
+    let mut trainer = TrainerHandle::spawn(mnist(), small_options()).unwrap();
+    let mut seen = Seen::default();
+    trainer.send(Command::SaveModel(path.clone()));
+    let error = refusal(&mut seen, &trainer);
+    match &error {
+        TrainerError::SaveFailed { path: failed, source } => {
+            assert_eq!(failed, &path);
+            assert!(matches!(**source, rbm_lab::io::ModelFileError::Io { .. }), "{source:?}");
+        }
+        other => panic!("expected SaveFailed, got {other:?}"),
+    }
+    let message = error.to_string();
+    assert!(message.starts_with("Save failed: could not read or write the model file"), "{message}");
+    assert!(message.contains("no such folder"), "{message}");
+    trainer.send(Command::Step);
+    seen.wait_until(&trainer, Duration::from_secs(10), "a batch after the failed save", |s| s.samples_seen() == 64);
+    assert!(trainer.shutdown(Duration::from_secs(2)));
 }

@@ -13,8 +13,9 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use rbm_lab::app::RbmLabApp;
 use rbm_lab::app::files::DialogMode;
 use rbm_lab::data::Dataset;
+use rbm_lab::io::ModelFileError;
 use rbm_lab::model::{ModelSpec, TrainingConfig};
-use rbm_lab::trainer::{Command, ModelSnapshot, Progress, TrainerOptions, TrainerSide, Update};
+use rbm_lab::trainer::{Command, ModelSnapshot, Progress, TrainerError, TrainerOptions, TrainerSide, Update};
 
 fn mnist() -> Arc<Dataset> {
     static DATA: OnceLock<Arc<Dataset>> = OnceLock::new();
@@ -314,7 +315,9 @@ fn reset_asks_first_only_when_training_is_unsaved() {
     // (The played trainer wrote nothing, so the same path is new again.)
     type_path_and_enter(&mut harness, &path);
     wait_for_command(&mut harness, &side, &format!("Save {}", path.display()));
-    feed(&mut harness, &side, vec![Update::Error("Save failed: disk full".into())]);
+    let disk_full = ModelFileError::Io { path: path.clone(), source: std::io::Error::other("disk full") };
+    let failed = TrainerError::SaveFailed { path: path.clone(), source: Arc::new(disk_full) };
+    feed(&mut harness, &side, vec![Update::Error(failed)]);
     assert!(sent(&side).is_empty());
     assert!(harness.state().confirmation().is_none());
     let notice = harness.state().notice().map(|n| n.text.clone()).unwrap_or_default();

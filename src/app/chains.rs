@@ -6,6 +6,7 @@ use crate::images::{GrayImage, chain_grid};
 use crate::model::VisibleSampling;
 use crate::trainer::{ChainCommand, ChainSnapshot, ChainStart, Command};
 
+use super::labels;
 use super::texture::{GrayTexture, fit_size};
 
 pub struct ChainView {
@@ -130,21 +131,11 @@ impl ChainView {
             }
         });
         let before = self.sampling;
-        let name = |s: Option<VisibleSampling>| match s {
-            None => "as in training",
-            Some(VisibleSampling::NoisyMeanField) => "tutorial (mean-field + noise)",
-            Some(VisibleSampling::Bernoulli) => "Bernoulli (true Gibbs)",
-            Some(VisibleSampling::Probabilities) => "probabilities (mean-field)",
-        };
+        let name = |s: Option<VisibleSampling>| s.map_or("as in training", labels::sampling);
         egui::ComboBox::from_label("chain visibles")
             .selected_text(name(self.sampling))
             .show_ui(ui, |ui| {
-                for option in [
-                    None,
-                    Some(VisibleSampling::NoisyMeanField),
-                    Some(VisibleSampling::Bernoulli),
-                    Some(VisibleSampling::Probabilities),
-                ] {
+                for option in std::iter::once(None).chain(VisibleSampling::ALL.map(Some)) {
                     ui.selectable_value(&mut self.sampling, option, name(option));
                 }
             })

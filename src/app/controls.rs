@@ -4,6 +4,8 @@
 use crate::model::{GradientMethod, Initialisation, LrSchedule, ModelSpec, TrainingConfig, VisibleSampling};
 use crate::trainer::Command;
 
+use super::labels;
+
 pub struct ControlPanel {
     /// What the sliders show; sent to the trainer whenever it differs from `sent`.
     pub config: TrainingConfig,
@@ -74,10 +76,10 @@ impl ControlPanel {
         ui.add(egui::Slider::new(&mut c.batch_size, 1..=1024).logarithmic(true).text("batch size"))
             .on_hover_text("Images per update (tutorial: 64)");
         egui::ComboBox::from_label("visibles")
-            .selected_text(c.sampling.label())
+            .selected_text(labels::sampling(c.sampling))
             .show_ui(ui, |ui| {
                 for mode in VisibleSampling::ALL {
-                    ui.selectable_value(&mut c.sampling, mode, mode.label());
+                    ui.selectable_value(&mut c.sampling, mode, labels::sampling(mode));
                 }
             })
             .response
@@ -125,13 +127,11 @@ impl ControlPanel {
             ui.label("seed");
         });
         egui::ComboBox::from_label("initialisation")
-            .selected_text(match s.initialisation {
-                Initialisation::Xavier => "Xavier (tutorial)",
-                Initialisation::Hinton => "Hinton",
-            })
+            .selected_text(labels::initialisation(s.initialisation))
             .show_ui(ui, |ui| {
-                ui.selectable_value(&mut s.initialisation, Initialisation::Xavier, "Xavier (tutorial)");
-                ui.selectable_value(&mut s.initialisation, Initialisation::Hinton, "Hinton");
+                for initialisation in Initialisation::ALL {
+                    ui.selectable_value(&mut s.initialisation, initialisation, labels::initialisation(initialisation));
+                }
             })
             .response
             .on_hover_text("Xavier: W ~ N(0, 2/(V+H)), zero biases. Hinton: W ~ N(0, 0.01²), b_v = logit(pixel means)");
@@ -179,15 +179,11 @@ fn method_ui(ui: &mut egui::Ui, c: &mut TrainingConfig) {
     ui.checkbox(&mut c.binarize_data, "binary data")
         .on_hover_text("Train on binary images: each pixel drawn from its intensity at every batch");
     egui::ComboBox::from_label("lr schedule")
-        .selected_text(match c.lr_schedule {
-            LrSchedule::Constant => "constant",
-            LrSchedule::Linear => "linear decay",
-            LrSchedule::Exponential => "exponential decay",
-        })
+        .selected_text(labels::lr_schedule(c.lr_schedule))
         .show_ui(ui, |ui| {
-            ui.selectable_value(&mut c.lr_schedule, LrSchedule::Constant, "constant");
-            ui.selectable_value(&mut c.lr_schedule, LrSchedule::Linear, "linear decay");
-            ui.selectable_value(&mut c.lr_schedule, LrSchedule::Exponential, "exponential decay");
+            for schedule in LrSchedule::ALL {
+                ui.selectable_value(&mut c.lr_schedule, schedule, labels::lr_schedule(schedule));
+            }
         })
         .response
         .on_hover_text("How the learning rate falls over the planned epochs");

@@ -10,6 +10,8 @@ use egui_plot::{
 };
 
 use super::gl_paint::{OpaquePainter, column_spans, show_plot};
+use crate::cli::command_line_name;
+use crate::decimate::merge_pairs;
 use crate::model::TrainingConfig;
 use crate::trainer::LossPoint;
 
@@ -21,16 +23,10 @@ const MAX_MARKERS: usize = 500;
 /// but nothing else bounds them).
 const MAX_EPOCH_MEANS: usize = 5_000;
 
-/// Each pair of neighbouring points replaced by its mean (x and y): half as many points with the
-/// same overall shape and mean. A lone last point is kept as it is.
-pub fn merge_pairs(points: &[PlotPoint]) -> Vec<PlotPoint> {
-    points
-        .chunks(2)
-        .map(|pair| {
-            let n = pair.len() as f64;
-            PlotPoint::new(pair.iter().map(|p| p.x).sum::<f64>() / n, pair.iter().map(|p| p.y).sum::<f64>() / n)
-        })
-        .collect()
+/// The mean of one or two neighbouring points (x and y), for [`merge_pairs`].
+fn average_points(pair: &[PlotPoint]) -> PlotPoint {
+    let n = pair.len() as f64;
+    PlotPoint::new(pair.iter().map(|p| p.x).sum::<f64>() / n, pair.iter().map(|p| p.y).sum::<f64>() / n)
 }
 
 /// A hyperparameter change, drawn as a vertical line.
@@ -72,7 +68,7 @@ impl LossHistory {
             self.bucket_len = 0;
         }
         if self.points.len() > MAX_BATCH_POINTS {
-            self.points = merge_pairs(&self.points);
+            self.points = merge_pairs(&self.points, average_points);
             self.stride = stride * 2;
         }
     }
@@ -81,7 +77,7 @@ impl LossHistory {
         // At the middle of the epoch it averages.
         self.epoch_means.push(PlotPoint::new(epoch as f64 + 0.5, mean));
         if self.epoch_means.len() > MAX_EPOCH_MEANS {
-            self.epoch_means = merge_pairs(&self.epoch_means);
+            self.epoch_means = merge_pairs(&self.epoch_means, average_points);
         }
     }
 
@@ -136,7 +132,7 @@ pub fn describe_change(old: &TrainingConfig, new: &TrainingConfig) -> String {
         parts.push(format!("batch {}", new.batch_size));
     }
     if old.sampling != new.sampling {
-        parts.push(new.sampling.cli_name().to_string());
+        parts.push(command_line_name(new.sampling));
     }
     if parts.is_empty() { "settings".to_string() } else { parts.join(", ") }
 }
@@ -342,14 +338,6 @@ mod tests {
         assert!(means.iter().all(|p| (p.y - 2.0).abs() < 1e-12));
         assert!(means.windows(2).all(|w| w[0].x < w[1].x), "x stays increasing after merging");
         assert_eq!(means.last().map(|p| p.x), Some(n as f64 - 0.5), "the newest epoch is kept as it is");
-    }
-
-    #[test]
-    fn merging_pairs_averages_neighbours() {
-        let points: Vec<PlotPoint> = (0..5).map(|i| PlotPoint::new(i as f64, (i * i) as f64)).collect();
-        let merged = merge_pairs(&points);
-        let pairs: Vec<(f64, f64)> = merged.iter().map(|p| (p.x, p.y)).collect();
-        assert_eq!(pairs, vec![(0.5, 0.5), (2.5, 6.5), (4.0, 16.0)]);
     }
 
     #[test]

@@ -6,10 +6,12 @@ pub mod file_dialog;
 pub mod files;
 pub mod filters;
 pub mod gl_paint;
+pub mod labels;
 pub mod look;
 pub mod loss_plot;
 pub mod quality_view;
 pub mod replace;
+mod run;
 pub mod status;
 pub mod texture;
 
@@ -33,6 +35,8 @@ use loss_plot::{LossPlotView, describe_change};
 use quality_view::QualityView;
 use replace::{Choice, ReplaceConfirmation, Replacement, SaveTracker};
 use status::{FrameStats, status_ui};
+
+pub use run::run;
 
 /// Where the file dialog's settings are kept between runs (eframe's storage).
 pub const FILE_DIALOG_SETTINGS_KEY: &str = "rbm-lab-file-dialog";
@@ -255,7 +259,7 @@ impl RbmLabApp {
                 self.controls.running = false;
                 self.say(message, true);
             }
-            Update::Error(message) => self.report_error(message),
+            Update::Error(error) => self.report_error(error.to_string()),
             Update::TrainerStopped(message) => {
                 self.controls.running = false;
                 self.trainer_stopped = Some(message);

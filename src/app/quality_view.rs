@@ -7,6 +7,7 @@ use std::sync::Arc;
 use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, Points};
 
 use crate::data::Dataset;
+use crate::decimate::merge_pairs;
 use crate::images::{GrayImage, GridLayout, image_grid};
 use crate::model::Rbm;
 use crate::quality::{Evaluation, EvaluationEvent, EvaluationJob, EvaluationSettings, Histogram, MonitorPoint};
@@ -55,9 +56,10 @@ impl Default for QualityView {
 impl QualityView {
     pub fn push_monitor(&mut self, point: MonitorPoint) {
         if self.monitors.len() >= MAX_MONITOR_POINTS {
-            // Drop every other point of the older half: the curve keeps its shape.
+            // The older half's neighbours merged pairwise: the curve keeps its shape, and the
+            // recent points, the ones looked at, stay as measured.
             let half = self.monitors.len() / 2;
-            let mut kept: Vec<MonitorPoint> = self.monitors[..half].iter().step_by(2).copied().collect();
+            let mut kept = merge_pairs(&self.monitors[..half], average_monitors);
             kept.extend_from_slice(&self.monitors[half..]);
             self.monitors = kept;
         }
@@ -324,8 +326,57 @@ fn histogram_plot(
     });
 }
 
+/// The mean of one or two neighbouring monitor points, every measure and the epoch alike, for
+/// [`merge_pairs`].
+fn average_monitors(pair: &[MonitorPoint]) -> MonitorPoint {
+    let mean = |value: fn(&MonitorPoint) -> f64| pair.iter().map(value).sum::<f64>() / pair.len() as f64;
+    MonitorPoint {
+        epoch: mean(|m| m.epoch),
+        pseudo_likelihood: mean(|m| m.pseudo_likelihood),
+        free_energy_gap: mean(|m| m.free_energy_gap),
+        reconstruction_mse: mean(|m| m.reconstruction_mse),
+        update_ratio: mean(|m| m.update_ratio),
+    }
+}
+
 /// The hidden probabilities as a grey image (one pixel per unit and image).
 fn hidden_image(d: &Diagnostics) -> GrayImage {
     let layout = GridLayout { tiles: 1, columns: 1, tile_w: d.n_hidden, tile_h: d.rows, gap: 0 };
     image_grid(&d.hidden_probabilities, d.rows, d.n_hidden, &layout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(epoch: f64, value: f64) -> MonitorPoint {
+        MonitorPoint {
+            epoch,
+            pseudo_likelihood: value,
+            free_energy_gap: -value,
+            reconstruction_mse: 2.0 * value,
+            update_ratio: value / 1000.0,
+        }
+    }
+
+    #[test]
+    fn a_long_monitor_history_merges_its_older_half_pairwise() {
+        let mut view = QualityView::default();
+        // Measures alternating 0 and 1: merged neighbours average 0.5 in every measure.
+        for i in 0..MAX_MONITOR_POINTS {
+            view.push_monitor(point(i as f64, (i % 2) as f64));
+        }
+        assert_eq!(view.monitors.len(), MAX_MONITOR_POINTS);
+        view.push_monitor(point(MAX_MONITOR_POINTS as f64, 0.0));
+        let half = MAX_MONITOR_POINTS / 2;
+        assert_eq!(view.monitors.len(), half / 2 + half + 1);
+        for (k, merged) in view.monitors[..half / 2].iter().enumerate() {
+            assert_eq!(*merged, point(2.0 * k as f64 + 0.5, 0.5), "merged point {k}");
+        }
+        for (k, kept) in view.monitors[half / 2..].iter().enumerate() {
+            let i = half + k;
+            let value = if i == MAX_MONITOR_POINTS { 0.0 } else { (i % 2) as f64 };
+            assert_eq!(*kept, point(i as f64, value), "recent point {i} as measured");
+        }
+    }
 }

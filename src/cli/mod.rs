@@ -7,6 +7,7 @@ mod inpaint;
 mod sample;
 mod signals;
 mod train;
+mod values;
 
 pub use bench::{BenchArgs, BenchPlan, Scenario, bench_sgemm, run_bench, run_scenario};
 pub use eval::{EvalArgs, run_eval};
@@ -14,6 +15,7 @@ pub use inpaint::{InpaintArgs, MaskSpec, ModeArg, run_inpaint};
 pub use sample::{SampleArgs, StartArg, run_sample};
 pub use signals::{StopSignal, StopSignals};
 pub use train::{TrainArgs, run_train};
+pub use values::command_line_name;
 
 use std::path::{Path, PathBuf};
 
@@ -22,7 +24,6 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::data::Dataset;
 use crate::limits::{MAX_STATS_INTERVAL_SECONDS, MAX_THREADS};
-use crate::model::VisibleSampling;
 
 #[derive(Parser, Debug)]
 #[command(name = "rbm-lab", version, about = "Watch a Restricted Boltzmann Machine learn MNIST, live")]
@@ -95,47 +96,6 @@ pub enum Subcommands {
     Bench(BenchArgs),
     /// Estimate log Z (AIS, or exactly for small models) and print the test and train log-likelihood.
     Eval(EvalArgs),
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-pub enum SamplingArg {
-    /// The tutorial's noisy mean-field visibles.
-    Tutorial,
-    /// Binary Gibbs sampling.
-    Bernoulli,
-    /// The probabilities p(v|h) themselves (Hinton's choice during learning).
-    Probabilities,
-}
-
-impl From<SamplingArg> for VisibleSampling {
-    fn from(s: SamplingArg) -> Self {
-        match s {
-            SamplingArg::Tutorial => VisibleSampling::NoisyMeanField,
-            SamplingArg::Bernoulli => VisibleSampling::Bernoulli,
-            SamplingArg::Probabilities => VisibleSampling::Probabilities,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-pub enum MethodArg {
-    /// Contrastive divergence (chains start at the data).
-    Cd,
-    /// Persistent contrastive divergence (fantasy particles).
-    Pcd,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-pub enum ScheduleArg {
-    Constant,
-    Linear,
-    Exponential,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-pub enum InitArg {
-    Xavier,
-    Hinton,
 }
 
 pub fn load_dataset(dir: Option<&Path>) -> Result<Dataset> {

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, ValueEnum};
 
-use super::{SamplingArg, WindowArgs, load_dataset};
+use super::{WindowArgs, load_dataset};
 use crate::images::chain_grid;
-use crate::model::GibbsChains;
+use crate::model::{GibbsChains, VisibleSampling};
 
 #[derive(Args, Debug)]
 pub struct SampleArgs {
@@ -26,8 +26,8 @@ pub struct SampleArgs {
     #[arg(long, value_enum, default_value_t = StartArg::TestDigits)]
     pub start: StartArg,
     /// How the chains produce visibles (Bernoulli: true Gibbs sampling of the RBM).
-    #[arg(long, value_enum, default_value_t = SamplingArg::Bernoulli)]
-    pub sampling: SamplingArg,
+    #[arg(long, value_enum, default_value_t = VisibleSampling::Bernoulli)]
+    pub sampling: VisibleSampling,
     /// Noise for tutorial sampling.
     #[arg(long, default_value_t = 0.1)]
     pub noise: f32,
@@ -78,7 +78,7 @@ pub fn run_sample(args: &SampleArgs, window: &WindowArgs) -> Result<()> {
     // The chains run here, on the main thread: in the math threads' floating-point mode.
     crate::model::SubnormalMode::configured().apply_here();
     for _ in 0..args.steps {
-        chains.step(&model.rbm, args.sampling.into(), args.noise);
+        chains.step(&model.rbm, args.sampling, args.noise);
     }
     let image = chain_grid(chains.start_images(), chains.mean_images(), args.count, rows, cols);
     crate::io::export::write_png_gray(&args.out, image.width as u32, image.height as u32, &image.pixels)?;

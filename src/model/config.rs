@@ -20,25 +20,9 @@ pub enum VisibleSampling {
 }
 
 impl VisibleSampling {
+    /// Every value, in the order the window and the command line list them.
     pub const ALL: [VisibleSampling; 3] =
         [VisibleSampling::NoisyMeanField, VisibleSampling::Bernoulli, VisibleSampling::Probabilities];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            VisibleSampling::NoisyMeanField => "Tutorial (mean-field + noise)",
-            VisibleSampling::Bernoulli => "Bernoulli (binary Gibbs)",
-            VisibleSampling::Probabilities => "Probabilities (mean-field)",
-        }
-    }
-
-    /// The command-line spelling.
-    pub fn cli_name(self) -> &'static str {
-        match self {
-            VisibleSampling::NoisyMeanField => "tutorial",
-            VisibleSampling::Bernoulli => "bernoulli",
-            VisibleSampling::Probabilities => "probabilities",
-        }
-    }
 }
 
 /// Where the negative phase's chains start.
@@ -51,6 +35,11 @@ pub enum GradientMethod {
     Pcd,
 }
 
+impl GradientMethod {
+    /// Every value, in the order the window and the command line list them.
+    pub const ALL: [GradientMethod; 2] = [GradientMethod::Cd, GradientMethod::Pcd];
+}
+
 /// How the learning rate changes over the planned epochs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum LrSchedule {
@@ -60,6 +49,11 @@ pub enum LrSchedule {
     Linear,
     /// From lr down to lr·final_lr_fraction, geometrically over `planned_epochs`.
     Exponential,
+}
+
+impl LrSchedule {
+    /// Every value, in the order the window and the command line list them.
+    pub const ALL: [LrSchedule; 3] = [LrSchedule::Constant, LrSchedule::Linear, LrSchedule::Exponential];
 }
 
 /// Hyperparameters that may change between any two batches. Every method beyond the tutorial's is
@@ -186,7 +180,7 @@ impl TrainingConfig {
 use crate::limits::LimitError;
 pub use crate::limits::{MAX_BATCH, MAX_HIDDEN_UNITS, MAX_K, MAX_LEARNING_RATE};
 
-#[derive(Debug, Error, PartialEq)]
+#[derive(Debug, Error, Clone, PartialEq)]
 pub enum ConfigError {
     #[error("learning rate must be a positive finite number of at most {MAX_LEARNING_RATE} (got {0})")]
     LearningRate(f32),

@@ -337,6 +337,17 @@ mod tests {
     }
 
     #[test]
+    fn a_pool_that_could_not_be_built_runs_and_reports_one_thread() {
+        // What `with_mode` makes when the OS refuses the pool's threads.
+        let pool = MathPool { pool: None, mode: SubnormalMode::Flush };
+        assert_eq!(pool.threads(), Threads(1));
+        let (threads, caller) = pool.run(|threads| (threads, std::thread::current().id()));
+        assert_eq!(threads, Threads(1));
+        assert_eq!(caller, std::thread::current().id(), "the work runs on the calling thread");
+        assert_eq!(pool.thread_modes().len(), 1);
+    }
+
+    #[test]
     fn work_already_on_a_math_pool_of_that_size_stays_there() {
         let pool = MathPool::with_mode(2, SubnormalMode::Flush);
         let outer = pool.run(|_| {

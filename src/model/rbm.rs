@@ -20,6 +20,11 @@ pub enum Initialisation {
     Hinton,
 }
 
+impl Initialisation {
+    /// Every value, in the order the window and the command line list them.
+    pub const ALL: [Initialisation; 2] = [Initialisation::Xavier, Initialisation::Hinton];
+}
+
 #[derive(Debug, Error, PartialEq)]
 pub enum ShapeError {
     #[error("weights are {rows}x{cols} but the biases say {visible} visible x {hidden} hidden units")]

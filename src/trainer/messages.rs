@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::TrainerError;
 use crate::data::Dataset;
 use crate::io::ModelFile;
 use crate::model::{ModelSpec, TrainingConfig, VisibleSampling};
@@ -85,6 +86,8 @@ pub struct Progress {
     pub dataset: String,
     pub config: TrainingConfig,
     pub spec: ModelSpec,
+    /// Threads training runs on: its math pool's, which is 1 when the pool could not be built and
+    /// the work runs on the trainer thread alone ([`crate::model::MathPool::threads`]).
     pub threads: usize,
 }
 
@@ -157,7 +160,8 @@ pub enum Update {
         epoch_position: f64,
         message: String,
     },
-    Error(String),
+    /// A command was refused (the model and settings are unchanged) or a save failed.
+    Error(TrainerError),
     /// The trainer thread panicked and has ended (the message says where); nothing more will come.
     TrainerStopped(String),
 }

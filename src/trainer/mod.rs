@@ -6,10 +6,14 @@
 //! (per-batch losses are kept and re-sent until they fit, so none is lost), and the large, latest-only
 //! things (weights, chain images) are left in single-slot mailboxes that the UI empties when it draws.
 
+mod chains;
+mod error;
 mod messages;
+mod outbox;
 pub mod run;
 mod worker;
 
+pub use error::TrainerError;
 pub use messages::*;
 pub use run::{AdoptError, BatchOutcome, BatchReport, Continuation, FinishedEpoch, TrainingRun};
 
@@ -139,13 +143,11 @@ impl TrainerHandle {
     /// training buffers over rbm-lab's limits, see [`ModelSpec::validate_with`]) are refused with an
     /// `InvalidInput` error carrying the message, before anything is allocated.
     pub fn spawn(dataset: Arc<Dataset>, options: TrainerOptions) -> std::io::Result<Self> {
-        options
-            .spec
-            .validate_with(&options.config, dataset.pixels_per_image())
-            .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidInput, error))?;
         let waker = options.waker.clone();
+        let checked = worker::CheckedOptions::new(dataset, options)
+            .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidInput, error))?;
         Self::spawn_with(waker, move |side| {
-            worker::Worker::new(dataset, options, side.commands, side.updates, side.mailboxes).run();
+            worker::Worker::new(checked, side.commands, side.updates, side.mailboxes).run();
         })
     }
 

@@ -154,7 +154,7 @@ pub enum Continuation {
     FreshState(String),
 }
 
-#[derive(Debug, Error, PartialEq)]
+#[derive(Debug, Error, Clone, PartialEq)]
 pub enum AdoptError {
     #[error(
         "this model has {model} visible units but the current dataset's images have {rows}x{cols} = {pixels} pixels; \

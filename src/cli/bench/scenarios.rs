@@ -1,102 +1,12 @@
-//! `rbm-lab bench`: training samples/s in four scenarios, the share of the machine's SGEMM they
-//! reach, and what the products ran on (CPU model, instruction sets, subnormal mode).
-//!
-//! One line per scenario, the first `N samples/s` on it the scenario's (first) rate:
-//! - `tutorial`: 784x256 CD-10, batch 64 (the tutorial's settings).
-//! - `h500k1`: 784x500 CD-1, batch 64.
-//! - `quality`: the quality recipe's step (centered PCD-1, batch 100, 500 hidden, binarised data,
-//!   Hinton's initialisation, lr 0.01 decaying linearly), timed fresh and again after
-//!   `--quality-updates` updates, when the centering offsets of rarely lit pixels have decayed
-//!   through the subnormal range (μ ← 0.99μ reaches it after ~8,700 updates without data).
-//! - `cliff`: one epoch of the tutorial's settings, then the same model continued at lr 0.6 (what
-//!   a slider drag does); the two rates and their ratio. On the `--data` dataset.
-//!
-//! The data is read in order (no shuffling) and copied into the batch as the trainer does.
+//! The scenarios: a model trained on the dataset in order on the bench's pool, timed in one or two
+//! segments, with its subnormal operands counted after each.
 
 use std::time::Instant;
 
-use anyhow::{Result, bail};
-use clap::{Args, ValueEnum};
-
-use super::{WindowArgs, default_threads, load_dataset};
+use super::reference::{bench_sgemm, useful_flops_per_sample};
+use super::{BenchPlan, Scenario};
 use crate::data::Dataset;
-use crate::model::linalg::{self, gemm_instruction_set};
-use crate::model::{
-    CdWorkspace, GradientMethod, Initialisation, MathPool, Rbm, SubnormalCensus, SubnormalMode, TrainingConfig,
-    sampling,
-};
-
-#[derive(Args, Debug)]
-pub struct BenchArgs {
-    /// Seconds of each timed segment (after a warm-up of up to one second).
-    #[arg(long, default_value_t = 5.0)]
-    pub seconds: f64,
-    /// Only this scenario.
-    #[arg(long, value_enum)]
-    pub only: Option<Scenario>,
-    /// Quality scenario: updates trained between the fresh and the late timed segment.
-    #[arg(long, default_value_t = 12_000)]
-    pub quality_updates: u64,
-    /// Cliff scenario: samples in each of its two segments (default: one epoch of the training set).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    pub cliff_samples: Option<u64>,
-    /// Cliff scenario: the learning rate the model continues at.
-    #[arg(long, default_value_t = 0.6)]
-    pub cliff_lr: f32,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Scenario {
-    /// 784x256 CD-10, batch 64: the tutorial's settings.
-    Tutorial,
-    /// 784x500 CD-1, batch 64.
-    #[value(name = "h500k1")]
-    H500k1,
-    /// The quality recipe's step, fresh and after many updates.
-    Quality,
-    /// One epoch at the tutorial's settings, then the same model at lr 0.6.
-    Cliff,
-}
-
-impl Scenario {
-    const ALL: [Scenario; 4] = [Scenario::Tutorial, Scenario::H500k1, Scenario::Quality, Scenario::Cliff];
-
-    fn name(self) -> &'static str {
-        match self {
-            Scenario::Tutorial => "tutorial",
-            Scenario::H500k1 => "h500k1",
-            Scenario::Quality => "quality",
-            Scenario::Cliff => "cliff",
-        }
-    }
-}
-
-/// How long each scenario runs (from the command line; small in tests).
-#[derive(Clone, Copy, Debug)]
-pub struct BenchPlan {
-    pub seconds: f64,
-    pub quality_updates: u64,
-    /// Samples per cliff segment; `None`: one epoch.
-    pub cliff_samples: Option<u64>,
-    pub cliff_lr: f32,
-}
-
-impl BenchPlan {
-    fn from_args(args: &BenchArgs) -> Result<Self> {
-        if !(args.seconds.is_finite() && args.seconds > 0.0 && args.seconds <= 3600.0) {
-            bail!("--seconds must be a number of seconds between 0 and 3600 (got {})", args.seconds);
-        }
-        if !(args.cliff_lr.is_finite() && args.cliff_lr > 0.0 && args.cliff_lr <= 10.0) {
-            bail!("--cliff-lr must be a learning rate above 0 and at most 10 (got {})", args.cliff_lr);
-        }
-        Ok(Self {
-            seconds: args.seconds,
-            quality_updates: args.quality_updates,
-            cliff_samples: args.cliff_samples,
-            cliff_lr: args.cliff_lr,
-        })
-    }
-}
+use crate::model::{CdWorkspace, Initialisation, MathPool, Rbm, SubnormalCensus, TrainingConfig};
 
 /// When a timed segment ends.
 #[derive(Clone, Copy, Debug)]
@@ -198,43 +108,6 @@ impl<'a> Trial<'a> {
         self.workspace.count_subnormals(false);
         census
     }
-}
-
-/// Floating-point operations per training sample that are matrix products: 2·V·H per row of each
-/// product. CD-k: the positive phase, 2k − 1 chain products (the first reuses p(h|v0)), p(h|v_k)
-/// and the update over data and chain rows (2k + 3 products of a batch); PCD-k adds the
-/// reconstruction and has a full first step (2k + 5), its chain products over the particles.
-pub fn useful_flops_per_sample(config: &TrainingConfig, nv: usize, hidden: usize) -> f64 {
-    let batch = config.batch_size.max(1) as f64;
-    let k = config.k.max(1) as f64;
-    let rows = match config.method {
-        GradientMethod::Cd => batch * (2.0 * k + 3.0),
-        GradientMethod::Pcd => {
-            let particles = config.particles().max(1) as f64;
-            // data rows: positive, reconstruction, update; particle rows: 2k chain, p(h|v_k), update
-            3.0 * batch + (2.0 * k + 2.0) * particles
-        }
-    };
-    2.0 * nv as f64 * hidden as f64 * rows / batch
-}
-
-/// GFLOP/s of one f32 matrix product of the training shape (batch x V times V x H), for reference.
-pub fn bench_sgemm(batch: usize, nv: usize, hidden: usize, pool: &MathPool, seconds: f64) -> f64 {
-    let a = vec![0.5f32; batch * nv];
-    let w = vec![0.01f32; nv * hidden];
-    let bias = vec![0.0f32; hidden];
-    let mut out = vec![0.0f32; batch * hidden];
-    let mut once = || pool.run(|threads| linalg::affine(&mut out, &a, batch, &w, nv, hidden, &bias, threads));
-    for _ in 0..50 {
-        once();
-    }
-    let started = Instant::now();
-    let mut n = 0u64;
-    while started.elapsed().as_secs_f64() < seconds {
-        once();
-        n += 1;
-    }
-    n as f64 * 2.0 * (batch * nv * hidden) as f64 / started.elapsed().as_secs_f64() / 1e9
 }
 
 /// What one scenario measured: one or two timed segments, the SGEMM of its shape, and the
@@ -344,65 +217,11 @@ pub fn run_scenario(scenario: Scenario, dataset: &Dataset, pool: &MathPool, plan
         finite: trial.rbm.is_finite(),
     }
 }
-
-/// The CPU's model name (Linux: /proc/cpuinfo's first `model name`).
-pub fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|line| line.starts_with("model name"))
-                .and_then(|line| line.split_once(':'))
-                .map(|(_, name)| name.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_string())
-}
-
-/// The line that says what the products ran on; the subnormal mode as every math thread and the
-/// calling thread read it back from their registers.
-pub fn machine_line(pool: &MathPool) -> String {
-    let mut modes = pool.thread_modes();
-    modes.push(SubnormalMode::of_this_thread());
-    let subnormals = match modes[0] {
-        _ if modes.iter().any(|m| *m != modes[0]) => format!("MIXED across threads ({modes:?})"),
-        Some(mode) => mode.describe().to_string(),
-        None => "not controlled on this architecture".to_string(),
-    };
-    format!(
-        "cpu: {}; products: gemm {}; element passes: {}; subnormals: {} ({} math threads)",
-        cpu_model(),
-        gemm_instruction_set(),
-        sampling::instruction_set(),
-        subnormals,
-        pool.threads().0
-    )
-}
-
-pub fn run_bench(args: &BenchArgs, window: &WindowArgs) -> Result<()> {
-    let plan = BenchPlan::from_args(args)?;
-    let dataset = load_dataset(window.data.as_deref())?;
-    let pool = MathPool::new(default_threads(window.threads));
-    println!(
-        "rbm-lab bench: {} threads, {} s per timed segment, dataset {} ({} training images)",
-        pool.threads().0,
-        plan.seconds,
-        dataset.name,
-        dataset.train.count
-    );
-    println!("{}", machine_line(&pool));
-    for scenario in Scenario::ALL {
-        if args.only.is_some_and(|only| only != scenario) {
-            continue;
-        }
-        println!("{}", run_scenario(scenario, &dataset, &pool, &plan).line());
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::data::ImageArray;
+    use crate::model::SubnormalMode;
 
     /// 300 random 28x28 images with a border that is never lit, as in MNIST.
     fn small_dataset() -> Dataset {
@@ -424,19 +243,6 @@ mod tests {
 
     fn short_plan() -> BenchPlan {
         BenchPlan { seconds: 0.02, quality_updates: 30, cliff_samples: Some(128), cliff_lr: 0.6 }
-    }
-
-    #[test]
-    fn useful_flops_count_the_products_of_a_step() {
-        let tutorial = TrainingConfig::default();
-        let per_product = 2.0 * 784.0 * 256.0;
-        assert_eq!(useful_flops_per_sample(&tutorial, 784, 256), 23.0 * per_product, "CD-10: 2k+3 products");
-        let quality = TrainingConfig::quality_recipe();
-        assert_eq!(useful_flops_per_sample(&quality, 784, 256), 7.0 * per_product, "PCD-1: 2k+5 products");
-        let few_particles = TrainingConfig { pcd_particles: 50, ..quality };
-        // Per batch of 100: 3 products of the data rows (positive, reconstruction, update) and 4 of
-        // the 50 particles (two for the Gibbs step, p(h|v_k), update).
-        assert_eq!(useful_flops_per_sample(&few_particles, 784, 256), (300.0 + 200.0) / 100.0 * per_product);
     }
 
     #[test]
@@ -477,21 +283,5 @@ mod tests {
         let labels: Vec<&str> = result.segments.iter().map(|(label, _, _)| label.as_str()).collect();
         assert_eq!(labels, ["lr 0.005", "then lr 0.6"]);
         assert!(result.segments.iter().all(|(_, rate, _)| rate.samples == 128), "two batches of 64 each");
-    }
-
-    #[test]
-    fn bad_durations_are_refused_with_a_message() {
-        let args = |seconds: f64, cliff_lr: f32| BenchArgs {
-            seconds,
-            only: None,
-            quality_updates: 0,
-            cliff_samples: None,
-            cliff_lr,
-        };
-        for (seconds, lr) in [(0.0, 0.6), (f64::NAN, 0.6), (-1.0, 0.6), (5.0, 0.0), (5.0, f32::INFINITY)] {
-            let error = BenchPlan::from_args(&args(seconds, lr)).expect_err("refused").to_string();
-            assert!(error.starts_with("--seconds") || error.starts_with("--cliff-lr"), "{error}");
-        }
-        assert!(BenchPlan::from_args(&args(5.0, 0.6)).is_ok());
     }
 }

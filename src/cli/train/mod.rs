@@ -7,26 +7,29 @@
 //! and SIGHUP save the run where it is (exit status 130, 143, 129); checkpoints beside `--out`
 //! bound what a kill -9 or a power cut can take; a divergence or a failed final save leaves the
 //! last good state in a file that is named.
+//!
+//! Beside this file: `report.rs`, what the person sees while the run goes on (the progress bar and
+//! the epoch lines), and `saving.rs`, how the run's work is kept (checkpoints, a fallback file
+//! when the wanted one cannot be written, the command that resumes).
 
-use std::io::Write as _;
+mod report;
+mod saving;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
 
-use super::signals::{StopSignal, StopSignals};
-use super::{InitArg, MethodArg, SamplingArg, ScheduleArg, WindowArgs, default_threads, load_dataset};
-use crate::io::{ModelFile, check_destination, load_model, save_model};
-use crate::model::{GradientMethod, Initialisation, LrSchedule, MathPool, ModelSpec, TrainingConfig};
-use crate::trainer::{BatchOutcome, Continuation, TrainingRun};
+use report::{ProgressReport, say, say_err};
+use saving::{Checkpoints, beside, resume_command, save_somewhere};
 
-/// Without `--checkpoint-every`, runs estimated to take longer than this are checkpointed this often.
-const DEFAULT_CHECKPOINT_MINUTES: f64 = 10.0;
-/// How long a run trains before its length is estimated for the default checkpoints.
-const ESTIMATE_AFTER: Duration = Duration::from_secs(5);
+use super::signals::{StopSignal, StopSignals};
+use super::{WindowArgs, command_line_name, default_threads, load_dataset};
+use crate::io::{ModelFile, check_destination, load_model, save_model};
+use crate::model::{GradientMethod, Initialisation, LrSchedule, MathPool, ModelSpec, TrainingConfig, VisibleSampling};
+use crate::trainer::{BatchOutcome, Continuation, TrainingRun};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -57,13 +60,13 @@ pub struct TrainArgs {
     pub seed: Option<u64>,
     /// How the chain produces visibles (default tutorial).
     #[arg(long, value_enum)]
-    pub sampling: Option<SamplingArg>,
+    pub sampling: Option<VisibleSampling>,
     /// Weight initialisation (default xavier; with --resume, the file's).
     #[arg(long, value_enum)]
-    pub init: Option<InitArg>,
+    pub init: Option<Initialisation>,
     /// Gradient estimator (default cd).
     #[arg(long, value_enum)]
-    pub method: Option<MethodArg>,
+    pub method: Option<GradientMethod>,
     /// PCD fantasy particles (default 0: the batch size).
     #[arg(long)]
     pub particles: Option<usize>,
@@ -93,7 +96,7 @@ pub struct TrainArgs {
     pub centering_rate: Option<f32>,
     /// Learning-rate schedule over --epochs (default constant).
     #[arg(long, value_enum)]
-    pub lr_schedule: Option<ScheduleArg>,
+    pub lr_schedule: Option<LrSchedule>,
     /// Final learning rate as a fraction of --lr, linear/exponential schedules (default 0.01).
     #[arg(long)]
     pub final_lr_fraction: Option<f32>,
@@ -120,11 +123,8 @@ impl TrainArgs {
             k: self.k.unwrap_or(base.k),
             noise_std: self.noise.unwrap_or(base.noise_std),
             batch_size: self.batch.unwrap_or(base.batch_size),
-            sampling: self.sampling.map_or(base.sampling, Into::into),
-            method: self.method.map_or(base.method, |method| match method {
-                MethodArg::Cd => GradientMethod::Cd,
-                MethodArg::Pcd => GradientMethod::Pcd,
-            }),
+            sampling: self.sampling.unwrap_or(base.sampling),
+            method: self.method.unwrap_or(base.method),
             pcd_particles: self.particles.unwrap_or(base.pcd_particles),
             momentum: self.momentum.unwrap_or(base.momentum),
             initial_momentum: self.initial_momentum.unwrap_or(base.initial_momentum),
@@ -134,11 +134,7 @@ impl TrainArgs {
             sparsity_cost: self.sparsity_cost.unwrap_or(base.sparsity_cost),
             centering: self.centering || base.centering,
             centering_rate: self.centering_rate.unwrap_or(base.centering_rate),
-            lr_schedule: self.lr_schedule.map_or(base.lr_schedule, |schedule| match schedule {
-                ScheduleArg::Constant => LrSchedule::Constant,
-                ScheduleArg::Linear => LrSchedule::Linear,
-                ScheduleArg::Exponential => LrSchedule::Exponential,
-            }),
+            lr_schedule: self.lr_schedule.unwrap_or(base.lr_schedule),
             planned_epochs: self.epochs as f32,
             final_lr_fraction: self.final_lr_fraction.unwrap_or(base.final_lr_fraction),
             binarize_data: self.binarize || base.binarize_data,
@@ -150,10 +146,7 @@ impl TrainArgs {
         ModelSpec {
             n_hidden: self.hidden.unwrap_or(base.n_hidden),
             seed: self.seed.unwrap_or(base.seed),
-            initialisation: self.init.map_or(base.initialisation, |init| match init {
-                InitArg::Xavier => Initialisation::Xavier,
-                InitArg::Hinton => Initialisation::Hinton,
-            }),
+            initialisation: self.init.unwrap_or(base.initialisation),
         }
     }
 }
@@ -293,11 +286,7 @@ fn check_resume_arguments(args: &TrainArgs, path: &Path, file: &ModelFile) -> Re
     };
     differs("hidden", asked.n_hidden.to_string(), spec.n_hidden.to_string())?;
     differs("seed", asked.seed.to_string(), spec.seed.to_string())?;
-    let init_name = |init: Initialisation| match init {
-        Initialisation::Xavier => "xavier".to_owned(),
-        Initialisation::Hinton => "hinton".to_owned(),
-    };
-    differs("init", init_name(asked.initialisation), init_name(spec.initialisation))?;
+    differs("init", command_line_name(asked.initialisation), command_line_name(spec.initialisation))?;
     if file.metadata.epochs_trained >= args.epochs as f64 {
         bail!(
             "{} is already at epoch {:.2}, which reaches --epochs {}; pass a larger --epochs to train further",
@@ -334,221 +323,39 @@ fn stop_and_save(run: &TrainingRun, signal: StopSignal, args: &TrainArgs, checkp
     Ok(ExitCode::from(signal.exit_status()))
 }
 
-/// Writes `file` to `wanted`, or, if that fails (its folder may be the problem), to the system's
-/// temporary folder; returns where it went.
-fn save_somewhere(file: &ModelFile, wanted: &Path) -> Result<PathBuf> {
-    let first = match save_model(wanted, file) {
-        Ok(()) => return Ok(wanted.to_path_buf()),
-        Err(error) => error,
-    };
-    let name = wanted.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "rbm.safetensors".into());
-    let fallback = std::env::temp_dir().join(format!("{}-{name}", std::process::id()));
-    save_model(&fallback, file).with_context(|| {
-        format!(
-            "the model could not be kept: writing {} failed ({first}) and writing {} failed too",
-            wanted.display(),
-            fallback.display()
-        )
-    })?;
-    Ok(fallback)
-}
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
 
-/// `OUT` with `.TAG` before its `.safetensors` extension (or after its name if it has none):
-/// `rbm.safetensors` → `rbm.checkpoint.safetensors`.
-fn beside(out: &Path, tag: &str) -> PathBuf {
-    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let stem = name.strip_suffix(".safetensors").unwrap_or(&name);
-    out.with_file_name(format!("{stem}.{tag}.safetensors"))
-}
+    use super::*;
+    use crate::cli::{Cli, Subcommands};
+    use crate::io::ModelMetadata;
+    use crate::model::Rbm;
 
-/// This process's command line with `--resume OUT` in place of any `--resume`, quoted for a POSIX
-/// shell, so that it can be pasted to continue the run.
-fn resume_command(out: &Path) -> String {
-    let mut words = Vec::new();
-    let mut args = std::env::args_os().map(|a| a.to_string_lossy().into_owned());
-    while let Some(arg) = args.next() {
-        if arg == "--resume" {
-            args.next();
-        } else if !arg.starts_with("--resume=") {
-            words.push(arg);
-        }
-    }
-    words.push("--resume".into());
-    words.push(out.to_string_lossy().into_owned());
-    words.iter().map(|word| shell_quoted(word)).collect::<Vec<_>>().join(" ")
-}
-
-fn shell_quoted(word: &str) -> String {
-    let plain = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
-    if plain { word.to_owned() } else { format!("'{}'", word.replace('\'', r"'\''")) }
-}
-
-/// A line on stdout; a closed terminal or pipe (SIGHUP, `| head`) must not end the run with a panic.
-fn say(line: &str) {
-    let _ = writeln!(std::io::stdout().lock(), "{line}");
-}
-
-fn say_err(line: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
-}
-
-/// Periodic checkpoints beside `--out`.
-struct Checkpoints {
-    path: PathBuf,
-    /// None: not (yet) on.
-    every: Option<Duration>,
-    /// The interval is still to be chosen from the run's estimated length.
-    undecided: bool,
-    next_at: Instant,
-    written: bool,
-    failed: bool,
-}
-
-impl Checkpoints {
-    fn new(path: PathBuf, minutes: Option<f64>) -> Self {
-        let every = minutes.filter(|&m| m > 0.0).map(|m| Duration::from_secs_f64(m * 60.0));
-        if let Some(every) = every {
-            say(&format!("checkpoints every {} to {}", duration_text(every), path.display()));
-        }
-        Self {
-            path,
-            every,
-            undecided: minutes.is_none(),
-            next_at: Instant::now() + every.unwrap_or_default(),
-            written: false,
-            failed: false,
+    fn train_args(args: &[&str]) -> TrainArgs {
+        let words = ["rbm-lab", "train", "--out", "model.safetensors"].into_iter().chain(args.iter().copied());
+        match Cli::try_parse_from(words).expect("parses").command {
+            Some(Subcommands::Train(args)) => args,
+            other => panic!("not a train command: {other:?}"),
         }
     }
 
-    fn after_batch(&mut self, run: &TrainingRun, estimated_total: Option<Duration>) {
-        if self.undecided
-            && let Some(total) = estimated_total
-        {
-            self.undecided = false;
-            let every = Duration::from_secs_f64(DEFAULT_CHECKPOINT_MINUTES * 60.0);
-            if total > every {
-                self.every = Some(every);
-                self.next_at = Instant::now() + every;
-                say(&format!(
-                    "the run should take about {}: checkpoints every {} to {}",
-                    duration_text(total),
-                    duration_text(every),
-                    self.path.display()
-                ));
-            }
-        }
-        let Some(every) = self.every else { return };
-        if Instant::now() < self.next_at {
-            return;
-        }
-        match save_model(&self.path, &run.model_file()) {
-            Ok(()) => self.written = true,
-            Err(error) if !self.failed => {
-                self.failed = true;
-                say_err(&format!("rbm-lab: could not write the checkpoint ({error}); training goes on"));
-            }
-            Err(_) => {}
-        }
-        self.next_at = Instant::now() + every;
-    }
-
-    /// The run completed: its final file supersedes the checkpoint.
-    fn remove(&self) {
-        if self.written || self.path.exists() {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
-}
-
-/// `250 ms`, `30 s`, `10.0 min`.
-fn duration_text(duration: Duration) -> String {
-    let seconds = duration.as_secs_f64();
-    if seconds < 1.0 {
-        format!("{:.0} ms", seconds * 1000.0)
-    } else if seconds < 60.0 {
-        format!("{seconds:.0} s")
-    } else {
-        format!("{:.1} min", seconds / 60.0)
-    }
-}
-
-/// The progress bar (images of the whole run, with indicatif's estimate of the time left) and a
-/// line per epoch.
-struct ProgressReport {
-    bar: indicatif::ProgressBar,
-    started: Instant,
-    /// Images of the whole run and those done when this process started.
-    total: u64,
-    done_at_start: u64,
-    done: u64,
-    rate_window: (Instant, u64),
-    epoch_started: (Instant, u64),
-}
-
-impl ProgressReport {
-    fn new(run: &TrainingRun, epochs: usize) -> Self {
-        let per_epoch = run.images_per_epoch() as u64;
-        let total = per_epoch * epochs as u64;
-        let done = run.epoch() as u64 * per_epoch + run.images_into_epoch() as u64;
-        let bar = indicatif::ProgressBar::new(total).with_position(done);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} images, {eta} left  {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    #[test]
+    fn resume_arguments_that_contradict_the_file_are_named_as_typed() {
+        let spec = ModelSpec { n_hidden: 16, seed: 3, initialisation: Initialisation::Xavier };
+        let metadata = ModelMetadata::new("MNIST", 28, 28, TrainingConfig::default(), spec);
+        let file = ModelFile::new(Rbm::zeros(784, 16), metadata);
+        let path = Path::new("run.safetensors");
+        let error = check_resume_arguments(&train_args(&["--epochs", "2", "--init", "hinton"]), path, &file)
+            .expect_err("refused")
+            .to_string();
+        assert!(error.starts_with("--init hinton differs from the resumed model's xavier"), "{error}");
+        assert!(check_resume_arguments(&train_args(&["--epochs", "2", "--init", "xavier"]), path, &file).is_ok());
+        let asked = train_args(&["--sampling", "probabilities", "--method", "pcd", "--lr-schedule", "exponential"]);
+        let config = asked.config(&TrainingConfig::default());
+        assert_eq!(
+            (config.sampling, config.method, config.lr_schedule),
+            (VisibleSampling::Probabilities, GradientMethod::Pcd, LrSchedule::Exponential)
         );
-        bar.reset_eta();
-        let now = Instant::now();
-        Self {
-            bar,
-            started: now,
-            total,
-            done_at_start: done,
-            done,
-            rate_window: (now, done),
-            epoch_started: (now, done),
-        }
-    }
-
-    fn batch(&mut self, report: &crate::trainer::BatchReport, epochs: usize) {
-        self.done += report.rows as u64;
-        self.bar.inc(report.rows as u64);
-        let now = Instant::now();
-        let (since, from) = self.rate_window;
-        if now.duration_since(since) >= Duration::from_millis(500) {
-            let rate = (self.done - from) as f64 / now.duration_since(since).as_secs_f64();
-            self.bar.set_message(format!("{rate:.0} samples/s"));
-            self.rate_window = (now, self.done);
-        }
-        if let Some(finished) = report.finished_epoch {
-            let (since, from) = self.epoch_started;
-            let rate = (self.done - from) as f64 / now.duration_since(since).as_secs_f64().max(1e-9);
-            let line = format!(
-                "epoch {}/{epochs}: mean L1 {:.5}, lr {}, {rate:.0} samples/s",
-                finished.epoch + 1,
-                finished.mean_loss,
-                report.learning_rate
-            );
-            // A hidden bar (output not a terminal) would swallow its println.
-            if self.bar.is_hidden() {
-                say(&line)
-            } else {
-                self.bar.println(line)
-            }
-            self.epoch_started = (now, self.done);
-        }
-    }
-
-    /// The whole run's expected length, once it has trained long enough to tell.
-    fn estimated_total(&self) -> Option<Duration> {
-        let elapsed = self.started.elapsed();
-        let trained = self.done - self.done_at_start;
-        if elapsed < ESTIMATE_AFTER || trained == 0 {
-            return None;
-        }
-        let remaining = (self.total - self.done) as f64 * elapsed.as_secs_f64() / trained as f64;
-        Some(elapsed + Duration::from_secs_f64(remaining.min(1e9)))
-    }
-
-    fn finish(&self) {
-        self.bar.finish_and_clear();
     }
 }

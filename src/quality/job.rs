@@ -1,0 +1,158 @@
+//! An evaluation on its own thread: progress and the result come back as events, cancelling or
+//! dropping the job never waits for the thread, and a panic in it ends the job with an error.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use super::evaluation::{Evaluation, EvaluationSettings, evaluate};
+use crate::data::Dataset;
+use crate::model::Rbm;
+use crate::model::eval::EvalError;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum EvaluationEvent {
+    Progress(f64),
+    Done(Evaluation),
+    Failed(String),
+    Cancelled,
+}
+
+/// An evaluation on its own thread. Dropping the job cancels it without waiting: the thread stops
+/// by itself at its next look at the cancel flag (see [`crate::model::ais::CHECK_INTERVAL`]), so
+/// the window never waits for a worker.
+pub struct EvaluationJob {
+    events: Receiver<EvaluationEvent>,
+    cancel: Arc<AtomicBool>,
+    ended: ThreadEnded,
+    /// A final event (done, failed, cancelled) has been handed out.
+    answered: bool,
+}
+
+/// Whether a job's thread has ended (however it ended); stays readable after the job is dropped.
+#[derive(Clone, Debug, Default)]
+pub struct ThreadEnded(Arc<AtomicBool>);
+
+impl ThreadEnded {
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// Sets the flag when dropped: at the end of the thread's closure, also when it unwinds.
+struct SetOnDrop(ThreadEnded);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        (self.0).0.store(true, Ordering::Release);
+    }
+}
+
+/// What an evaluation thread runs: given a progress callback (returning false cancels), a result.
+pub type EvaluationWork = Box<dyn FnOnce(&mut dyn FnMut(f64) -> bool) -> Result<Evaluation, EvalError> + Send>;
+
+impl EvaluationJob {
+    /// Starts evaluating `rbm` (a copy) at `epoch`; `wake` is called after each event.
+    pub fn start(
+        rbm: Rbm,
+        dataset: Arc<Dataset>,
+        epoch: f64,
+        settings: EvaluationSettings,
+        wake: Option<Arc<dyn Fn() + Send + Sync>>,
+    ) -> std::io::Result<Self> {
+        Self::spawn(Box::new(move |progress| evaluate(&rbm, &dataset, epoch, &settings, progress)), wake)
+    }
+
+    /// Runs `work` on its own thread as an evaluation. A panic in it ends the job with
+    /// [`EvaluationEvent::Failed`] instead of leaving the progress bar spinning.
+    pub fn spawn(work: EvaluationWork, wake: Option<Arc<dyn Fn() + Send + Sync>>) -> std::io::Result<Self> {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let stop = cancel.clone();
+        let ended = ThreadEnded::default();
+        let guard = SetOnDrop(ended.clone());
+        // At the process's priority, not the window's (see `crate::threads`). The join handle is
+        // dropped: nothing ever waits for this thread.
+        crate::threads::spawn("rbm-evaluation", move || {
+            let _guard = guard;
+            run_job(work, &tx, &stop, wake.as_deref());
+        })?;
+        Ok(Self { events: rx, cancel, ended, answered: false })
+    }
+
+    /// Events since the last call. Ends with [`EvaluationEvent::Failed`] if the thread ended
+    /// without a final event (it died in a way the job could not catch).
+    pub fn poll(&mut self) -> Vec<EvaluationEvent> {
+        // Looked at before draining: everything the thread sent before it ended is in the channel.
+        let ended = self.ended.get();
+        let mut events: Vec<EvaluationEvent> = self.events.try_iter().collect();
+        self.answered |= events.iter().any(EvaluationEvent::is_final);
+        if ended && !self.answered {
+            events.push(EvaluationEvent::Failed("the evaluation thread ended without a result".into()));
+            self.answered = true;
+        }
+        events
+    }
+
+    /// Asks the thread to stop; it answers [`EvaluationEvent::Cancelled`] at its next check.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.ended.get()
+    }
+
+    /// A flag that says when the thread has ended, also after the job has been dropped.
+    pub fn thread_ended(&self) -> ThreadEnded {
+        self.ended.clone()
+    }
+}
+
+impl Drop for EvaluationJob {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
+impl EvaluationEvent {
+    /// Done, failed or cancelled: nothing follows it.
+    pub fn is_final(&self) -> bool {
+        !matches!(self, EvaluationEvent::Progress(_))
+    }
+}
+
+fn run_job(
+    work: EvaluationWork,
+    tx: &Sender<EvaluationEvent>,
+    stop: &AtomicBool,
+    wake: Option<&(dyn Fn() + Send + Sync)>,
+) {
+    let send = |event: EvaluationEvent| {
+        let _ = tx.send(event);
+        if let Some(wake) = wake {
+            wake();
+        }
+    };
+    let mut last_sent = Instant::now();
+    let mut progress = |fraction: f64| {
+        // A few updates per second are plenty for a progress bar.
+        if last_sent.elapsed().as_millis() >= 200 {
+            last_sent = Instant::now();
+            send(EvaluationEvent::Progress(fraction));
+        }
+        !stop.load(Ordering::Relaxed)
+    };
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&mut progress)));
+    match outcome {
+        Ok(Ok(evaluation)) => send(EvaluationEvent::Done(evaluation)),
+        Ok(Err(EvalError::Cancelled)) => send(EvaluationEvent::Cancelled),
+        Ok(Err(e)) => send(EvaluationEvent::Failed(e.to_string())),
+        Err(payload) => send(EvaluationEvent::Failed(format!(
+            "the evaluation stopped unexpectedly: {}",
+            crate::threads::panic_message(payload.as_ref())
+        ))),
+    }
+}

@@ -1,0 +1,151 @@
+//! The display chains: Gibbs chains the trainer thread steps at their own pace (also while
+//! training is paused) on the current model, so that the window shows what the model generates.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+
+use super::run::{Stream, TrainingRun, stream_rng};
+use super::{ChainCommand, ChainSnapshot, ChainStart, Mailboxes, TrainerOptions};
+use crate::model::{GibbsChains, VisibleSampling};
+
+/// Most chain steps taken at once to catch up: a slow batch never makes the chains monopolise the
+/// thread.
+const MAX_CATCH_UP_STEPS: usize = 50;
+
+pub(super) struct DisplayChains {
+    sampler: GibbsChains,
+    running: bool,
+    steps_per_second: f32,
+    /// Restart from the start images every this many steps (0: never).
+    restart_every: u64,
+    /// `None`: as in training.
+    sampling: Option<VisibleSampling>,
+    start: ChainStart,
+    count: usize,
+    /// Counts resets: each one draws its noise start from its own stream.
+    generation: u64,
+    next_step_at: Instant,
+    /// Something the window shows changed since the last snapshot.
+    changed: bool,
+}
+
+impl DisplayChains {
+    /// The chains `options` ask for, started on `run`'s model.
+    pub(super) fn new(options: &TrainerOptions, run: &TrainingRun) -> Self {
+        let (n_visible, n_hidden) = (run.rbm().n_visible(), run.rbm().n_hidden());
+        let mut chains = Self {
+            sampler: GibbsChains::new(Vec::new(), n_visible, n_hidden, 0),
+            running: options.chains_running,
+            steps_per_second: options.chain_steps_per_second.max(0.1),
+            restart_every: options.chain_restart_every,
+            sampling: None,
+            start: options.chain_start,
+            count: options.chain_count,
+            generation: 0,
+            next_step_at: Instant::now(),
+            changed: true,
+        };
+        chains.reset(run);
+        chains
+    }
+
+    pub(super) fn handle(&mut self, command: ChainCommand, run: &TrainingRun) {
+        match command {
+            ChainCommand::Run(running) => {
+                self.running = running;
+                self.next_step_at = Instant::now();
+            }
+            ChainCommand::Step => {
+                self.running = false;
+                self.step_once(run);
+            }
+            ChainCommand::Reset { start, count } => {
+                self.start = start;
+                self.count = count.clamp(1, 100);
+                self.reset(run);
+            }
+            ChainCommand::SetStepsPerSecond(rate) if rate.is_finite() => {
+                self.steps_per_second = rate.clamp(0.1, 1000.0);
+            }
+            ChainCommand::SetStepsPerSecond(_) => {}
+            ChainCommand::SetRestartEvery(steps) => self.restart_every = steps,
+            ChainCommand::SetSampling(sampling) => self.sampling = sampling,
+        }
+        self.changed = true;
+    }
+
+    /// New chains from the start images (test digits of `run`'s dataset, or noise drawn from the
+    /// seed's chain stream) for `run`'s current model.
+    pub(super) fn reset(&mut self, run: &TrainingRun) {
+        self.generation += 1;
+        let (count, nv, nh) = (self.count.max(1), run.rbm().n_visible(), run.rbm().n_hidden());
+        let mut rng = stream_rng(run.spec().seed, Stream::Chains, self.generation);
+        let start = match self.start {
+            ChainStart::TestDigits => run.dataset().test_digits(count),
+            ChainStart::Noise => (0..count * nv).map(|_| rng.random::<f32>()).collect(),
+        };
+        self.sampler = GibbsChains::new(start, nv, nh, rng.random());
+        self.changed = true;
+        self.next_step_at = Instant::now();
+    }
+
+    /// How long an idle trainer may wait for commands before the next chain step is due (at most
+    /// `limit`); `None` when the chains are paused.
+    pub(super) fn time_to_next_step(&self, limit: Duration) -> Option<Duration> {
+        self.running.then(|| self.next_step_at.saturating_duration_since(Instant::now()).min(limit))
+    }
+
+    /// The steps due by now at the chains' rate, with a bounded catch-up.
+    pub(super) fn step_if_due(&mut self, run: &TrainingRun) {
+        if !self.running {
+            return;
+        }
+        let now = Instant::now();
+        let period = Duration::from_secs_f32(1.0 / self.steps_per_second);
+        let mut steps = 0;
+        while self.next_step_at <= now && steps < MAX_CATCH_UP_STEPS {
+            self.step_once(run);
+            self.next_step_at += period;
+            steps += 1;
+        }
+        if self.next_step_at <= now {
+            self.next_step_at = now + period;
+        }
+        if steps > 0 {
+            self.changed = true;
+        }
+    }
+
+    fn step_once(&mut self, run: &TrainingRun) {
+        if self.restart_every > 0 && self.sampler.steps() >= self.restart_every {
+            self.sampler.restart();
+        }
+        let config = run.config();
+        let sampling = self.sampling.unwrap_or(config.sampling);
+        self.sampler.step(run.rbm(), sampling, config.noise_std);
+    }
+
+    /// Leaves a snapshot in the chain mailbox if anything changed since the last; true if it did.
+    pub(super) fn publish_if_changed(&mut self, mailboxes: &Mailboxes, run: &TrainingRun) -> bool {
+        if !self.changed {
+            return false;
+        }
+        self.changed = false;
+        let sampler = &self.sampler;
+        let dataset = run.dataset();
+        mailboxes.chains.put(Arc::new(ChainSnapshot {
+            count: sampler.count(),
+            image_rows: dataset.rows,
+            image_cols: dataset.cols,
+            start_images: sampler.start_images().to_vec(),
+            mean_images: sampler.mean_images().to_vec(),
+            steps: sampler.steps(),
+            running: self.running,
+            steps_per_second: self.steps_per_second,
+            start: self.start,
+        }));
+        true
+    }
+}
