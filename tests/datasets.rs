@@ -108,15 +108,10 @@ fn an_unpacked_copy_of_mnist_is_recognised_too() {
     // bytes, the same contents.
     let dir = tempfile::tempdir().expect("temp dir");
     let mnist = common::mnist();
-    let write = |name: &str, magic: u32, dims: &[usize], body: &[u8]| {
-        let mut bytes = magic.to_be_bytes().to_vec();
-        dims.iter().for_each(|&d| bytes.extend_from_slice(&(d as u32).to_be_bytes()));
-        bytes.extend_from_slice(body);
-        std::fs::write(dir.path().join(name), bytes).expect("the test folder is writable");
-    };
     for (prefix, set) in [("train", &mnist.train), ("t10k", &mnist.test)] {
-        write(&format!("{prefix}-images.idx3-ubyte"), 0x803, &[set.count, 28, 28], &set.pixels);
-        write(&format!("{prefix}-labels.idx1-ubyte"), 0x801, &[set.count], &set.labels);
+        let images = dir.path().join(format!("{prefix}-images.idx3-ubyte"));
+        common::write_idx(&images, 0x803, &[set.count, 28, 28], &set.pixels);
+        common::write_idx(&dir.path().join(format!("{prefix}-labels.idx1-ubyte")), 0x801, &[set.count], &set.labels);
     }
     let dataset = Dataset::load_dir(dir.path()).expect("valid files");
     assert_eq!(dataset.name, "MNIST");

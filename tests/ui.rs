@@ -1,6 +1,8 @@
 //! The window driven through egui_kittest: real views, a real trainer thread, rendered with wgpu
 //! (Mesa lavapipe in CI) for the snapshot.
 
+mod common;
+
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -233,16 +235,11 @@ fn quality_tab_evaluates_the_model_and_shows_monitors() {
 /// Writes four small, valid IDX files (`train` and `test` images of `side`x`side` pixels, not
 /// MNIST's size) into `dir`.
 fn write_small_idx_folder(dir: &std::path::Path, train: usize, test: usize, side: usize) {
-    let write = |name: &str, magic: u32, dims: &[usize], body: Vec<u8>| {
-        let mut bytes = magic.to_be_bytes().to_vec();
-        dims.iter().for_each(|&d| bytes.extend_from_slice(&(d as u32).to_be_bytes()));
-        bytes.extend(body);
-        std::fs::write(dir.join(name), bytes).expect("the test folder is writable");
-    };
     for (prefix, count) in [("train", train), ("t10k", test)] {
-        let pixels = (0..count * side * side).map(|i| (i * 37 % 256) as u8).collect();
-        write(&format!("{prefix}-images-idx3-ubyte"), 0x803, &[count, side, side], pixels);
-        write(&format!("{prefix}-labels-idx1-ubyte"), 0x801, &[count], (0..count).map(|i| (i % 10) as u8).collect());
+        let pixels: Vec<u8> = (0..count * side * side).map(|i| (i * 37 % 256) as u8).collect();
+        let labels: Vec<u8> = (0..count).map(|i| (i % 10) as u8).collect();
+        common::write_idx(&dir.join(format!("{prefix}-images-idx3-ubyte")), 0x803, &[count, side, side], &pixels);
+        common::write_idx(&dir.join(format!("{prefix}-labels-idx1-ubyte")), 0x801, &[count], &labels);
     }
 }
 

@@ -148,7 +148,8 @@ pub fn load_dataset(data: Option<&Path>) -> Result<Dataset> {
     });
     match &source {
         DatasetSource::Embedded => source.load().context("the embedded MNIST is unreadable"),
-        DatasetSource::Known(known) => source.load().with_context(|| format!("cannot read {}", known.name)),
+        // Its errors name the dataset or the file already.
+        DatasetSource::Known(_) => Ok(source.load()?),
         DatasetSource::Folder(dir) => {
             source.load().with_context(|| format!("cannot read the dataset in {}", dir.display()))
         }
