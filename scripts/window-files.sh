@@ -35,8 +35,8 @@ type_path() { xdotool key ctrl+a; xdotool type --delay 15 "$1"; sleep 0.3; }
 
 # Coordinates in the 1440x900 window (light look, egui's default font).
 file_menu=(20 12)
-save_item=(55 116)
-load_item=(55 94)
+save_item=(55 94)
+load_item=(55 72)
 step_button=(81 61)
 discard_button=(836 496)
 

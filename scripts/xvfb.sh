@@ -7,7 +7,8 @@
 #   quit_cleanly            Ctrl+Q, then checks that the program $app_pid exits within 5 s with
 #                           status 0 (else calls the caller's `fail MESSAGE`)
 #   kill_on_exit            when the script exits, kills the program ($app_pid) and the X server
-#   wait_for_window         waits up to 30 s for the window named rbm-lab of the program $app_pid and
+#   wait_for_window         waits up to 30 s for the window of the program $app_pid (titled
+#                           "rbm-lab — DATASET", or "rbm-lab" before its first frame) and
 #                           sets wid; calls the caller's `fail MESSAGE` if it does not come
 
 start_xvfb() {
@@ -26,7 +27,7 @@ start_xvfb() {
 
 press_ctrl_q() {
   local wid
-  wid=$(xdotool search --name '^rbm-lab$' 2>/dev/null | head -n1 || true)
+  wid=$(xdotool search --name '^rbm-lab( |$)' 2>/dev/null | head -n1 || true)
   [ -n "$wid" ] && xdotool windowfocus --sync "$wid" 2>/dev/null || true
   xdotool key --clearmodifiers ctrl+q
 }
@@ -40,12 +41,12 @@ kill_on_exit() {
 wait_for_window() {
   wid=
   for _ in $(seq 1 60); do
-    wid=$(xdotool search --name '^rbm-lab$' 2>/dev/null | head -n1 || true)
+    wid=$(xdotool search --name '^rbm-lab( |$)' 2>/dev/null | head -n1 || true)
     [ -n "$wid" ] && return 0
     kill -0 "$app_pid" 2>/dev/null || fail "the program exited before its window appeared"
     sleep 0.5
   done
-  fail "no window named rbm-lab appeared within 30 s"
+  fail "no rbm-lab window appeared within 30 s"
 }
 
 quit_cleanly() {

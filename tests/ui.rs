@@ -1,12 +1,14 @@
 //! The window driven through egui_kittest: real views, a real trainer thread, rendered with wgpu
 //! (Mesa lavapipe in CI) for the snapshot.
 
+mod common;
+
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use rbm_lab::app::RbmLabApp;
 use rbm_lab::data::Dataset;
 use rbm_lab::model::{ModelSpec, TrainingConfig};
@@ -228,4 +230,124 @@ fn quality_tab_evaluates_the_model_and_shows_monitors() {
     step_until(&mut harness, "a monitor point", |app| !app.quality.monitors.is_empty());
     let m = harness.state().quality.monitors[0];
     assert!(m.pseudo_likelihood < 0.0 && m.update_ratio > 0.0, "{m:?}");
+}
+
+/// Writes four small, valid IDX files (`train` and `test` images of `side`x`side` pixels, not
+/// MNIST's size) into `dir`.
+fn write_small_idx_folder(dir: &std::path::Path, train: usize, test: usize, side: usize) {
+    for (prefix, count) in [("train", train), ("t10k", test)] {
+        let pixels: Vec<u8> = (0..count * side * side).map(|i| (i * 37 % 256) as u8).collect();
+        let labels: Vec<u8> = (0..count).map(|i| (i % 10) as u8).collect();
+        common::write_idx(&dir.join(format!("{prefix}-images-idx3-ubyte")), 0x803, &[count, side, side], &pixels);
+        common::write_idx(&dir.join(format!("{prefix}-labels-idx1-ubyte")), 0x801, &[count], &labels);
+    }
+}
+
+/// Opens File > Dataset.
+fn open_dataset_menu(harness: &mut Harness<'static, RbmLabApp>) {
+    harness.get_by_label("File").click();
+    harness.run_steps(2);
+    harness.get_by_label("Dataset").hover();
+    harness.run_steps(3);
+}
+
+/// The titles the window has been given in the last frame.
+fn titles_sent(harness: &Harness<'static, RbmLabApp>) -> Vec<String> {
+    harness
+        .output()
+        .viewport_output
+        .values()
+        .flat_map(|v| &v.commands)
+        .filter_map(|c| match c {
+            egui::ViewportCommand::Title(title) => Some(title.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_dataset_menu_greys_out_fashion_mnist_until_its_files_are_there() {
+    let empty = tempfile::tempdir().expect("temp dir");
+    let mut harness = harness(paused_options());
+    harness.state_mut().menu.fashion_mnist_dir = empty.path().to_path_buf();
+    open_dataset_menu(&mut harness);
+    assert!(harness.get_by_label("Fashion-MNIST").accesskit_node().is_disabled(), "no files: greyed out");
+    assert!(!harness.get_by_label("MNIST (built in)").accesskit_node().is_disabled());
+    harness.get_by_label("Open folder…");
+    // The package is installed meanwhile: the open menu shows it at once.
+    write_small_idx_folder(empty.path(), 128, 20, 8);
+    harness.run_steps(2);
+    assert!(!harness.get_by_label("Fashion-MNIST").accesskit_node().is_disabled(), "files there: enabled");
+}
+
+#[test]
+fn choosing_fashion_mnist_names_it_in_the_tab_the_status_bar_and_the_window_title() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    write_small_idx_folder(folder.path(), 128, 20, 8);
+    let mut harness = harness(paused_options());
+    harness.state_mut().menu.fashion_mnist_dir = folder.path().to_path_buf();
+    step_until(&mut harness, "first progress", |app| app.progress().is_some());
+    harness.run_steps(1);
+    harness.get_by_label("MNIST training");
+    harness.get_by_label("dataset: MNIST");
+    assert_eq!(harness.state().window_title(), "rbm-lab — MNIST");
+
+    // One batch trained: switching to 8x8 images replaces the model, so the question comes first.
+    harness.get_by_label("Step").click();
+    step_until(&mut harness, "one batch", |app| app.unsaved_samples() > 0);
+    open_dataset_menu(&mut harness);
+    harness.get_by_label("Fashion-MNIST").click();
+    step_until(&mut harness, "the question", |app| app.confirmation().is_some());
+    harness.run_steps(2);
+    harness.get_by_label_contains("Switching to Fashion-MNIST (8x8 images)");
+    harness.get_by_label("Discard").click();
+
+    let mut titles = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !harness.state().progress().is_some_and(|p| p.dataset == "Fashion-MNIST" && p.n_visible == 64) {
+        assert!(Instant::now() < deadline, "the trainer never took Fashion-MNIST");
+        harness.step();
+        titles.extend(titles_sent(&harness));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    harness.step();
+    titles.extend(titles_sent(&harness));
+    harness.get_by_label("Fashion-MNIST training");
+    harness.get_by_label("dataset: Fashion-MNIST");
+    assert!(harness.query_by_label("MNIST training").is_none());
+    assert_eq!(titles.last().map(String::as_str), Some("rbm-lab — Fashion-MNIST"), "titles sent: {titles:?}");
+    // A known dataset's folder has its own entry: it is not added to the recent folders.
+    assert!(harness.state().menu.recent.folders().is_empty());
+}
+
+#[test]
+fn a_folder_opened_is_offered_again_and_dropped_once_it_no_longer_reads() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let folder = dir.path().join("tiny-set");
+    std::fs::create_dir(&folder).expect("mkdir");
+    write_small_idx_folder(&folder, 128, 20, 8);
+    let mut harness = harness(paused_options());
+    harness.state_mut().menu.fashion_mnist_dir = dir.path().join("not-installed");
+    let folder = folder.canonicalize().expect("exists");
+    // The menu shows the path itself (it is short enough not to be cut).
+    let entry = folder.display().to_string();
+    harness.state_mut().menu.recent.add(folder.clone());
+    step_until(&mut harness, "first progress", |app| app.progress().is_some());
+    open_dataset_menu(&mut harness);
+    harness.get_by_label(&entry).click();
+    step_until(&mut harness, "the trainer to take the folder", |app| {
+        app.progress().is_some_and(|p| p.dataset == "tiny-set")
+    });
+    harness.run_steps(1);
+    harness.get_by_label("tiny-set training");
+
+    // The folder's files go away: choosing it says why and drops it from the list.
+    std::fs::remove_file(folder.join("train-images-idx3-ubyte")).expect("remove");
+    open_dataset_menu(&mut harness);
+    harness.get_by_label(&entry).click();
+    step_until(&mut harness, "the error", |app| app.notice().is_some_and(|n| n.is_error));
+    let notice = harness.state().notice().map(|n| n.text.clone()).unwrap_or_default();
+    assert!(notice.contains("removed from the recent folders"), "{notice}");
+    assert!(harness.state().menu.recent.folders().is_empty());
+    assert_eq!(harness.state().dataset_name(), "tiny-set", "training goes on with what it had");
 }

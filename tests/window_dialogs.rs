@@ -240,11 +240,16 @@ fn the_file_dialog_says_what_is_wrong_with_a_path() {
     assert!(sent(&side).is_empty());
 }
 
-/// Opens File > Open dataset folder…, types `path`, and expects an error containing `message`.
+/// Opens File > Dataset > Open folder…, types `path`, and expects an error containing `message`.
 fn open_dataset_error(harness: &mut Harness<'static, RbmLabApp>, path: &Path, message: &str) {
     harness.key_press(egui::Key::Escape);
     harness.run_steps(2);
-    open_file_menu_item(harness, "Open dataset folder…");
+    harness.get_by_label("File").click();
+    harness.run_steps(2);
+    harness.get_by_label("Dataset").hover();
+    harness.run_steps(3);
+    harness.get_by_label("Open folder…").click();
+    harness.run_steps(3);
     type_path_and_enter(harness, path);
     let error = harness.state().files.dialog().and_then(|d| d.error().map(str::to_string));
     assert!(error.as_deref().is_some_and(|e| e.contains(message)), "{error:?}");

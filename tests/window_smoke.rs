@@ -3,7 +3,9 @@
 //!   cleanly when closed;
 //! - scripts/window-files.sh: with no system file dialog, File > Save model… and Load model… go
 //!   through rbm-lab's own dialog (type a path, Enter), including the question before replacing a
-//!   model with unsaved training, and a model saved, loaded and saved again is byte-identical.
+//!   model with unsaved training, and a model saved, loaded and saved again is byte-identical;
+//! - scripts/window-dataset.sh: File > Dataset > Fashion-MNIST while training renames the window
+//!   (it needs Debian's dataset-fashion-mnist, and says it was skipped without it).
 //!
 //! They need the packages xvfb, x11-apps, imagemagick and xdotool (.ci/run installs them) and fail
 //! if those are missing. On a machine without them, build the tests with
@@ -66,4 +68,16 @@ fn models_are_saved_and_loaded_through_the_in_window_file_dialog() {
     // answers at once; that must bring up rbm-lab's dialog rather than do nothing.
     let stdout = run_script("window-files.sh", &["--file-dialog", "system"]);
     assert!(stdout.contains("window-files: ok"), "{stdout}");
+}
+
+#[test]
+#[cfg_attr(skip_window_tests, ignore = "RBM_LAB_SKIP_WINDOW_SMOKE was set when the tests were built")]
+fn fashion_mnist_is_chosen_from_the_dataset_menu_while_training() {
+    let fashion = Path::new(rbm_lab::data::known::FASHION_MNIST_DIR);
+    if rbm_lab::data::known::present_datasets(fashion).is_empty() {
+        eprintln!("skipped: {} not installed (apt install dataset-fashion-mnist)", fashion.display());
+        return;
+    }
+    let stdout = run_script("window-dataset.sh", &[]);
+    assert!(stdout.contains("window-dataset: ok"), "{stdout}");
 }

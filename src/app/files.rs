@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 
 use super::file_dialog::{DialogAnswer, FileDialog, PathKind, PathRequest};
-use crate::data::Dataset;
+use crate::data::{Dataset, DatasetSource};
 use crate::images::GrayImage;
 use crate::io::ModelFile;
 use crate::io::export::{LossCsvRow, write_loss_csv, write_png_gray};
@@ -111,6 +111,9 @@ pub enum FileOutcome {
     Exported(PathBuf),
     Cancelled(Purpose),
     Failed(String),
+    /// A folder chosen from File > Dataset's recent folders no longer reads (see
+    /// [`FileJobs::load_dataset`]): the folder, and why.
+    FolderUnreadable(PathBuf, String),
     /// The first time the in-window dialog stands in for a missing system dialog (said once).
     UsingBuiltinDialog,
 }
@@ -243,6 +246,22 @@ impl FileJobs {
             let outcome = match crate::io::save_model(&path, &model) {
                 Ok(()) => FileOutcome::ModelWritten(path),
                 Err(e) => FileOutcome::Failed(format!("Save failed: {e}")),
+            };
+            JobMessage::Done { outcome, chosen: None }
+        });
+    }
+
+    /// Reads a dataset on a job thread, with no dialog (File > Dataset's entries); answered by
+    /// [`FileOutcome::DatasetLoaded`], or for a folder that fails by [`FileOutcome::FolderUnreadable`].
+    pub fn load_dataset(&mut self, ctx: &egui::Context, source: DatasetSource) {
+        self.spawn(ctx, move || {
+            let outcome = match (source.load(), source) {
+                (Ok(dataset), _) => FileOutcome::DatasetLoaded(Arc::new(dataset)),
+                (Err(e), DatasetSource::Folder(dir)) => {
+                    let message = format!("Could not open dataset {}: {e}", dir.display());
+                    FileOutcome::FolderUnreadable(dir, message)
+                }
+                (Err(e), _) => FileOutcome::Failed(format!("Could not open the dataset: {e}")),
             };
             JobMessage::Done { outcome, chosen: None }
         });

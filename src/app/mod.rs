@@ -9,6 +9,7 @@ pub mod gl_paint;
 pub mod labels;
 pub mod look;
 pub mod loss_plot;
+pub mod menu;
 pub mod quality_view;
 pub mod replace;
 mod run;
@@ -75,6 +76,8 @@ pub struct RbmLabApp {
     progress: Option<Progress>,
     notice: Option<Notice>,
     pub files: FileJobs,
+    /// File > Dataset's recent folders and where known datasets are looked for.
+    pub menu: menu::DatasetMenu,
     saves: SaveTracker,
     confirmation: Option<ReplaceConfirmation>,
     frames: FrameStats,
@@ -132,6 +135,7 @@ impl RbmLabApp {
             progress: None,
             notice: None,
             files: FileJobs::default(),
+            menu: menu::DatasetMenu::default(),
             saves: SaveTracker::default(),
             confirmation: None,
             frames: FrameStats::default(),
@@ -149,6 +153,9 @@ impl RbmLabApp {
             storage.and_then(|s| eframe::get_value::<FileDialogSettings>(s, FILE_DIALOG_SETTINGS_KEY))
         {
             self.files.settings = settings;
+        }
+        if let Some(storage) = storage {
+            self.menu.restore(storage);
         }
     }
 
@@ -471,7 +478,10 @@ impl RbmLabApp {
         }
         for outcome in self.files.finished() {
             match outcome {
-                FileOutcome::DatasetLoaded(dataset) => self.request_replacement(Replacement::Dataset(dataset)),
+                FileOutcome::DatasetLoaded(dataset) => {
+                    self.menu.opened(&dataset);
+                    self.request_replacement(Replacement::Dataset(dataset));
+                }
                 FileOutcome::ModelLoaded(model, path) => self.request_replacement(Replacement::Load(model, path)),
                 FileOutcome::SavePathChosen(path) => self.save_to(ctx, path),
                 FileOutcome::ModelWritten(path) => self.saved(&path),
@@ -484,6 +494,11 @@ impl RbmLabApp {
                 }
                 FileOutcome::Cancelled(_) => {}
                 FileOutcome::Failed(message) => self.report_error(message),
+                FileOutcome::FolderUnreadable(folder, message) => {
+                    let forgotten =
+                        if self.menu.recent.remove(&folder) { " (removed from the recent folders)" } else { "" };
+                    self.report_error(format!("{message}{forgotten}"));
+                }
                 FileOutcome::UsingBuiltinDialog => self.say(
                     "This system shows no file dialog (no desktop portal, no zenity): rbm-lab uses its own",
                     false,
@@ -504,95 +519,6 @@ impl RbmLabApp {
         }
         rows.sort_by(|a, b| a.epoch.total_cmp(&b.epoch));
         rows
-    }
-
-    fn menu_ui(&mut self, ui: &mut egui::Ui) {
-        egui::MenuBar::new().ui(ui, |ui| {
-            ui.menu_button("File", |ui| {
-                let ctx = ui.ctx().clone();
-                if ui
-                    .button("Open dataset folder…")
-                    .on_hover_text("A folder with IDX files (MNIST, Fashion-MNIST, KMNIST…)")
-                    .clicked()
-                {
-                    self.files.start(&ctx, FileRequest::OpenDataset);
-                }
-                if ui.button("Use embedded MNIST").clicked() {
-                    match Dataset::embedded_mnist() {
-                        Ok(dataset) => self.request_replacement(Replacement::Dataset(Arc::new(dataset))),
-                        Err(e) => self.say(format!("Embedded MNIST unreadable: {e}"), true),
-                    }
-                }
-                ui.separator();
-                if ui.button("Load model…").clicked() {
-                    self.files.start(&ctx, FileRequest::LoadModel);
-                }
-                if ui.button("Save model…").clicked() {
-                    self.files.start(&ctx, FileRequest::ChooseSavePath);
-                }
-                ui.separator();
-                if ui.button("Export filters as PNG…").clicked() {
-                    match self.filters.snapshot() {
-                        Some(s) => {
-                            let image = FilterView::render(s, self.filters.contrast);
-                            self.files.start(&ctx, FileRequest::ExportFilters(image));
-                        }
-                        None => self.say("No weights to export yet", true),
-                    }
-                }
-                if ui.button("Export samples as PNG…").clicked() {
-                    match self.chains.snapshot() {
-                        Some(s) => {
-                            let image = ChainView::render(s);
-                            self.files.start(&ctx, FileRequest::ExportSamples(image));
-                        }
-                        None => self.say("No samples to export yet", true),
-                    }
-                }
-                if ui.button("Export loss history as CSV…").clicked() {
-                    let rows = self.loss_rows();
-                    self.files.start(&ctx, FileRequest::ExportLossCsv(rows));
-                }
-                ui.separator();
-                if ui.add(egui::Button::new("Quit").shortcut_text("Ctrl+Q")).clicked() {
-                    ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
-                }
-            });
-            ui.menu_button("View", |ui| {
-                let mut light = look::is_light_look(ui.ctx());
-                let hint = "Square corners, no shadows and a plain (not anti-aliased) batch loss line: \
-                            a third less drawing for a software renderer (on by default when OpenGL \
-                            renders on the CPU, as in a VM)";
-                if ui.checkbox(&mut light, "Light look").on_hover_text(hint).changed() {
-                    look::set_light_look(ui.ctx(), light);
-                }
-                ui.checkbox(&mut self.show_frame_timing, "Frame timing in the status bar");
-                let (hint, fixed) = match self.files.mode() {
-                    files::DialogMode::Auto if self.files.system_missing() => (
-                        "This system shows no file dialog (no desktop portal, no zenity): rbm-lab's is used",
-                        Some(true),
-                    ),
-                    files::DialogMode::Auto => ("Choose files in rbm-lab's own dialog instead of the system's", None),
-                    files::DialogMode::System => {
-                        ("Started with --file-dialog system: the system's dialog is used", Some(false))
-                    }
-                    files::DialogMode::Builtin => {
-                        ("Started with --file-dialog builtin: rbm-lab's dialog is used", Some(true))
-                    }
-                };
-                let label = "Use rbm-lab's file dialog";
-                match fixed {
-                    None => ui.checkbox(&mut self.files.settings.use_builtin, label).on_hover_text(hint),
-                    Some(mut used) => {
-                        ui.add_enabled(false, egui::Checkbox::new(&mut used, label)).on_disabled_hover_text(hint)
-                    }
-                };
-            });
-            ui.separator();
-            ui.selectable_value(&mut self.tab, Tab::Training, "MNIST training");
-            ui.selectable_value(&mut self.tab, Tab::Quality, "Quality (log-likelihood)");
-            ui.selectable_value(&mut self.tab, Tab::Toy, "Toy RBM (5 units)");
-        });
     }
 
     fn notice_ui(&mut self, ui: &mut egui::Ui) {
@@ -733,6 +659,7 @@ impl eframe::App for RbmLabApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, FILE_DIALOG_SETTINGS_KEY, &self.files.settings);
+        self.menu.save(storage);
     }
 
     fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {

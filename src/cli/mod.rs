@@ -23,6 +23,7 @@ use anyhow::{Context as _, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::data::Dataset;
+use crate::data::known::{self, DatasetSource};
 use crate::limits::{MAX_STATS_INTERVAL_SECONDS, MAX_THREADS};
 
 #[derive(Parser, Debug)]
@@ -36,7 +37,8 @@ pub struct Cli {
 
 #[derive(Args, Debug, Clone)]
 pub struct WindowArgs {
-    /// Folder with IDX files to train on instead of the embedded MNIST.
+    /// Folder with IDX files to train on instead of the embedded MNIST, or a known dataset:
+    /// `fashion-mnist` (Debian's dataset-fashion-mnist package) or `mnist`.
     #[arg(long, global = true)]
     pub data: Option<PathBuf>,
     /// Open the window with training paused.
@@ -98,10 +100,19 @@ pub enum Subcommands {
     Eval(EvalArgs),
 }
 
-pub fn load_dataset(dir: Option<&Path>) -> Result<Dataset> {
-    match dir {
-        Some(dir) => Dataset::load_dir(dir).with_context(|| format!("cannot read the dataset in {}", dir.display())),
-        None => Dataset::embedded_mnist().context("the embedded MNIST is unreadable"),
+/// `--data`: a folder of IDX files or a known dataset's name (`fashion-mnist`, `mnist`); none is
+/// the embedded MNIST.
+pub fn load_dataset(data: Option<&Path>) -> Result<Dataset> {
+    let source = data.map_or(DatasetSource::Embedded, |argument| {
+        DatasetSource::from_argument(argument, Path::new(known::FASHION_MNIST_DIR))
+    });
+    match &source {
+        DatasetSource::Embedded => source.load().context("the embedded MNIST is unreadable"),
+        // Its errors name the dataset or the file already.
+        DatasetSource::Known(_) => Ok(source.load()?),
+        DatasetSource::Folder(dir) => {
+            source.load().with_context(|| format!("cannot read the dataset in {}", dir.display()))
+        }
     }
 }
 

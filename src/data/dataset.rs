@@ -89,8 +89,12 @@ impl ImageSet {
 /// images the model never trained on, and the UI can say that it is not the official test set.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dataset {
-    /// Shown to the person: "MNIST" for the embedded set, else the folder name.
+    /// Shown to the person: "MNIST" or "Fashion-MNIST" when the contents are one of those (see
+    /// [`super::known`]), else the folder's name.
     pub name: String,
+    /// The folder it was read from (resolved, so that one folder is one path), `None` for the
+    /// embedded MNIST and datasets built in memory.
+    pub folder: Option<PathBuf>,
     pub rows: usize,
     pub cols: usize,
     pub train: ImageSet,
@@ -136,7 +140,7 @@ impl Dataset {
                 train.split_off(train.count - holdout)
             }
         };
-        Ok(Dataset { name: name.into(), rows, cols, train, test, test_is_holdout })
+        Ok(Dataset { name: name.into(), folder: None, rows, cols, train, test, test_is_holdout })
     }
 
     /// The full MNIST (60 000 training, 10 000 test images) compiled into the binary, so the
@@ -167,7 +171,8 @@ impl Dataset {
 
     /// Loads the four MNIST-style IDX files from `dir` (each plain or `.gz`, also the
     /// `train-images.idx3-ubyte` spelling). The training files are required; if both test files
-    /// are absent, part of the training set is held out as test set (see [`Dataset`]).
+    /// are absent, part of the training set is held out as test set (see [`Dataset`]). Named by
+    /// its contents when they are MNIST's or Fashion-MNIST's, else by the folder.
     pub fn load_dir(dir: &Path) -> Result<Dataset, IdxError> {
         let metadata = std::fs::metadata(dir).map_err(|source| IdxError::Io { path: dir.to_owned(), source })?;
         if !metadata.is_dir() {
@@ -186,7 +191,12 @@ impl Dataset {
             (None, None) => None,
             _ => Some((read_idx_images(&require(TEST_IMAGES)?)?, read_idx_labels(&require(TEST_LABELS)?)?)),
         };
-        Dataset::from_arrays(folder_name(dir), train_images, train_labels, test)
+        let mut dataset = Dataset::from_arrays(folder_name(dir), train_images, train_labels, test)?;
+        if let Some(name) = super::known::recognise(&dataset) {
+            dataset.name = name.to_string();
+        }
+        dataset.folder = Some(dir.canonicalize().unwrap_or_else(|_| dir.to_owned()));
+        Ok(dataset)
     }
 
     /// Pixels in one image (rows × cols), the number of visible units a model needs.
@@ -244,6 +254,11 @@ impl Dataset {
         let scale = 255.0 * self.train.count.max(1) as f64;
         sums.into_iter().map(|s| (s as f64 / scale) as f32).collect()
     }
+}
+
+/// Whether `dir` holds the training images and labels (in any spelling [`Dataset::load_dir`] reads).
+pub(super) fn has_training_files(dir: &Path) -> bool {
+    find_idx_file(dir, TRAIN_IMAGES).is_some() && find_idx_file(dir, TRAIN_LABELS).is_some()
 }
 
 /// The first existing spelling of an IDX file in `dir`: plain before gzip, the standard

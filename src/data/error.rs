@@ -114,6 +114,10 @@ pub enum IdxError {
     #[error("the training set is empty ({count} images of {rows}×{cols} pixels); there is nothing to train on")]
     EmptyTrainingSet { count: usize, rows: usize, cols: usize },
 
+    /// A known dataset whose package is not installed.
+    #[error("{name} is not installed: {how}; or use a folder with its IDX files")]
+    NotInstalled { name: &'static str, how: String },
+
     /// A format error, with the file it was found in.
     #[error("{}: {source}", path.display())]
     InFile {

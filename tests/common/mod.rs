@@ -39,20 +39,23 @@ pub fn mnist_slice(train: usize, test: usize) -> Arc<Dataset> {
     Arc::new(dataset.expect("a slice of MNIST is a dataset"))
 }
 
+/// Writes a plain IDX file: `magic` (0x803 for images, 0x801 for labels), the dimensions, `body`.
+pub fn write_idx(path: &Path, magic: u32, dims: &[usize], body: &[u8]) {
+    let mut bytes = magic.to_be_bytes().to_vec();
+    for &d in dims {
+        bytes.extend_from_slice(&(d as u32).to_be_bytes());
+    }
+    bytes.extend_from_slice(body);
+    std::fs::write(path, bytes).expect("the test folder is writable");
+}
+
 /// Writes the same images as [`mnist_slice`] into `dir` as the four plain IDX files.
 pub fn write_idx_folder(dir: &Path, train: usize, test: usize) {
-    let write = |name: &str, magic: u32, dims: &[usize], body: &[u8]| {
-        let mut bytes = magic.to_be_bytes().to_vec();
-        for &d in dims {
-            bytes.extend_from_slice(&(d as u32).to_be_bytes());
-        }
-        bytes.extend_from_slice(body);
-        std::fs::write(dir.join(name), bytes).expect("the test folder is writable");
-    };
     for (prefix, from, count) in [("train", 0, train), ("t10k", train, test)] {
         let (images, labels) = slice(from, count);
-        write(&format!("{prefix}-images-idx3-ubyte"), 0x803, &[count, images.rows, images.cols], &images.pixels);
-        write(&format!("{prefix}-labels-idx1-ubyte"), 0x801, &[count], &labels);
+        let dims = [count, images.rows, images.cols];
+        write_idx(&dir.join(format!("{prefix}-images-idx3-ubyte")), 0x803, &dims, &images.pixels);
+        write_idx(&dir.join(format!("{prefix}-labels-idx1-ubyte")), 0x801, &[count], &labels);
     }
 }
 
