@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use rbm_lab::app::files::DialogMode;
-use rbm_lab::app::{RbmLabApp, look};
+use rbm_lab::app::{RbmLabApp, look, session};
 use rbm_lab::cli::{
     Cli, FileDialogArg, LookArg, Subcommands, default_threads, load_dataset, run_bench, run_eval, run_inpaint,
     run_sample, run_train,
@@ -56,10 +56,13 @@ fn run_window(cli: &Cli) -> anyhow::Result<()> {
     // Before the window lowers its own priority: evaluations and file jobs start from here.
     rbm_lab::threads::start_launcher()?;
     let dataset = Arc::new(load_dataset(cli.window.data.as_deref())?);
+    let sessions = session::for_window(cli.window.session_dir.clone(), cli.window.fresh, cli.window.paused);
+    // While the last session is offered, training waits for the answer.
+    let offer = sessions.as_ref().is_some_and(|(store, options)| session::will_offer(store, options));
     let options = TrainerOptions {
         spec: ModelSpec { n_hidden: cli.window.window_hidden as usize, ..ModelSpec::default() },
         threads: default_threads(cli.window.threads),
-        start_running: !cli.window.paused,
+        start_running: !cli.window.paused && !offer,
         ..TrainerOptions::default()
     };
     // Before the window opens, so that a model too large for these images is a message here.
@@ -92,6 +95,9 @@ fn run_window(cli: &Cli) -> anyhow::Result<()> {
             let mut app = RbmLabApp::new(&cc.egui_ctx, dataset, options)?;
             app.restore_settings(cc.storage);
             app.files.set_mode(dialog_mode);
+            if let Some((store, options)) = sessions {
+                app.keep_sessions(&cc.egui_ctx, store, options);
+            }
             if let Some(gl) = &cc.gl {
                 match rbm_lab::app::gl_paint::OpaquePainter::new(gl) {
                     Ok(painter) => app.use_opaque_painter(painter),

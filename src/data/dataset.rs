@@ -97,6 +97,9 @@ pub struct Dataset {
     pub test: ImageSet,
     /// True when `test` was split off the training files rather than read from test files.
     pub test_is_holdout: bool,
+    /// The folder it was read from (absolute where it could be made so); `None` for the embedded
+    /// MNIST and for sets built in memory. A kept session names it to train on it again.
+    pub folder: Option<PathBuf>,
 }
 
 impl Dataset {
@@ -136,7 +139,7 @@ impl Dataset {
                 train.split_off(train.count - holdout)
             }
         };
-        Ok(Dataset { name: name.into(), rows, cols, train, test, test_is_holdout })
+        Ok(Dataset { name: name.into(), rows, cols, train, test, test_is_holdout, folder: None })
     }
 
     /// The full MNIST (60 000 training, 10 000 test images) compiled into the binary, so the
@@ -186,7 +189,9 @@ impl Dataset {
             (None, None) => None,
             _ => Some((read_idx_images(&require(TEST_IMAGES)?)?, read_idx_labels(&require(TEST_LABELS)?)?)),
         };
-        Dataset::from_arrays(folder_name(dir), train_images, train_labels, test)
+        let mut dataset = Dataset::from_arrays(folder_name(dir), train_images, train_labels, test)?;
+        dataset.folder = Some(std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned()));
+        Ok(dataset)
     }
 
     /// Pixels in one image (rows × cols), the number of visible units a model needs.
