@@ -39,6 +39,7 @@ use super::quality_view::MAX_MONITOR_POINTS;
 use super::{RbmLabApp, Tab};
 use crate::data::Dataset;
 use crate::io::{ModelFile, ModelFileError, atomic_write, metadata_entry, model_from_bytes, read_model_bytes};
+use crate::limits::{MAX_GIBBS_CHAINS, MAX_MARKER_LABEL_CHARS, MAX_SESSION_EVALUATIONS};
 use crate::model::{ModelSpec, TrainingConfig, VisibleSampling};
 use crate::quality::{Evaluation, MonitorPoint};
 use crate::trainer::{ChainCommand, ChainStart, Command, Update};
@@ -58,12 +59,6 @@ pub const AUTOSAVE_EVERY: Duration = Duration::from_secs(5 * 60);
 pub const CLOSE_WAIT: Duration = Duration::from_secs(2);
 /// How long closing waits for the session to be written (a few MB, fsynced).
 pub const WRITE_WAIT: Duration = Duration::from_secs(20);
-/// Evaluations kept in a session (each takes minutes, so this is days of them).
-pub const MAX_EVALUATIONS: usize = 1000;
-/// Characters of a loss-plot marker's label ("lr 5.00e-3, k 10, …" takes a few dozen).
-pub const MAX_MARKER_LABEL_CHARS: usize = 200;
-/// Gibbs chains the trainer runs at most (it clamps larger counts to this).
-pub const MAX_SESSION_CHAINS: usize = 100;
 /// Visible units of the embedded MNIST's 28x28 images: a session on a folder that has gone can
 /// continue on the embedded set only with a model of this size.
 const MNIST_PIXELS: usize = 28 * 28;
@@ -171,6 +166,25 @@ mod any_f64 {
     }
 }
 
+/// `From` both ways between a session's copy of a struct and the struct itself, field by field
+/// (destructured, so that a field added to either one is a compile error here, not a silent loss).
+macro_rules! convert_both_ways {
+    ($saved:ident <-> $live:ident { $($field:ident),* $(,)? }) => {
+        impl From<&$live> for $saved {
+            fn from(value: &$live) -> Self {
+                let $live { $($field),* } = *value;
+                Self { $($field),* }
+            }
+        }
+        impl From<&$saved> for $live {
+            fn from(value: &$saved) -> Self {
+                let $saved { $($field),* } = *value;
+                Self { $($field),* }
+            }
+        }
+    };
+}
+
 /// The loss plot as it was: the stored points (each averaging `stride` batches), the epoch means
 /// and the hyperparameter markers, x in epochs.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -204,19 +218,9 @@ pub struct SavedMonitor {
     pub update_ratio: f64,
 }
 
-impl From<&MonitorPoint> for SavedMonitor {
-    fn from(m: &MonitorPoint) -> Self {
-        let MonitorPoint { epoch, pseudo_likelihood, free_energy_gap, reconstruction_mse, update_ratio } = *m;
-        Self { epoch, pseudo_likelihood, free_energy_gap, reconstruction_mse, update_ratio }
-    }
-}
-
-impl From<&SavedMonitor> for MonitorPoint {
-    fn from(m: &SavedMonitor) -> Self {
-        let SavedMonitor { epoch, pseudo_likelihood, free_energy_gap, reconstruction_mse, update_ratio } = *m;
-        Self { epoch, pseudo_likelihood, free_energy_gap, reconstruction_mse, update_ratio }
-    }
-}
+convert_both_ways!(SavedMonitor <-> MonitorPoint {
+    epoch, pseudo_likelihood, free_energy_gap, reconstruction_mse, update_ratio
+});
 
 /// One [`Evaluation`], in the session's own layout.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
@@ -242,71 +246,10 @@ pub struct SavedEvaluation {
     pub seconds: f64,
 }
 
-impl From<&Evaluation> for SavedEvaluation {
-    fn from(e: &Evaluation) -> Self {
-        let Evaluation {
-            epoch,
-            n_hidden,
-            log_z,
-            log_z_low,
-            log_z_high,
-            exact,
-            test_log_likelihood,
-            train_log_likelihood,
-            images,
-            runs,
-            betas,
-            seconds,
-        } = *e;
-        Self {
-            epoch,
-            n_hidden,
-            log_z,
-            log_z_low,
-            log_z_high,
-            exact,
-            test_log_likelihood,
-            train_log_likelihood,
-            images,
-            runs,
-            betas,
-            seconds,
-        }
-    }
-}
-
-impl From<&SavedEvaluation> for Evaluation {
-    fn from(e: &SavedEvaluation) -> Self {
-        let SavedEvaluation {
-            epoch,
-            n_hidden,
-            log_z,
-            log_z_low,
-            log_z_high,
-            exact,
-            test_log_likelihood,
-            train_log_likelihood,
-            images,
-            runs,
-            betas,
-            seconds,
-        } = *e;
-        Self {
-            epoch,
-            n_hidden,
-            log_z,
-            log_z_low,
-            log_z_high,
-            exact,
-            test_log_likelihood,
-            train_log_likelihood,
-            images,
-            runs,
-            betas,
-            seconds,
-        }
-    }
-}
+convert_both_ways!(SavedEvaluation <-> Evaluation {
+    epoch, n_hidden, log_z, log_z_low, log_z_high, exact, test_log_likelihood, train_log_likelihood, images, runs,
+    betas, seconds
+});
 
 /// Compared bit for bit, so that NaN equals NaN (a round trip must give back what was written).
 macro_rules! bitwise_eq {
@@ -385,7 +328,7 @@ pub struct SessionState {
     pub unsaved_samples: u64,
     pub loss: SavedLoss,
     pub monitors: Bounded<SavedMonitor, MAX_MONITOR_POINTS>,
-    pub evaluations: Bounded<SavedEvaluation, MAX_EVALUATIONS>,
+    pub evaluations: Bounded<SavedEvaluation, MAX_SESSION_EVALUATIONS>,
     pub settings: SessionSettings,
 }
 
@@ -411,8 +354,8 @@ impl SessionState {
         settings.config.validate().or_else(|e| bad(format!("its training settings are invalid: {e}")))?;
         settings.spec.validate().or_else(|e| bad(format!("its model settings are invalid: {e}")))?;
         let chains = &settings.chains;
-        if !(1..=MAX_SESSION_CHAINS).contains(&chains.count) {
-            return bad(format!("{} Gibbs chains (1 to {MAX_SESSION_CHAINS})", chains.count));
+        if !(1..=MAX_GIBBS_CHAINS).contains(&chains.count) {
+            return bad(format!("{} Gibbs chains (1 to {MAX_GIBBS_CHAINS})", chains.count));
         }
         if !(chains.steps_per_second.is_finite() && (0.1..=1000.0).contains(&chains.steps_per_second)) {
             return bad(format!("{} chain steps per second (0.1 to 1000)", chains.steps_per_second));
@@ -1219,7 +1162,7 @@ impl RbmLabApp {
             },
             monitors: Bounded(self.quality.monitors.iter().map(SavedMonitor::from).collect()),
             evaluations: Bounded(
-                evaluations[evaluations.len().saturating_sub(MAX_EVALUATIONS)..]
+                evaluations[evaluations.len().saturating_sub(MAX_SESSION_EVALUATIONS)..]
                     .iter()
                     .map(SavedEvaluation::from)
                     .collect(),

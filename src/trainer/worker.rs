@@ -365,7 +365,7 @@ impl Worker {
             }
             ChainCommand::Reset { start, count } => {
                 self.chains.start = start;
-                self.chains.count = count.clamp(1, 100);
+                self.chains.count = count.clamp(1, crate::limits::MAX_GIBBS_CHAINS);
                 self.reset_chains();
             }
             ChainCommand::SetStepsPerSecond(rate) if rate.is_finite() => {
