@@ -1,4 +1,5 @@
-# Sourced by the real-window scripts (smoke-window, soak-window, window-cost).
+# Sourced by the real-window scripts (smoke-window, soak-window, window-cost, window-files,
+# window-session).
 #   start_xvfb FIRST LAST   a virtual X server on the first free display in FIRST..LAST: exports
 #                           DISPLAY and XDG_RUNTIME_DIR, sets xvfb_pid (the caller's trap kills it),
 #                           and a fresh XDG_DATA_HOME: eframe restores the last window size from
@@ -9,6 +10,8 @@
 #   kill_on_exit            when the script exits, kills the program ($app_pid) and the X server
 #   wait_for_window         waits up to 30 s for the window named rbm-lab of the program $app_pid and
 #                           sets wid; calls the caller's `fail MESSAGE` if it does not come
+#   shot NAME               a screenshot of the display as $out/NN-NAME.png, NN counting the shots
+#                           ($step)
 
 start_xvfb() {
   local d disp=
@@ -46,6 +49,12 @@ wait_for_window() {
     sleep 0.5
   done
   fail "no window named rbm-lab appeared within 30 s"
+}
+
+step=0
+shot() {
+  step=$((step + 1))
+  xwd -root -silent | convert xwd:- "$out/$(printf %02d $step)-$1.png"
 }
 
 quit_cleanly() {

@@ -3,7 +3,10 @@
 //!   cleanly when closed;
 //! - scripts/window-files.sh: with no system file dialog, File > Save model… and Load model… go
 //!   through rbm-lab's own dialog (type a path, Enter), including the question before replacing a
-//!   model with unsaved training, and a model saved, loaded and saved again is byte-identical.
+//!   model with unsaved training, and a model saved, loaded and saved again is byte-identical;
+//! - scripts/window-session.sh: Ctrl+Q after some training keeps the session (in a folder of the
+//!   test's own, `--session-dir`), the next start offers it, Continue brings back the loss plot
+//!   and the samples trained, and `--fresh` skips the offer.
 //!
 //! They need the packages xvfb, x11-apps, imagemagick and xdotool (.ci/run installs them) and fail
 //! if those are missing. On a machine without them, build the tests with
@@ -66,4 +69,11 @@ fn models_are_saved_and_loaded_through_the_in_window_file_dialog() {
     // answers at once; that must bring up rbm-lab's dialog rather than do nothing.
     let stdout = run_script("window-files.sh", &["--file-dialog", "system"]);
     assert!(stdout.contains("window-files: ok"), "{stdout}");
+}
+
+#[test]
+#[cfg_attr(skip_window_tests, ignore = "RBM_LAB_SKIP_WINDOW_SMOKE was set when the tests were built")]
+fn closing_keeps_the_session_and_the_next_start_offers_it_back() {
+    let stdout = run_script("window-session.sh", &[]);
+    assert!(stdout.contains("window-session: ok"), "{stdout}");
 }
