@@ -673,7 +673,7 @@ enum Phase {
 
 /// What the session's threads report.
 enum Report {
-    Read(Result<Option<Session>, String>),
+    Read(Result<Option<Box<Session>>, String>),
     /// The dataset for a continued session, with a note when it is not the session's own.
     DatasetLoaded(Result<(Arc<Dataset>, Option<String>), String>),
 }
@@ -906,12 +906,12 @@ impl RbmLabApp {
         let reader = crate::threads::spawn("rbm-session-reader", move || {
             store.remove_stale_temporary_files();
             if offer {
-                let result = store.read().or_else(|error| {
+                let result = store.read().map(|session| session.map(Box::new)).map_err(|error| {
                     let kept = match store.set_aside(SystemTime::now()) {
                         Ok(aside) => format!("it was renamed {}", aside.display()),
                         Err(e) => format!("it could not be renamed aside: {e}"),
                     };
-                    Err(format!("The last session could not be read: {error}; starting fresh ({kept})"))
+                    format!("The last session could not be read: {error}; starting fresh ({kept})")
                 });
                 let _ = reports.send(Report::Read(result));
                 ctx.request_repaint();
@@ -975,7 +975,7 @@ impl RbmLabApp {
         match report {
             Report::Read(Ok(Some(session))) => {
                 if let Some(keeper) = &mut self.session {
-                    keeper.phase = Phase::Offered(Box::new(Offer { session, error: None }));
+                    keeper.phase = Phase::Offered(Box::new(Offer { session: *session, error: None }));
                 }
             }
             Report::Read(Ok(None)) => self.session_answered(true),
