@@ -31,6 +31,11 @@ loss_line_pixels() {
 closing_samples() {
   grep -o 'window closed after training [0-9]* samples' "$1" | awk '{print $5}'
 }
+# The samples of the model in the session written at close (the trainer's answer, which can be a
+# batch ahead of the last progress the window showed), from its log $1.
+session_samples() {
+  grep -o 'session written to .*: [0-9]* samples' "$1" | awk '{print $(NF - 1)}'
+}
 start_window() {
   log="$out/app-$1.log"
   shift
@@ -57,7 +62,7 @@ shot trained
 quit_cleanly
 [ -s "$session" ] || fail "no session file at $session after Ctrl+Q"
 grep -q "session written to $session" "$log" || fail "stderr does not say where the session was written"
-trained=$(closing_samples "$log")
+trained=$(session_samples "$log")
 [ "${trained:-0}" -gt 0 ] || fail "the first window did not train"
 
 start_window 2 --paused
@@ -72,7 +77,7 @@ after=$(loss_line_pixels "$out/$(printf %02d $step)-continued.png")
 convert "$out/$(printf %02d $step)-continued.png" -crop 700x24+0+878 "$out/status-bar.png"
 quit_cleanly
 continued=$(closing_samples "$log")
-[ "$continued" = "$trained" ] || fail "the continued window closed at $continued samples, the first at $trained"
+[ "$continued" = "$trained" ] || fail "the continued window closed at $continued samples, the session had $trained"
 grep -q "session written to $session" "$log" || fail "the continued session was not written"
 cp "$session" "$out/continued.safetensors"
 

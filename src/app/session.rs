@@ -1242,6 +1242,7 @@ impl RbmLabApp {
             eprintln!("rbm-lab: the model has not trained: no session written (the one in {dir} is kept)");
             return None;
         }
+        let samples = model.metadata.samples_seen;
         let session = self.session_of(model);
         let described = session.describe();
         let with_state = if session.model.state.is_some() { "with" } else { "without" };
@@ -1258,7 +1259,7 @@ impl RbmLabApp {
             return match result {
                 Ok(path) => {
                     eprintln!(
-                        "rbm-lab: session written to {} ({described}, {with_state} training state)",
+                        "rbm-lab: session written to {} ({described}: {samples} samples, {with_state} training state)",
                         path.display()
                     );
                     Some(path)
