@@ -16,11 +16,6 @@ mkdir -p "$out"
 . "$(dirname "$0")/xvfb.sh"
 kill_on_exit
 fail() { echo "window-files: FAIL: $*" >&2; echo "--- screenshots in $out; program output:" >&2; cat "$out/app.log" >&2 || true; exit 1; }
-step=0
-shot() {
-  step=$((step + 1))
-  xwd -root -silent | convert xwd:- "$out/$(printf %02d $step)-$1.png"
-}
 # Waits up to $2 seconds for the file $1 to exist with a non-zero size.
 wait_for_file() {
   for _ in $(seq 1 $(($2 * 10))); do

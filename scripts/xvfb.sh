@@ -1,4 +1,5 @@
-# Sourced by the real-window scripts (smoke-window, soak-window, window-cost).
+# Sourced by the real-window scripts (smoke-window, soak-window, window-cost, window-files,
+# window-session).
 #   start_xvfb FIRST LAST   a virtual X server on the first free display in FIRST..LAST: exports
 #                           DISPLAY and XDG_RUNTIME_DIR, sets xvfb_pid (the caller's trap kills it),
 #                           and a fresh XDG_DATA_HOME: eframe restores the last window size from
@@ -10,6 +11,8 @@
 #   wait_for_window         waits up to 30 s for the window of the program $app_pid (titled
 #                           "rbm-lab — DATASET", or "rbm-lab" before its first frame) and
 #                           sets wid; calls the caller's `fail MESSAGE` if it does not come
+#   shot NAME               a screenshot of the display as $out/NN-NAME.png, NN counting the shots
+#                           ($step)
 
 start_xvfb() {
   local d disp=
@@ -47,6 +50,12 @@ wait_for_window() {
     sleep 0.5
   done
   fail "no rbm-lab window appeared within 30 s"
+}
+
+step=0
+shot() {
+  step=$((step + 1))
+  xwd -root -silent | convert xwd:- "$out/$(printf %02d $step)-$1.png"
 }
 
 quit_cleanly() {

@@ -87,6 +87,19 @@ pub const MAX_THREADS: usize = 1024;
 /// Longest interval, in seconds, of `--stats-every` (one day).
 pub const MAX_STATS_INTERVAL_SECONDS: f64 = 86_400.0;
 
+/// Gibbs chains the window runs at once: the trainer clamps larger counts to this, and a kept
+/// session with more is refused. Far more than the chain panel can show side by side.
+pub const MAX_GIBBS_CHAINS: usize = 100;
+
+/// Evaluations a kept session holds (each takes minutes, so this is days of them); older ones are
+/// left out when it is written. The loss plot's and the monitors' lists are bounded by what the
+/// window itself keeps (`app::loss_plot`, `app::quality_view`).
+pub const MAX_SESSION_EVALUATIONS: usize = 1000;
+
+/// Characters of a loss-plot marker's label in a kept session ("lr 5.00e-3, k 10, …" takes a few
+/// dozen).
+pub const MAX_MARKER_LABEL_CHARS: usize = 200;
+
 /// A size from input that is over one of the limits above.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum LimitError {

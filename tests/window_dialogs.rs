@@ -3,111 +3,28 @@
 //! trainer through a `TrainerSide`, reading the commands the window sends and feeding it updates
 //! and weights (one test restarts a real trainer from the banner).
 
+mod played;
+
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
+use played::{feed, progress, sent, snapshot, step_until};
 use rbm_lab::app::RbmLabApp;
 use rbm_lab::app::files::DialogMode;
-use rbm_lab::data::Dataset;
 use rbm_lab::io::ModelFileError;
-use rbm_lab::model::{ModelSpec, TrainingConfig};
-use rbm_lab::trainer::{Command, ModelSnapshot, Progress, TrainerError, TrainerOptions, TrainerSide, Update};
-
-fn mnist() -> Arc<Dataset> {
-    static DATA: OnceLock<Arc<Dataset>> = OnceLock::new();
-    DATA.get_or_init(|| Arc::new(Dataset::embedded_mnist().expect("embedded MNIST"))).clone()
-}
-
-const HIDDEN: usize = 16;
-
-fn options() -> TrainerOptions {
-    TrainerOptions {
-        spec: ModelSpec { n_hidden: HIDDEN, seed: 3, ..ModelSpec::default() },
-        config: TrainingConfig { k: 2, ..TrainingConfig::default() },
-        start_running: false,
-        chains_running: false,
-        publish_interval: Duration::from_millis(10),
-        ..TrainerOptions::default()
-    }
-}
+use rbm_lab::trainer::{ModelSnapshot, TrainerError, TrainerSide, Update};
 
 /// The window on a played trainer, with rbm-lab's own file dialog opening in `folder`.
 fn lab(folder: &Path) -> (Harness<'static, RbmLabApp>, TrainerSide) {
-    let (link, side) = rbm_lab::trainer::link();
     let folder = folder.to_path_buf();
-    let harness = Harness::builder().with_size(egui::vec2(1280.0, 800.0)).build_eframe(move |cc| {
-        let mut app = RbmLabApp::from_link(&cc.egui_ctx, mnist(), link, options());
-        app.show_frame_timing = false;
+    played::lab(move |app, _| {
         app.files.set_mode(DialogMode::Builtin);
         app.files.settings.last_folder = Some(folder);
-        app
-    });
-    (harness, side)
-}
-
-fn progress(samples_seen: u64) -> Progress {
-    Progress {
-        running: false,
-        epoch: 0,
-        batch_in_epoch: (samples_seen / 64) as usize,
-        batches_per_epoch: 938,
-        samples_seen,
-        samples_per_second: 0.0,
-        n_visible: 784,
-        n_hidden: HIDDEN,
-        dataset: "MNIST".into(),
-        config: options().config,
-        spec: options().spec,
-        threads: 2,
-    }
-}
-
-/// Weights the window can tell apart from any a trainer would make.
-fn snapshot(version: u64) -> ModelSnapshot {
-    let (nv, nh) = (784, HIDDEN);
-    ModelSnapshot {
-        n_visible: nv,
-        n_hidden: nh,
-        image_rows: 28,
-        image_cols: 28,
-        weights: (0..nv * nh).map(|i| ((i * 37 % 101) as f32 - 50.0) * 1e-3).collect(),
-        visible_bias: (0..nv).map(|i| (i % 7) as f32 * -0.1).collect(),
-        hidden_bias: (0..nh).map(|j| j as f32 * 0.05).collect(),
-        epoch_position: 0.25,
-        version,
-    }
-}
-
-/// Feeds updates as the trainer would, then lets the window take them in.
-fn feed(harness: &mut Harness<'static, RbmLabApp>, side: &TrainerSide, updates: Vec<Update>) {
-    for update in updates {
-        side.updates.send(update).expect("the window's end is there");
-    }
-    harness.run_steps(2);
-}
-
-/// What the commands the window has sent so far were, as short names.
-fn sent(side: &TrainerSide) -> Vec<String> {
-    side.commands
-        .try_iter()
-        .map(|c| match c {
-            Command::Reset(spec) => format!("Reset {}", spec.n_hidden),
-            Command::SaveModel(path) => format!("Save {}", path.display()),
-            Command::LoadModel(file) => format!("Load {}", file.rbm.n_hidden()),
-            Command::SetDataset(d) => format!("Dataset {}", d.name),
-            Command::Start => "Start".into(),
-            Command::Pause => "Pause".into(),
-            Command::Step => "Step".into(),
-            Command::SetConfig(_) => "SetConfig".into(),
-            Command::Chains(_) => "Chains".into(),
-            Command::Shutdown => "Shutdown".into(),
-            Command::RequestModelFile => "RequestModelFile".into(),
-        })
-        .collect()
+    })
 }
 
 /// Steps frames until the window has sent a command named like `expected` (file jobs answer
@@ -126,23 +43,13 @@ fn wait_for_command(harness: &mut Harness<'static, RbmLabApp>, side: &TrainerSid
     }
 }
 
-/// Steps frames (a file job or a real trainer answers meanwhile) until `done` holds.
-fn step_until(harness: &mut Harness<'static, RbmLabApp>, what: &str, done: impl Fn(&RbmLabApp) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !done(harness.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what} (notice: {:?})", harness.state().notice());
-        harness.step();
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 /// The window on a played trainer that has sent one progress report and `snapshot(7)`'s weights.
 fn lab_with_weights() -> (tempfile::TempDir, Harness<'static, RbmLabApp>, TrainerSide, ModelSnapshot) {
     let dir = tempfile::tempdir().expect("temp dir");
     let (mut harness, side) = lab(dir.path());
     let weights = snapshot(7);
     side.mailboxes.model.put(Arc::new(weights.clone()));
-    feed(&mut harness, &side, vec![Update::Progress(progress(640))]);
+    feed(&mut harness, &side, vec![Update::Progress(progress(640, false))]);
     (dir, harness, side, weights)
 }
 
@@ -259,7 +166,7 @@ fn open_dataset_error(harness: &mut Harness<'static, RbmLabApp>, path: &Path, me
 fn reset_asks_first_only_when_training_is_unsaved() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (mut harness, side) = lab(dir.path());
-    feed(&mut harness, &side, vec![Update::Progress(progress(0))]);
+    feed(&mut harness, &side, vec![Update::Progress(progress(0, false))]);
 
     // Nothing trained: Reset goes straight through.
     harness.get_by_label("Reset model").click();
@@ -268,7 +175,7 @@ fn reset_asks_first_only_when_training_is_unsaved() {
     assert_eq!(sent(&side), ["Reset 16"]);
 
     // Trained since: the question, and Cancel keeps the model.
-    feed(&mut harness, &side, vec![Update::Progress(progress(640))]);
+    feed(&mut harness, &side, vec![Update::Progress(progress(640, false))]);
     assert_eq!(harness.state().unsaved_samples(), 640);
     harness.get_by_label("Reset model").click();
     harness.run_steps(4);
@@ -291,13 +198,13 @@ fn reset_asks_first_only_when_training_is_unsaved() {
         &side,
         vec![
             Update::ModelReplaced { description: "new 784x16 model".into(), epoch_position: 0.0 },
-            Update::Progress(progress(0)),
+            Update::Progress(progress(0, false)),
         ],
     );
     assert_eq!(harness.state().unsaved_samples(), 0);
 
     // Save first: the save dialog, the save, and only then the reset.
-    feed(&mut harness, &side, vec![Update::Progress(progress(1280))]);
+    feed(&mut harness, &side, vec![Update::Progress(progress(1280, false))]);
     harness.get_by_label("Reset model").click();
     harness.run_steps(4);
     harness.get_by_label("Save first…").click();
@@ -312,7 +219,7 @@ fn reset_asks_first_only_when_training_is_unsaved() {
     assert!(harness.state().confirmation().is_none());
 
     // A failed save leaves the model alone.
-    feed(&mut harness, &side, vec![Update::Progress(progress(1344))]);
+    feed(&mut harness, &side, vec![Update::Progress(progress(1344, false))]);
     harness.get_by_label("Reset model").click();
     harness.run_steps(4);
     harness.get_by_label("Save first…").click();

@@ -5,7 +5,10 @@
 //!   through rbm-lab's own dialog (type a path, Enter), including the question before replacing a
 //!   model with unsaved training, and a model saved, loaded and saved again is byte-identical;
 //! - scripts/window-dataset.sh: File > Dataset > Fashion-MNIST while training renames the window
-//!   (it needs Debian's dataset-fashion-mnist, and says it was skipped without it).
+//!   (it needs Debian's dataset-fashion-mnist, and says it was skipped without it);
+//! - scripts/window-session.sh: Ctrl+Q after some training keeps the session (in a folder of the
+//!   test's own, `--session-dir`), the next start offers it, Continue brings back the loss plot
+//!   and the samples trained, and `--fresh` skips the offer.
 //!
 //! They need the packages xvfb, x11-apps, imagemagick and xdotool (.ci/run installs them) and fail
 //! if those are missing. On a machine without them, build the tests with
@@ -80,4 +83,11 @@ fn fashion_mnist_is_chosen_from_the_dataset_menu_while_training() {
     }
     let stdout = run_script("window-dataset.sh", &[]);
     assert!(stdout.contains("window-dataset: ok"), "{stdout}");
+}
+
+#[test]
+#[cfg_attr(skip_window_tests, ignore = "RBM_LAB_SKIP_WINDOW_SMOKE was set when the tests were built")]
+fn closing_keeps_the_session_and_the_next_start_offers_it_back() {
+    let stdout = run_script("window-session.sh", &[]);
+    assert!(stdout.contains("window-session: ok"), "{stdout}");
 }

@@ -17,11 +17,11 @@ use crate::trainer::LossPoint;
 
 /// Above this many plotted points, neighbours are merged pairwise (and later batches averaged
 /// twice as many at a time). 20k points is far more than a plot's width in pixels.
-const MAX_BATCH_POINTS: usize = 20_000;
-const MAX_MARKERS: usize = 500;
+pub const MAX_BATCH_POINTS: usize = 20_000;
+pub const MAX_MARKERS: usize = 500;
 /// Per-epoch means are merged the same way past this many (years of epochs at any realistic speed,
 /// but nothing else bounds them).
-const MAX_EPOCH_MEANS: usize = 5_000;
+pub const MAX_EPOCH_MEANS: usize = 5_000;
 
 /// The mean of one or two neighbouring points (x and y), for [`merge_pairs`].
 fn average_points(pair: &[PlotPoint]) -> PlotPoint {
@@ -92,6 +92,34 @@ impl LossHistory {
             self.markers.remove(0);
         }
         self.markers.push(ConfigMarker { epoch, label });
+    }
+
+    /// A history as it was kept (a session): the stored points, each averaging `stride` batches,
+    /// the epoch means and the markers. Each list keeps at most its limit (its newest entries);
+    /// the batches of a partly filled average were not kept and start a new one.
+    pub fn restore(
+        &mut self,
+        points: Vec<PlotPoint>,
+        stride: usize,
+        epoch_means: Vec<PlotPoint>,
+        markers: Vec<ConfigMarker>,
+        total_batches: u64,
+    ) {
+        fn newest<T>(mut list: Vec<T>, limit: usize) -> Vec<T> {
+            list.drain(..list.len().saturating_sub(limit));
+            list
+        }
+        let points: Vec<PlotPoint> = newest(points, MAX_BATCH_POINTS);
+        let max_loss = points.iter().map(|p| p.y).fold(0.0, f64::max);
+        *self = Self {
+            points,
+            stride: stride.max(1),
+            epoch_means: newest(epoch_means, MAX_EPOCH_MEANS),
+            markers: newest(markers, MAX_MARKERS),
+            total_batches,
+            max_loss,
+            ..Self::default()
+        };
     }
 
     pub fn batch_points(&self) -> &[PlotPoint] {

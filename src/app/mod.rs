@@ -13,6 +13,7 @@ pub mod menu;
 pub mod quality_view;
 pub mod replace;
 mod run;
+pub mod session;
 pub mod status;
 pub mod texture;
 
@@ -88,6 +89,8 @@ pub struct RbmLabApp {
     /// Frame times in the status bar (off in snapshot tests, where they would differ run to run).
     pub show_frame_timing: bool,
     stats_log: Option<StatsLog>,
+    /// The kept session (see `session`): offered at start, written on close and while training.
+    session: Option<session::SessionKeeper>,
 }
 
 /// Periodic one-line reports on stderr (`--stats-every`), for measuring the window from scripts.
@@ -144,6 +147,7 @@ impl RbmLabApp {
             gesture_base: None,
             show_frame_timing: true,
             stats_log: None,
+            session: None,
         }
     }
 
@@ -250,6 +254,7 @@ impl RbmLabApp {
                 if config != self.controls.config {
                     self.controls.adopt_config(config);
                 }
+                self.session_config_applied();
             }
             Update::Monitors(point) => self.quality.push_monitor(point),
             Update::ModelReplaced { description, .. } => {
@@ -259,14 +264,18 @@ impl RbmLabApp {
                     self.saves.replaced(self.samples_seen());
                 }
                 self.say(format!("Model: {description}"), false);
+                self.session_model_replaced();
             }
             Update::Saved(path) => self.saved(&path),
-            Update::ModelFile(_) => {}
+            Update::ModelFile(file) => self.session_model_file(*file),
             Update::Diverged { message, .. } => {
                 self.controls.running = false;
                 self.say(message, true);
             }
-            Update::Error(error) => self.report_error(error.to_string()),
+            Update::Error(error) => {
+                self.session_load_refused();
+                self.report_error(error.to_string());
+            }
             Update::TrainerStopped(message) => {
                 self.controls.running = false;
                 self.trainer_stopped = Some(message);
@@ -599,6 +608,7 @@ impl RbmLabApp {
 
         self.files.dialog_ui(ui);
         self.confirmation_ui(ui);
+        self.session_ui(ui);
 
         for command in commands {
             match command {
@@ -668,6 +678,8 @@ impl eframe::App for RbmLabApp {
     }
 
     fn on_exit(&mut self, gl: Option<&eframe::glow::Context>) {
+        // Before the trainer stops: it hands over the model with its training state.
+        self.keep_session_on_close();
         self.shutdown();
         // The views share one painter (see use_opaque_painter), which also made their images.
         if let (Some(painter), Some(gl)) = (&self.loss.opaque, gl) {

@@ -17,7 +17,7 @@ use super::gl_paint::{OpaquePainter, show_plot};
 use super::texture::{GrayTexture, fit_size};
 
 /// Keeps the monitor history bounded: about 500 epochs at four points per epoch.
-const MAX_MONITOR_POINTS: usize = 2000;
+pub const MAX_MONITOR_POINTS: usize = 2000;
 
 pub struct QualityView {
     pub monitors: Vec<MonitorPoint>,

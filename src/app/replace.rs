@@ -75,6 +75,13 @@ impl SaveTracker {
         self.refresh = true;
     }
 
+    /// A kept session was continued: its model had trained on `unsaved` samples since it was
+    /// created, loaded or saved by the person (a session is not such a save), out of `samples_seen`.
+    pub fn continued(&mut self, samples_seen: u64, unsaved: u64) {
+        self.baseline = samples_seen.saturating_sub(unsaved);
+        self.refresh = false;
+    }
+
     /// The model was saved when the trainer had seen `samples_seen` (the window's latest count: a
     /// save made while training runs is soon out of date anyway).
     pub fn saved(&mut self, samples_seen: u64) {

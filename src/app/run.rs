@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::RbmLabApp;
 use super::files::DialogMode;
 use super::look;
+use super::session;
 use crate::cli::{FileDialogArg, LookArg, WindowArgs, default_threads, load_dataset};
 use crate::model::ModelSpec;
 use crate::trainer::TrainerOptions;
@@ -24,10 +25,13 @@ pub fn run(window: &WindowArgs) -> anyhow::Result<()> {
     // Before the window lowers its own priority: evaluations and file jobs start from here.
     crate::threads::start_launcher()?;
     let dataset = Arc::new(load_dataset(window.data.as_deref())?);
+    let sessions = session::for_window(window.session_dir.clone(), window.fresh, window.paused);
+    // While the last session is offered, training waits for the answer.
+    let offer = sessions.as_ref().is_some_and(|(store, options)| session::will_offer(store, options));
     let options = TrainerOptions {
         spec: ModelSpec { n_hidden: window.window_hidden as usize, ..ModelSpec::default() },
         threads: default_threads(window.threads),
-        start_running: !window.paused,
+        start_running: !window.paused && !offer,
         ..TrainerOptions::default()
     };
     // Before the window opens, so that a model too large for these images is a message here.
@@ -60,6 +64,9 @@ pub fn run(window: &WindowArgs) -> anyhow::Result<()> {
             let mut app = RbmLabApp::new(&cc.egui_ctx, dataset, options)?;
             app.restore_settings(cc.storage);
             app.files.set_mode(dialog_mode);
+            if let Some((store, options)) = sessions {
+                app.keep_sessions(&cc.egui_ctx, store, options);
+            }
             if let Some(gl) = &cc.gl {
                 match super::gl_paint::OpaquePainter::new(gl) {
                     Ok(painter) => app.use_opaque_painter(painter),

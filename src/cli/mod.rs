@@ -65,6 +65,14 @@ pub struct WindowArgs {
     /// the system's unless it has none (no desktop portal, no zenity) or View says otherwise.
     #[arg(long, value_enum, default_value_t = FileDialogArg::Auto)]
     pub file_dialog: FileDialogArg,
+    /// Start a new session instead of offering to continue the last one (which stays on disk until
+    /// the new session is saved over it, then as session.previous.safetensors).
+    #[arg(long)]
+    pub fresh: bool,
+    /// Folder where the window keeps its session (default: the app's data folder,
+    /// $XDG_DATA_HOME/rbm-lab or ~/.local/share/rbm-lab).
+    #[arg(long, value_name = "DIR")]
+    pub session_dir: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]

@@ -193,6 +193,13 @@ pub fn save_model(path: &Path, model: &ModelFile) -> Result<(), ModelFileError> 
 /// Nothing is allocated for a size the file claims before that size has been checked; directories,
 /// pipes and devices are refused before they are opened.
 pub fn load_model(path: &Path) -> Result<ModelFile, ModelFileError> {
+    model_from_bytes(&read_model_bytes(path)?)
+}
+
+/// The bytes of a model file, read as [`load_model`] reads them (header first, every length
+/// checked before it is allocated), for callers that also want the file's other metadata entries
+/// (see [`metadata_entry`]). The tensors are not checked yet: pass the bytes to [`model_from_bytes`].
+pub fn read_model_bytes(path: &Path) -> Result<Vec<u8>, ModelFileError> {
     let io_error = |source| ModelFileError::Io { path: path.to_path_buf(), source };
     let kind = std::fs::metadata(path).map_err(io_error)?.file_type();
     if !kind.is_file() {
@@ -219,7 +226,7 @@ pub fn load_model(path: &Path) -> Result<ModelFile, ModelFileError> {
     if bytes.len() as u64 != file_len || file.read(&mut extra).map_err(io_error)? != 0 {
         return Err(NotSafetensors("the file changed while it was read; try again".into()));
     }
-    model_from_bytes(&bytes)
+    Ok(bytes)
 }
 
 /// What a path that is not a regular file is, for [`ModelFileError::NotAFile`].
@@ -296,6 +303,16 @@ pub fn model_from_bytes(bytes: &[u8]) -> Result<ModelFile, ModelFileError> {
 /// Encodes a model as the bytes of a safetensors file. Refuses models that [`model_from_bytes`]
 /// would refuse (NaN/inf parameters, inconsistent or unencodable metadata).
 pub fn model_to_bytes(model: &ModelFile) -> Result<Vec<u8>, ModelFileError> {
+    model_to_bytes_with_entries(model, &BTreeMap::new())
+}
+
+/// [`model_to_bytes`] with more `__metadata__` entries beside the model's own (which readers of
+/// model files ignore, so the result still loads as a model). A key the format uses itself is
+/// refused rather than overwritten.
+pub fn model_to_bytes_with_entries(
+    model: &ModelFile,
+    extra_entries: &BTreeMap<&str, String>,
+) -> Result<Vec<u8>, ModelFileError> {
     let ModelFile { rbm, metadata, state } = model;
     if !rbm.is_finite() {
         return Err(ModelFileError::NonFinite);
@@ -335,6 +352,12 @@ pub fn model_to_bytes(model: &ModelFile) -> Result<Vec<u8>, ModelFileError> {
         let (entry, state_tensors) = state_section::write(state, metadata, n_visible, n_hidden)?;
         entries.insert(state_section::STATE_KEY, entry);
         tensors.extend(state_tensors);
+    }
+    for (&key, value) in extra_entries {
+        if entries.contains_key(key) || key == state_section::STATE_KEY {
+            return Err(BadMetadata(format!("the metadata entry `{key}` is the model format's own")));
+        }
+        entries.insert(key, value.clone());
     }
     encode_safetensors(&tensors, &entries)
 }
@@ -640,6 +663,14 @@ pub(super) fn decode_f32(bytes: &[u8]) -> Vec<f32> {
 
 pub(super) fn decode_u64(bytes: &[u8]) -> Vec<u64> {
     bytes.chunks_exact(8).map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])).collect()
+}
+
+/// The `__metadata__` entry `key` of a model file held in memory, if it has one. Call it on bytes
+/// that [`model_from_bytes`] accepted: their header has been checked against the limits.
+pub fn metadata_entry(bytes: &[u8], key: &str) -> Result<Option<String>, ModelFileError> {
+    let (_, header) =
+        SafeTensors::read_metadata(bytes).map_err(|error| NotSafetensors(describe_safetensors_error(&error)))?;
+    Ok(header.metadata().as_ref().and_then(|entries| entries.get(key)).cloned())
 }
 
 /// Reads the `rbm_lab` JSON, looking at the format version before the fields so that a file from a

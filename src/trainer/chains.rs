@@ -63,7 +63,7 @@ impl DisplayChains {
             }
             ChainCommand::Reset { start, count } => {
                 self.start = start;
-                self.count = count.clamp(1, 100);
+                self.count = count.clamp(1, crate::limits::MAX_GIBBS_CHAINS);
                 self.reset(run);
             }
             ChainCommand::SetStepsPerSecond(rate) if rate.is_finite() => {
