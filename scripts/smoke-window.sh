@@ -25,7 +25,7 @@ colors=$(convert "$out/window.png" -format %k info:)
 grep -q "plot backgrounds and images left to egui" "$out/app.log" && fail "the GL programs (plot backgrounds, images) did not build"
 plot_bg=$(convert "$out/window.png" -format %c histogram:info: | awk '/#0A0A0A/ {print $1+0}')
 [ "${plot_bg:-0}" -gt 100000 ] || fail "no plot background (${plot_bg:-0} pixels of #0A0A0A)"
-# The batch loss line (egui_plot's first colour), which the light look draws as pixel columns.
+# The batch loss line (egui_plot's first colour), which the light look draws without anti-aliasing.
 line_px=$(convert "$out/window.png" -format %c histogram:info: | awk '/#BC4D4D/ {print $1+0}')
 [ "${line_px:-0}" -gt 200 ] || fail "no batch loss line (${line_px:-0} pixels of #BC4D4D)"
 # The window's threads (UI, llvmpipe) give way to the trainer's (when they start below nice 10:

@@ -6,6 +6,8 @@
 //! `limits` states every size accepted from input, `decimate` thins the histories that grow as
 //! training goes on.
 
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 pub mod app;
 pub mod cli;
 pub mod data;

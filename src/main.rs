@@ -1,5 +1,7 @@
 //! rbm-lab: parse the command line, then open the window or run a headless command.
 
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 use std::io::Write as _;
 use std::process::ExitCode;
 

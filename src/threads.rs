@@ -1,17 +1,11 @@
-//! The window's threads give way to training.
+//! Threads for work the person starts from the window, and the text of a thread's panic.
 //!
-//! On a machine where every core trains, each frame the window draws takes a core from one of the
-//! trainer's threads, and the other one then waits for it at the step's next join: a frame costs
-//! the trainer about twice its CPU time (docs/performance.md). With the UI thread and the software
-//! rasterizer's threads at a lower priority (a higher nice value), the scheduler runs them in the
-//! gaps the trainer leaves (its serial parts, its joins) instead of preempting it; frames still come
-//! at the same rate. Linux only (a thread's nice value is per thread there); elsewhere a no-op.
-//!
-//! Threads inherit the nice value of the thread that creates them, and an unprivileged thread can
-//! raise its nice value but never lower it back. Work the user starts from the window (an
-//! evaluation, a file job) must not run at the window's priority, so it is spawned by [`spawn`],
-//! which goes through a launcher thread started at the process's own priority by
-//! [`start_launcher`] before the window lowers its own.
+//! A thread inherits the nice value of the thread that creates it, and an unprivileged thread can
+//! raise its nice value but never lower it back. With a software renderer the window lowers its
+//! own priority (`app::software_render::renice`); work the user starts from it (an evaluation, a
+//! file job) must not run at that priority, so it is spawned by [`spawn`], which goes through a
+//! launcher thread started at the process's own priority by [`start_launcher`] before the window
+//! lowers its own.
 
 use std::io;
 use std::sync::OnceLock;
@@ -22,9 +16,6 @@ use crossbeam_channel::Sender;
 type Launch = Box<dyn FnOnce() + Send>;
 
 static LAUNCHER: OnceLock<Sender<Launch>> = OnceLock::new();
-
-/// The nice value the window gives its own threads unless told otherwise (`--ui-nice`).
-pub const DEFAULT_UI_NICE: i32 = 10;
 
 /// Starts the launcher thread (once; later calls do nothing), at the calling thread's priority.
 pub fn start_launcher() -> io::Result<()> {
@@ -65,60 +56,10 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "a panic without a message".to_string())
 }
 
-/// Raises the nice value of the calling thread and of this process's software-rasterizer threads
-/// (Mesa's `llvmpipe-N`) to `nice`, where it is lower. Returns the names of the threads changed.
-#[cfg(target_os = "linux")]
-pub fn lower_window_threads(nice: i32) -> Vec<String> {
-    // SAFETY: gettid has no preconditions.
-    let me = unsafe { libc::gettid() };
-    let mut changed = Vec::new();
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return changed };
-    for task in tasks.flatten() {
-        let Some(tid) = task.file_name().to_str().and_then(|s| s.parse::<libc::pid_t>().ok()) else { continue };
-        let name = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default().trim().to_string();
-        if (tid == me || is_rasterizer_thread(&name)) && raise_nice(tid, nice) {
-            changed.push(name);
-        }
-    }
-    changed
-}
-
-#[cfg(not(target_os = "linux"))]
-pub fn lower_window_threads(_nice: i32) -> Vec<String> {
-    Vec::new()
-}
-
-/// Mesa's llvmpipe names its rasterizer threads `llvmpipe-0`, `llvmpipe-1`, ...
-pub fn is_rasterizer_thread(name: &str) -> bool {
-    name.starts_with("llvmpipe-")
-}
-
-/// The nice value of thread `tid` (0 for the calling thread), if it can be read.
-#[cfg(target_os = "linux")]
-pub fn nice_of(tid: i32) -> Option<i32> {
-    // getpriority returns -1 both as a value and as an error: errno tells them apart.
-    // SAFETY: plain syscalls on a thread id; errno is thread-local.
-    unsafe {
-        *libc::__errno_location() = 0;
-        let value = libc::getpriority(libc::PRIO_PROCESS, tid as libc::id_t);
-        (*libc::__errno_location() == 0).then_some(value)
-    }
-}
-
-#[cfg(target_os = "linux")]
-fn raise_nice(tid: libc::pid_t, nice: i32) -> bool {
-    match nice_of(tid) {
-        // SAFETY: setpriority on a thread of this process; raising a nice value needs no privilege.
-        Some(current) if current < nice => unsafe {
-            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice) == 0
-        },
-        _ => false,
-    }
-}
-
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
+    use crate::app::software_render::renice::{lower_window_threads, nice_of};
 
     #[test]
     fn threads_from_the_launcher_keep_the_priority_the_window_gave_up() {
@@ -139,13 +80,5 @@ mod tests {
         assert_eq!(own, Some(lowered));
         assert_eq!(inherited, Some(lowered), "a thread spawned directly inherits the lowered priority");
         assert_eq!(launched, Some(started_at), "the launcher spawns at the priority the process started with");
-    }
-
-    #[test]
-    fn only_llvmpipe_threads_count_as_rasterizers() {
-        assert!(is_rasterizer_thread("llvmpipe-0"));
-        assert!(is_rasterizer_thread("llvmpipe-12"));
-        assert!(!is_rasterizer_thread("rbm-math-0"));
-        assert!(!is_rasterizer_thread("rbm-lab"));
     }
 }

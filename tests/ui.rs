@@ -113,6 +113,44 @@ fn view_menu_switches_the_light_look() {
 }
 
 #[test]
+fn the_frame_rate_setting_changes_the_requested_repaint_interval() {
+    // The test plays the trainer: nothing publishes but the test, through the app's waker.
+    let (link, _trainer_side) = rbm_lab::trainer::link();
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| RbmLabApp::from_link(&cc.egui_ctx, mnist(), link, paused_options()));
+    let delays = Arc::new(std::sync::Mutex::new(Vec::<Duration>::new()));
+    let seen = delays.clone();
+    harness.ctx.set_repaint_observer(move |info| seen.lock().unwrap_or_else(|e| e.into_inner()).push(info.delay));
+    for fps in [5u32, 60, 15] {
+        harness.get_by_label("View").click();
+        harness.run_steps(2);
+        harness.get_by_label("Frame rate while training").hover();
+        harness.run_steps(2);
+        harness.get_by_role_and_label(Role::RadioButton, &format!("{fps} frames/s")).click();
+        harness.run_steps(2);
+        harness.key_press(egui::Key::Escape);
+        harness.run_steps(2);
+        assert_eq!(harness.state().frame_rate.frames_per_second(), fps);
+        // A frame begins, then the trainer publishes: the next frame is asked for one interval
+        // after this one began (less the moments in between, and never sooner than 1 ms).
+        harness.step();
+        let waker = harness.state().frame_rate.waker();
+        delays.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        waker();
+        waker();
+        let asked = delays.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let interval = Duration::from_secs(1) / fps;
+        assert_eq!(asked.len(), 1, "one request for the next frame, at {fps} frames/s: {asked:?}");
+        assert!(
+            asked[0] <= interval && asked[0] > interval.saturating_sub(Duration::from_millis(50)).max(Duration::ZERO),
+            "at {fps} frames/s the window asked for a repaint after {:?}",
+            asked[0]
+        );
+    }
+}
+
+#[test]
 fn main_window_snapshot() {
     let mut harness = harness(TrainerOptions {
         spec: ModelSpec { n_hidden: 256, seed: 0, ..ModelSpec::default() },

@@ -7,6 +7,7 @@ use crate::model::VisibleSampling;
 use crate::trainer::{ChainCommand, ChainSnapshot, ChainStart, Command};
 
 use super::labels;
+use super::software_render::Render;
 use super::texture::{GrayTexture, fit_size};
 
 pub struct ChainView {
@@ -51,9 +52,9 @@ impl ChainView {
         self.texture.size().is_some()
     }
 
-    /// Draw the chains through `painter`'s image program (the window runs on glow).
-    pub fn use_gl(&mut self, painter: &super::gl_paint::OpaquePainter) {
-        self.texture.use_gl(painter.image());
+    /// Draw the chains as `render` draws images (the next snapshot brings the pixels).
+    pub fn use_render(&mut self, render: &Render) {
+        self.texture.use_render(render);
     }
 
     pub fn snapshot(&self) -> Option<&Arc<ChainSnapshot>> {

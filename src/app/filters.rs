@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::images::{Contrast, GridLayout, filter_atlas, unit_ranges};
 use crate::trainer::ModelSnapshot;
 
+use super::software_render::Render;
 use super::texture::{GrayTexture, fit_size};
 
 #[derive(Default)]
@@ -27,9 +28,9 @@ impl FilterView {
         self.texture.size().is_some()
     }
 
-    /// Draw the atlas through `painter`'s image program (the window runs on glow).
-    pub fn use_gl(&mut self, painter: &super::gl_paint::OpaquePainter) {
-        self.texture.use_gl(painter.image());
+    /// Draw the atlas as `render` draws images.
+    pub fn use_render(&mut self, render: &Render) {
+        self.texture.use_render(render);
         self.dirty = true;
     }
 

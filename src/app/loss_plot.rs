@@ -4,12 +4,13 @@
 use std::ops::RangeInclusive;
 
 use egui::Color32;
+use egui::epaint::{TessellationOptions, Tessellator};
 use egui_plot::{
     Legend, Line, Plot, PlotBounds, PlotGeometry, PlotItem, PlotItemBase, PlotPoint, PlotPoints, PlotTransform, Points,
     Text, VLine,
 };
 
-use super::gl_paint::{OpaquePainter, column_spans, show_plot};
+use super::software_render::Render;
 use crate::cli::command_line_name;
 use crate::decimate::merge_pairs;
 use crate::model::TrainingConfig;
@@ -210,8 +211,8 @@ pub fn pixel_envelope(points: &[PlotPoint], x_range: (f64, f64), columns: usize)
 #[derive(Default)]
 pub struct LossPlotView {
     pub history: LossHistory,
-    /// Fills the plot's background (see [`OpaquePainter`]); without it egui_plot does.
-    pub opaque: Option<OpaquePainter>,
+    /// How the plot's background is drawn.
+    pub render: Render,
     /// The x-range and pixel width the plot had last frame, for [`pixel_envelope`].
     last_view: Option<((f64, f64), usize)>,
 }
@@ -238,18 +239,14 @@ impl LossPlotView {
             .include_x(0.0)
             .include_x(if all.is_empty() { 1.0 } else { 0.0 })
             .allow_scroll(false);
-        // In the light look (software OpenGL), the batch line is drawn as pixel columns by the GL
-        // painter; the colours are egui_plot's first three automatic ones either way.
-        let column_painter = self.opaque.as_ref().filter(|_| super::look::is_light_look(ui.ctx()));
-        let response = show_plot(ui, self.opaque.as_ref(), plot, |plot| {
-            match column_painter {
-                Some(painter) if !shown.is_empty() => plot.add(ColumnLine {
-                    base: PlotItemBase::new(batches),
-                    points: &shown,
-                    color: series_color(0),
-                    painter,
-                }),
-                _ => plot.line(Line::new(batches, PlotPoints::Borrowed(&shown)).width(1.0).color(series_color(0))),
+        // The colours are egui_plot's first three automatic ones.
+        let batch_line = Line::new(batches, PlotPoints::Borrowed(&shown)).width(1.0).color(series_color(0));
+        let plain = super::look::is_light_look(ui.ctx());
+        let response = self.render.show_plot(ui, plot, |plot| {
+            if plain {
+                plot.add(NotAntiAliased(batch_line));
+            } else {
+                plot.line(batch_line);
             }
             if !history.epoch_means().is_empty() {
                 let means = PlotPoints::Borrowed(history.epoch_means());
@@ -282,55 +279,56 @@ fn series_color(index: usize) -> Color32 {
     egui::ecolor::Hsva::new(hue, 0.85, 0.5, 1.0).into()
 }
 
-/// A one-pixel line through `points`, drawn by the GL painter as one span per pixel column
-/// ([`OpaquePainter::column_spans`]), two pixels wide while its legend entry is hovered. The
-/// points are a [`pixel_envelope`], so the picture is egui_plot's band of the same line without
-/// its anti-aliased edges; hover and legend work as for a [`Line`].
-struct ColumnLine<'a> {
-    base: PlotItemBase,
-    points: &'a [PlotPoint],
-    color: Color32,
-    painter: &'a OpaquePainter,
-}
+/// In the light look: a plot item drawn as its shapes tessellated without feathering (egui's
+/// anti-aliasing: a one-pixel fading band on each edge of every line, three times the triangles).
+/// The batch line is a pixel envelope of hundreds of segments, the most triangles of any shape in
+/// the window, and a software renderer's cost follows the triangles; plain edges are the look's
+/// trade, as its square corners are. Hover and legend work as for the item itself.
+struct NotAntiAliased<I>(I);
 
-impl PlotItem for ColumnLine<'_> {
+impl<I: PlotItem> PlotItem for NotAntiAliased<I> {
     fn shapes(&self, ui: &egui::Ui, transform: &PlotTransform, shapes: &mut Vec<egui::Shape>) {
-        let frame = *transform.frame();
-        let pixels_per_point = ui.ctx().pixels_per_point();
-        let pixels: Vec<(f32, f32)> = self
-            .points
-            .iter()
-            .map(|point| {
-                let position = transform.position_from_point(point);
-                ((position.x - frame.left()) * pixels_per_point, (position.y - frame.top()) * pixels_per_point)
-            })
-            .collect();
-        let columns = (frame.width() * pixels_per_point).round().max(0.0) as usize;
-        let pen = if self.highlighted() { 2.0 } else { 1.0 } * pixels_per_point;
-        let spans = column_spans(&pixels, columns, frame.height() * pixels_per_point, pen);
-        shapes.push(self.painter.column_spans(frame, spans, self.color));
+        let mut own = Vec::new();
+        self.0.shapes(ui, transform, &mut own);
+        let ctx = ui.ctx();
+        let options = TessellationOptions { feathering: false, ..ctx.tessellation_options(|o| *o) };
+        let font_size = ctx.fonts(|fonts| fonts.font_image_size());
+        let mut tessellator = Tessellator::new(ctx.pixels_per_point(), options, font_size, Vec::new());
+        for shape in own {
+            let mut mesh = egui::Mesh::default();
+            tessellator.tessellate_shape(shape, &mut mesh);
+            if !mesh.is_empty() {
+                shapes.push(egui::Shape::mesh(mesh));
+            }
+        }
     }
 
-    fn initialize(&mut self, _x_range: RangeInclusive<f64>) {}
+    fn initialize(&mut self, x_range: RangeInclusive<f64>) {
+        self.0.initialize(x_range);
+    }
 
     fn color(&self) -> Color32 {
-        self.color
+        self.0.color()
     }
 
     fn geometry(&self) -> PlotGeometry<'_> {
-        PlotGeometry::Points(self.points)
+        self.0.geometry()
+    }
+
+    fn find_closest(&self, point: egui::Pos2, transform: &PlotTransform) -> Option<egui_plot::ClosestElem> {
+        self.0.find_closest(point, transform)
     }
 
     fn bounds(&self) -> PlotBounds {
-        PlotPoints::Borrowed(self.points).bounds()
+        self.0.bounds()
     }
 
     fn base(&self) -> &PlotItemBase {
-        &self.base
+        self.0.base()
     }
 
     fn base_mut(&mut self) -> &mut PlotItemBase {
-        &mut self.base
+        self.0.base_mut()
     }
 }
 

@@ -183,6 +183,7 @@ impl RbmLabApp {
                     look::set_light_look(ui.ctx(), light);
                 }
                 ui.checkbox(&mut self.show_frame_timing, "Frame timing in the status bar");
+                self.frame_rate.menu_ui(ui);
                 let (hint, fixed) = match self.files.mode() {
                     files::DialogMode::Auto if self.files.system_missing() => (
                         "This system shows no file dialog (no desktop portal, no zenity): rbm-lab's is used",

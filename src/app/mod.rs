@@ -5,15 +5,15 @@ pub mod controls;
 pub mod file_dialog;
 pub mod files;
 pub mod filters;
-pub mod gl_paint;
+pub mod frame_rate;
 pub mod labels;
-pub mod look;
 pub mod loss_plot;
 pub mod menu;
 pub mod quality_view;
 pub mod replace;
 mod run;
 pub mod session;
+pub mod software_render;
 pub mod status;
 pub mod texture;
 
@@ -33,12 +33,15 @@ use chains::ChainView;
 use controls::ControlPanel;
 use files::{FileDialogSettings, FileJobs, FileOutcome, FileRequest, Purpose};
 use filters::FilterView;
+use frame_rate::FrameRate;
 use loss_plot::{LossPlotView, describe_change};
 use quality_view::QualityView;
 use replace::{Choice, ReplaceConfirmation, Replacement, SaveTracker};
+use software_render::SoftwareRender;
 use status::{FrameStats, status_ui};
 
 pub use run::run;
+pub use software_render::look;
 
 /// Where the file dialog's settings are kept between runs (eframe's storage).
 pub const FILE_DIALOG_SETTINGS_KEY: &str = "rbm-lab-file-dialog";
@@ -88,6 +91,10 @@ pub struct RbmLabApp {
     gesture_base: Option<TrainingConfig>,
     /// Frame times in the status bar (off in snapshot tests, where they would differ run to run).
     pub show_frame_timing: bool,
+    /// View > Frame rate while training: the data views' repaint interval.
+    pub frame_rate: FrameRate,
+    /// The software renderer's programs, when OpenGL renders on the CPU (see `software_render`).
+    software: Option<SoftwareRender>,
     stats_log: Option<StatsLog>,
     /// The kept session (see `session`): offered at start, written on close and while training.
     session: Option<session::SessionKeeper>,
@@ -103,18 +110,26 @@ struct StatsLog {
 impl RbmLabApp {
     /// Starts the trainer (woken repaints go to `ctx`) and builds the views.
     pub fn new(ctx: &egui::Context, dataset: Arc<Dataset>, options: TrainerOptions) -> std::io::Result<Self> {
-        let options = with_waker(ctx, options);
+        let frame_rate = FrameRate::new(ctx);
+        let options = TrainerOptions { waker: Some(frame_rate.waker()), ..options };
         let trainer = TrainerHandle::spawn(dataset.clone(), options.clone())?;
-        Ok(Self::with_trainer(dataset, trainer, options))
+        Ok(Self::with_trainer(dataset, trainer, options, frame_rate))
     }
 
     /// The window on a trainer played through `link` (a test feeds it updates and reads its
     /// commands); `options` are what the views start with, as if the trainer had them.
     pub fn from_link(ctx: &egui::Context, dataset: Arc<Dataset>, link: TrainerLink, options: TrainerOptions) -> Self {
-        Self::with_trainer(dataset, TrainerHandle::from_link(link), with_waker(ctx, options))
+        let frame_rate = FrameRate::new(ctx);
+        let options = TrainerOptions { waker: Some(frame_rate.waker()), ..options };
+        Self::with_trainer(dataset, TrainerHandle::from_link(link), options, frame_rate)
     }
 
-    fn with_trainer(dataset: Arc<Dataset>, trainer: TrainerHandle, options: TrainerOptions) -> Self {
+    fn with_trainer(
+        dataset: Arc<Dataset>,
+        trainer: TrainerHandle,
+        options: TrainerOptions,
+        frame_rate: FrameRate,
+    ) -> Self {
         let controls = ControlPanel::new(options.config.clone(), options.spec.clone());
         let chains = ChainView::new(
             options.chain_count,
@@ -146,6 +161,8 @@ impl RbmLabApp {
             last_marker_at: None,
             gesture_base: None,
             show_frame_timing: true,
+            frame_rate,
+            software: None,
             stats_log: None,
             session: None,
         }
@@ -161,6 +178,7 @@ impl RbmLabApp {
         if let Some(storage) = storage {
             self.menu.restore(storage);
         }
+        self.frame_rate.restore(storage);
     }
 
     /// Why the trainer stopped, if it died.
@@ -191,13 +209,14 @@ impl RbmLabApp {
         &self.frames
     }
 
-    /// Draw the plot backgrounds and the images with `painter` (the window runs on glow) instead of
-    /// egui_plot's backgrounds and egui textures.
-    pub fn use_opaque_painter(&mut self, painter: gl_paint::OpaquePainter) {
-        self.filters.use_gl(&painter);
-        self.chains.use_gl(&painter);
-        self.quality.use_opaque_painter(painter.clone());
-        self.loss.opaque = Some(painter);
+    /// OpenGL renders on the CPU: the views draw plot backgrounds and images with its programs.
+    pub fn use_software_render(&mut self, software: SoftwareRender) {
+        let render = software.render();
+        self.filters.use_render(render);
+        self.chains.use_render(render);
+        self.quality.use_render(render);
+        self.loss.render = render.clone();
+        self.software = Some(software);
     }
 
     /// Print the trainer's rate over each period and the frame statistics every `every`.
@@ -568,6 +587,7 @@ impl RbmLabApp {
     /// Everything the window draws, callable from eframe and from kittest.
     pub fn draw(&mut self, ui: &mut egui::Ui) {
         let started = Instant::now();
+        self.frame_rate.frame_started();
         let ctx = ui.ctx().clone();
         // Looked at before draining: the last words of a trainer that has ended are already queued.
         let alive = self.trainer.is_alive();
@@ -582,9 +602,6 @@ impl RbmLabApp {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
 
-        if let Some(painter) = &self.loss.opaque {
-            ctx.layer_painter(egui::LayerId::background()).add(painter.nearest_font_texels());
-        }
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
         egui::Panel::bottom("status")
             .show(ui, |ui| status_ui(ui, self.progress.as_ref(), self.show_frame_timing.then_some(&self.frames)));
@@ -653,15 +670,6 @@ pub fn clear_instead_of_panel_fill(ctx: &egui::Context) {
     ctx.all_styles_mut(|style| style.visuals.panel_fill = egui::Color32::TRANSPARENT);
 }
 
-/// The trainer wakes the window (a repaint of `ctx`) whenever it publishes.
-fn with_waker(ctx: &egui::Context, mut options: TrainerOptions) -> TrainerOptions {
-    let repaint_ctx = ctx.clone();
-    // A zero-delay request makes egui paint twice; a 1 ms delay paints once per publication,
-    // so the window draws at the trainer's publishing rate (~30 Hz) and no faster.
-    options.waker = Some(Arc::new(move || repaint_ctx.request_repaint_after(Duration::from_millis(1))));
-    options
-}
-
 impl eframe::App for RbmLabApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.draw(ui);
@@ -670,6 +678,7 @@ impl eframe::App for RbmLabApp {
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, FILE_DIALOG_SETTINGS_KEY, &self.files.settings);
         self.menu.save(storage);
+        self.frame_rate.save(storage);
     }
 
     fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
@@ -681,9 +690,8 @@ impl eframe::App for RbmLabApp {
         // Before the trainer stops: it hands over the model with its training state.
         self.keep_session_on_close();
         self.shutdown();
-        // The views share one painter (see use_opaque_painter), which also made their images.
-        if let (Some(painter), Some(gl)) = (&self.loss.opaque, gl) {
-            painter.destroy(gl);
+        if let (Some(software), Some(gl)) = (&self.software, gl) {
+            software.destroy(gl);
         }
     }
 }

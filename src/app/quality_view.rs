@@ -13,7 +13,7 @@ use crate::model::Rbm;
 use crate::quality::{Evaluation, EvaluationEvent, EvaluationJob, EvaluationSettings, Histogram, MonitorPoint};
 use crate::trainer::{Diagnostics, ModelSnapshot};
 
-use super::gl_paint::{OpaquePainter, show_plot};
+use super::software_render::Render;
 use super::texture::{GrayTexture, fit_size};
 
 /// Keeps the monitor history bounded: about 500 epochs at four points per epoch.
@@ -31,8 +31,8 @@ pub struct QualityView {
     status: Option<String>,
     diagnostics: Option<Arc<Diagnostics>>,
     hidden_texture: GrayTexture,
-    /// Fills the plots' backgrounds (see [`OpaquePainter`]); without it egui_plot does.
-    opaque: Option<OpaquePainter>,
+    /// How plot backgrounds and the hidden-unit image are drawn.
+    render: Render,
 }
 
 impl Default for QualityView {
@@ -48,7 +48,7 @@ impl Default for QualityView {
             status: None,
             diagnostics: None,
             hidden_texture: GrayTexture::default(),
-            opaque: None,
+            render: Render::default(),
         }
     }
 }
@@ -66,10 +66,10 @@ impl QualityView {
         self.monitors.push(point);
     }
 
-    /// Plot backgrounds and the hidden-unit image through `painter` (the window runs on glow).
-    pub fn use_opaque_painter(&mut self, painter: OpaquePainter) {
-        self.hidden_texture.use_gl(painter.image());
-        self.opaque = Some(painter);
+    /// Plot backgrounds and the hidden-unit image as `render` draws them.
+    pub fn use_render(&mut self, render: &Render) {
+        self.hidden_texture.use_render(render);
+        self.render = render.clone();
     }
 
     /// Forgets the history; a running evaluation is cancelled and left to stop on its own.
@@ -224,7 +224,7 @@ impl QualityView {
             let test: Vec<[f64; 2]> = self.evaluations.iter().map(|e| [e.epoch, e.test_log_likelihood]).collect();
             let train: Vec<[f64; 2]> = self.evaluations.iter().map(|e| [e.epoch, e.train_log_likelihood]).collect();
             let plot = Plot::new("likelihood_plot").legend(Legend::default()).x_axis_label("epoch");
-            show_plot(ui, self.opaque.as_ref(), plot, |plot| {
+            self.render.show_plot(ui, plot, |plot| {
                 plot.points(Points::new("test", PlotPoints::from(test.clone())).radius(4.0));
                 plot.line(Line::new("test", PlotPoints::from(test)));
                 plot.points(Points::new("train subset", PlotPoints::from(train)).radius(3.0));
@@ -247,7 +247,7 @@ impl QualityView {
                 self.monitors.iter().map(|m| [m.epoch, f(m)]).collect()
             };
             let plot = Plot::new("monitor_plot").legend(Legend::default()).x_axis_label("epoch");
-            show_plot(ui, self.opaque.as_ref(), plot, |plot| {
+            self.render.show_plot(ui, plot, |plot| {
                 plot.line(Line::new("pseudo-likelihood", PlotPoints::from(series(|m| m.pseudo_likelihood))));
                 plot.line(Line::new(
                     "free-energy gap (held-out − train)",
@@ -276,7 +276,7 @@ impl QualityView {
             for row in rows {
                 ui.horizontal(|ui| {
                     for (name, histogram) in row {
-                        histogram_plot(ui, self.opaque.as_ref(), name, histogram, cell);
+                        histogram_plot(ui, &self.render, name, histogram, cell);
                     }
                 });
             }
@@ -297,13 +297,7 @@ impl QualityView {
     }
 }
 
-fn histogram_plot(
-    ui: &mut egui::Ui,
-    opaque: Option<&OpaquePainter>,
-    name: &str,
-    histogram: &Histogram,
-    size: egui::Vec2,
-) {
+fn histogram_plot(ui: &mut egui::Ui, render: &Render, name: &str, histogram: &Histogram, size: egui::Vec2) {
     let width = ((histogram.max - histogram.min) / histogram.counts.len().max(1) as f32) as f64;
     let bars: Vec<Bar> = histogram
         .counts
@@ -320,7 +314,7 @@ fn histogram_plot(
             .allow_scroll(false)
             .allow_drag(false)
             .allow_zoom(false);
-        show_plot(ui, opaque, plot, |plot| {
+        render.show_plot(ui, plot, |plot| {
             plot.bar_chart(BarChart::new(name, bars));
         });
     });

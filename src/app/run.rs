@@ -1,13 +1,15 @@
-//! The window's start-up from the command line: the trainer's first options, the look (light on a
-//! software renderer), the opaque painter, the frame statistics and the window threads' priority.
+//! The window's start-up from the command line: the trainer's first options, the renderer (with a
+//! software one, `software_render`'s programs, look and thread priority), the frame rate and the
+//! frame statistics.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::RbmLabApp;
 use super::files::DialogMode;
-use super::look;
+use super::frame_rate::{GPU_RATE, PUBLISH_INTERVAL, SOFTWARE_RENDERER_RATE};
 use super::session;
+use super::software_render::{SoftwareRender, look};
 use crate::cli::{FileDialogArg, LookArg, WindowArgs, default_threads, load_dataset};
 use crate::model::ModelSpec;
 use crate::trainer::TrainerOptions;
@@ -17,6 +19,7 @@ pub fn run(window: &WindowArgs) -> anyhow::Result<()> {
     let stats_every = window.stats_every;
     let look = window.look;
     let ui_nice = window.ui_nice;
+    let fps = window.fps;
     let dialog_mode = match window.file_dialog {
         FileDialogArg::Auto => DialogMode::Auto,
         FileDialogArg::System => DialogMode::System,
@@ -32,6 +35,8 @@ pub fn run(window: &WindowArgs) -> anyhow::Result<()> {
         spec: ModelSpec { n_hidden: window.window_hidden as usize, ..ModelSpec::default() },
         threads: default_threads(window.threads),
         start_running: !window.paused && !offer,
+        // Often enough for the fastest frame rate; the window draws at most at the rate chosen.
+        publish_interval: PUBLISH_INTERVAL,
         ..TrainerOptions::default()
     };
     // Before the window opens, so that a model too large for these images is a message here.
@@ -49,15 +54,19 @@ pub fn run(window: &WindowArgs) -> anyhow::Result<()> {
         native,
         Box::new(move |cc| {
             super::clear_instead_of_panel_fill(&cc.egui_ctx);
-            let renderer = cc.gl.as_ref().map(|gl| super::gl_paint::renderer_name(gl)).unwrap_or_default();
+            // The one switch: decided here, once, from GL_RENDERER.
+            let software = SoftwareRender::detect(&cc.egui_ctx, cc.gl.as_ref());
             let light = match look {
-                LookArg::Auto => look::is_software_renderer(&renderer),
+                LookArg::Auto => software.is_some(),
                 LookArg::Full => false,
                 LookArg::Light => true,
             };
-            if look == LookArg::Auto && light {
+            if let Some(software) = &software
+                && look == LookArg::Auto
+            {
                 eprintln!(
-                    "rbm-lab: OpenGL renders on the CPU ({renderer}): light look, see View (--look full to keep egui's)"
+                    "rbm-lab: OpenGL renders on the CPU ({}): light look, see View (--look full to keep egui's)",
+                    software.renderer()
                 );
             }
             look::set_light_look(&cc.egui_ctx, light);
@@ -67,24 +76,15 @@ pub fn run(window: &WindowArgs) -> anyhow::Result<()> {
             if let Some((store, options)) = sessions {
                 app.keep_sessions(&cc.egui_ctx, store, options);
             }
-            if let Some(gl) = &cc.gl {
-                match super::gl_paint::OpaquePainter::new(gl) {
-                    Ok(painter) => app.use_opaque_painter(painter),
-                    Err(e) => eprintln!("rbm-lab: plot backgrounds and images left to egui ({e})"),
-                }
-            }
+            let default_rate = if software.is_some() { SOFTWARE_RENDERER_RATE } else { GPU_RATE };
+            app.frame_rate.start(default_rate, fps);
             if let Some(interval) = stats_every.and_then(|seconds| Duration::try_from_secs_f64(seconds).ok()) {
                 app.log_stats_every(interval);
             }
-            // The trainer's threads exist by now, at normal priority; the window's give way to them.
-            if ui_nice > 0 {
-                let lowered = crate::threads::lower_window_threads(ui_nice);
-                if !lowered.is_empty() {
-                    eprintln!(
-                        "rbm-lab: window threads at nice {ui_nice} so that training keeps the cores ({}; --ui-nice 0 to keep them at normal priority)",
-                        lowered.join(", ")
-                    );
-                }
+            if let Some(software) = software {
+                // The trainer's threads exist by now, at normal priority; the window's give way.
+                software.give_way_to_training(ui_nice);
+                app.use_software_render(software);
             }
             Ok(Box::new(app))
         }),

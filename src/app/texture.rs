@@ -1,33 +1,34 @@
 //! A grey image kept on the GPU side, re-uploaded only when its pixels change: an egui texture, or
-//! with glow a texture of rbm-lab's own image program (`gl_paint`), which software OpenGL draws at
-//! a fraction of the cost of egui's blended mesh.
+//! under a software renderer a texture of its image program (`software_render`), which llvmpipe
+//! draws at a fraction of the cost of egui's blended mesh.
 
 use egui::{ColorImage, TextureHandle, TextureOptions};
 
 use crate::images::GrayImage;
 
-use super::gl_paint::GlImage;
+use super::software_render::{ProgramImage, Render};
 
 #[derive(Default)]
 pub struct GrayTexture {
     handle: Option<TextureHandle>,
-    gl: Option<GlImage>,
+    program: Option<ProgramImage>,
     /// The image's size in pixels, once it has pixels.
     size: Option<[usize; 2]>,
 }
 
 impl GrayTexture {
-    /// Draw through `image` (the window runs on glow) instead of an egui texture.
-    pub fn use_gl(&mut self, image: GlImage) {
+    /// Draw as `render` draws images: through its image program if it has one, else as an egui
+    /// texture. The pixels are set again after this.
+    pub fn use_render(&mut self, render: &Render) {
         self.handle = None;
         self.size = None;
-        self.gl = Some(image);
+        self.program = render.program_image();
     }
 
     pub fn set(&mut self, ctx: &egui::Context, name: &str, image: &GrayImage) {
         self.size = Some([image.width, image.height]);
-        if let Some(gl) = &self.gl {
-            gl.set(image);
+        if let Some(program) = &self.program {
+            program.set(image);
             return;
         }
         let color = ColorImage::from_gray([image.width, image.height], &image.pixels);
@@ -46,8 +47,8 @@ impl GrayTexture {
     pub fn show(&self, ui: &mut egui::Ui, size: egui::Vec2, sense: egui::Sense) -> egui::Response {
         let (rect, response) = ui.allocate_exact_size(size, sense);
         if ui.is_rect_visible(rect) {
-            if let Some(gl) = &self.gl {
-                ui.painter().add(gl.paint(rect));
+            if let Some(program) = &self.program {
+                ui.painter().add(program.paint(rect));
             } else if let Some(handle) = &self.handle {
                 egui::Image::new(handle).paint_at(ui, rect);
             }

@@ -53,14 +53,20 @@ pub struct WindowArgs {
     /// Print the trainer's samples/s and the frame statistics to stderr every this many seconds.
     #[arg(long, value_name = "SECONDS", value_parser = parse_stats_interval)]
     pub stats_every: Option<f64>,
-    /// Widget look: "light" (square corners, no shadows) costs a software renderer a third less
-    /// per frame; "auto" picks it when OpenGL renders in software (also in the View menu).
+    /// Widget look: "light" (square corners, no shadows, a plain batch loss line) costs a software
+    /// renderer a third less per frame; "auto" picks it when OpenGL renders in software (also in
+    /// the View menu). With a GPU, "light" changes the look only.
     #[arg(long, value_enum, default_value_t = LookArg::Auto)]
     pub look: LookArg,
-    /// Nice value for the window's own threads (the UI and Mesa's llvmpipe threads), so that they
-    /// run in the gaps training leaves instead of preempting it (Linux; 0 keeps normal priority).
-    #[arg(long, default_value_t = crate::threads::DEFAULT_UI_NICE, value_parser = clap::value_parser!(i32).range(0..=19))]
+    /// Nice value for the window's own threads (the UI and Mesa's llvmpipe threads) when OpenGL
+    /// renders on the CPU, so that they run in the gaps training leaves instead of preempting it
+    /// (Linux; 0 keeps normal priority; with a GPU they are left alone).
+    #[arg(long, default_value_t = crate::app::software_render::DEFAULT_UI_NICE, value_parser = clap::value_parser!(i32).range(0..=19))]
     pub ui_nice: i32,
+    /// Frames per second while training, for this run (View > Frame rate while training; default
+    /// 30 when OpenGL renders on the CPU, 60 with a GPU). Input still redraws at once.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=crate::app::frame_rate::MAX_FRAMES_PER_SECOND as i64))]
+    pub fps: Option<u32>,
     /// File dialogs: "system" (the desktop's), "builtin" (rbm-lab's own, in the window), or "auto":
     /// the system's unless it has none (no desktop portal, no zenity) or View says otherwise.
     #[arg(long, value_enum, default_value_t = FileDialogArg::Auto)]

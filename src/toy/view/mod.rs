@@ -23,7 +23,7 @@ use super::data::{DatasetError, ToyDataset, kl_divergence};
 use super::gibbs::GibbsChain;
 use super::rbm::{Enumeration, ToyRbm};
 use super::train::{ToyTrainer, TrainMethod};
-use crate::app::gl_paint::show_plot;
+use crate::app::software_render::Render;
 use controls::MethodChoice;
 use graph::GraphTarget;
 use scenarios::SortColumn;
@@ -286,8 +286,8 @@ impl ToyExplorer {
 
 /// Shows a toy plot the way the main plots are shown, for their grid: lines no closer than the
 /// main plots space theirs, where egui_plot's default adds a faint sub-grid down to 8 points
-/// apart (a line per bar across the probability chart). No GL painter: the toy plots keep
-/// egui_plot's own background.
+/// apart (a line per bar across the probability chart). The toy plots keep egui_plot's own
+/// background (egui's meshes) with any renderer.
 fn show_toy_plot<'a, R>(ui: &mut Ui, plot: Plot<'a>, build: impl FnOnce(&mut PlotUi<'a>) -> R + 'a) -> PlotResponse<R> {
-    show_plot(ui, None, plot, build)
+    Render::default().show_plot(ui, plot, build)
 }
