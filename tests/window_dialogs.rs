@@ -3,6 +3,8 @@
 //! trainer through a `TrainerSide`, reading the commands the window sends and feeding it updates
 //! and weights (one test restarts a real trainer from the banner).
 
+#[allow(dead_code)]
+mod common;
 mod played;
 
 use std::path::Path;
@@ -286,4 +288,34 @@ fn a_trainer_that_panicked_is_named_and_can_be_restarted_from_the_last_weights()
     assert!(harness.state().trainer().is_alive());
     assert_eq!(harness.state().unsaved_samples(), 640, "restarting saves nothing");
     assert!(harness.state().progress().is_some_and(|p| !p.running));
+}
+
+/// A dataset the trainer refuses leaves the window on the dataset it had: the window switches
+/// its own only for the trainer's answer, and puts the old one back on a refusal.
+#[test]
+fn a_dataset_the_trainer_refuses_leaves_the_window_on_the_one_it_had() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let folder = dir.path().join("tiny-set");
+    std::fs::create_dir(&folder).expect("mkdir");
+    common::write_idx_folder(&folder, 60, 12);
+    let (mut harness, side) = lab(dir.path());
+    feed(&mut harness, &side, vec![Update::Progress(progress(0, false))]);
+    assert_eq!(harness.state().dataset().name, "MNIST");
+
+    harness.get_by_label("File").click();
+    harness.run_steps(2);
+    harness.get_by_label("Dataset").hover();
+    harness.run_steps(3);
+    harness.get_by_label("Open folder…").click();
+    harness.run_steps(3);
+    type_path_and_enter(&mut harness, &folder);
+    wait_for_command(&mut harness, &side, "Dataset tiny-set");
+
+    let refusal = TrainerError::DatasetRefused {
+        dataset: "tiny-set".into(),
+        current: "MNIST".into(),
+        source: rbm_lab::model::ConfigError::Hidden(0),
+    };
+    feed(&mut harness, &side, vec![Update::Error(refusal)]);
+    assert_eq!(harness.state().dataset().name, "MNIST", "the refused dataset stayed the window's");
 }

@@ -24,18 +24,28 @@ pub struct ChainView {
 
 impl Default for ChainView {
     fn default() -> Self {
-        Self::new(10, ChainStart::TestDigits, 10.0, true)
+        let options = crate::trainer::TrainerOptions::default();
+        Self::new(
+            options.chain_count,
+            options.chain_start,
+            options.chain_steps_per_second,
+            options.chains_running,
+            options.chain_restart_every,
+        )
     }
 }
 
 impl ChainView {
-    pub fn new(count: usize, start: ChainStart, steps_per_second: f32, running: bool) -> Self {
+    /// The view of chains the trainer runs with these settings (its [`TrainerOptions`]'s).
+    ///
+    /// [`TrainerOptions`]: crate::trainer::TrainerOptions
+    pub fn new(count: usize, start: ChainStart, steps_per_second: f32, running: bool, restart_every: u64) -> Self {
         Self {
             count,
             start,
             steps_per_second,
             running,
-            restart_every: 200,
+            restart_every,
             sampling: None,
             snapshot: None,
             texture: GrayTexture::default(),

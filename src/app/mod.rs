@@ -26,7 +26,7 @@ use crate::io::{ModelFile, ModelMetadata};
 use crate::model::{Rbm, TrainingConfig};
 use crate::toy::view::ToyExplorer;
 use crate::trainer::{
-    ChainCommand, Command, ModelSnapshot, Progress, TrainerHandle, TrainerLink, TrainerOptions, Update,
+    ChainCommand, Command, ModelSnapshot, Progress, TrainerError, TrainerHandle, TrainerLink, TrainerOptions, Update,
 };
 
 use chains::ChainView;
@@ -70,6 +70,9 @@ pub struct RbmLabApp {
     /// it keeps whatever was unsaved.
     restarting: bool,
     dataset: Arc<Dataset>,
+    /// The dataset in use before the last switch, until the trainer has answered it: a refusal
+    /// puts it back, so the window never works on a dataset the trainer did not take.
+    dataset_before_switch: Option<Arc<Dataset>>,
     pub controls: ControlPanel,
     pub loss: LossPlotView,
     pub filters: FilterView,
@@ -136,6 +139,7 @@ impl RbmLabApp {
             options.chain_start,
             options.chain_steps_per_second,
             options.chains_running,
+            options.chain_restart_every,
         );
         Self {
             trainer,
@@ -143,6 +147,7 @@ impl RbmLabApp {
             trainer_stopped: None,
             restarting: false,
             dataset,
+            dataset_before_switch: None,
             controls,
             loss: LossPlotView::default(),
             filters: FilterView::default(),
@@ -179,6 +184,11 @@ impl RbmLabApp {
             self.menu.restore(storage);
         }
         self.frame_rate.restore(storage);
+    }
+
+    /// The dataset the window trains on, evaluates and names in saved models.
+    pub fn dataset(&self) -> &Arc<Dataset> {
+        &self.dataset
     }
 
     /// Why the trainer stopped, if it died.
@@ -292,6 +302,11 @@ impl RbmLabApp {
                 self.say(message, true);
             }
             Update::Error(error) => {
+                if matches!(error, TrainerError::DatasetRefused { .. })
+                    && let Some(previous) = self.dataset_before_switch.take()
+                {
+                    self.dataset = previous;
+                }
                 self.session_load_refused();
                 self.report_error(error.to_string());
             }
@@ -353,7 +368,7 @@ impl RbmLabApp {
                     ),
                     false,
                 );
-                self.dataset = dataset.clone();
+                self.dataset_before_switch = Some(std::mem::replace(&mut self.dataset, dataset.clone()));
                 self.trainer.send(Command::SetDataset(dataset));
             }
         }

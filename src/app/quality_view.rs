@@ -182,7 +182,9 @@ impl QualityView {
                 .clicked()
                 && let Some(snapshot) = snapshot
             {
-                let threads = if training { 1 } else { 2 };
+                // While training runs the evaluation takes one core and leaves it the rest.
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                let threads = if training { 1 } else { cores.min(crate::limits::MAX_THREADS) };
                 self.start_evaluation(ui.ctx(), snapshot, dataset.clone(), threads);
             }
             if let Some(job) = &self.job {
