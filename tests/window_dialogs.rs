@@ -3,7 +3,6 @@
 //! trainer through a `TrainerSide`, reading the commands the window sends and feeding it updates
 //! and weights (one test restarts a real trainer from the banner).
 
-#[allow(dead_code)]
 mod common;
 mod played;
 
