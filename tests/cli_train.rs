@@ -231,6 +231,60 @@ fn a_stopped_and_resumed_quality_recipe_run_equals_an_uninterrupted_one() {
 }
 
 #[test]
+fn a_stopped_and_resumed_tempering_run_equals_an_uninterrupted_one() {
+    // The chains at every temperature, the ladder, the swap rounds and rates carry over.
+    let flags = [
+        "--hidden",
+        "64",
+        "--k",
+        "1",
+        "--method",
+        "pt",
+        "--temperatures",
+        "4",
+        "--min-beta",
+        "0.4",
+        "--particles",
+        "30",
+        "--sampling",
+        "bernoulli",
+        "--binarize",
+        "--init",
+        "hinton",
+        "--centering",
+        "--batch",
+        "20",
+        "--seed",
+        "2",
+    ];
+    interrupted_and_resumed_equals_uninterrupted(&flags, "INT", 130);
+}
+
+#[test]
+fn tempering_prints_its_swap_rates_at_each_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pt.safetensors");
+    let flags = ["--epochs", "2", "--hidden", "32", "--method", "pt", "--temperatures", "5", "--min-beta", "0.5"];
+    let done = run_ok(&train_args(&[&flags[..], &["--out", path_str(&out)]].concat()));
+    let rates: Vec<Vec<f64>> = done
+        .stdout
+        .lines()
+        .filter(|line| line.starts_with("epoch "))
+        .map(|line| {
+            let (_, rates) = line.split_once("swap rates ").unwrap_or_else(|| panic!("no swap rates in {line}"));
+            rates.split(' ').map(|rate| rate.parse().expect("a number")).collect()
+        })
+        .collect();
+    assert_eq!(rates.len(), 2, "{}", done.stdout);
+    assert!(rates.iter().all(|r| r.len() == 4 && r.iter().all(|x| (0.0..=1.0).contains(x))), "{rates:?}");
+    let model = load_model(&out).unwrap();
+    assert_eq!((model.metadata.training.temperatures, model.metadata.training.min_beta), (5, 0.5));
+    // Other methods print no rates.
+    let plain = run_ok(&train_args(&["--epochs", "1", "--hidden", "8", "--out", path_str(&out)]));
+    assert!(!plain.stdout.contains("swap rates"), "{}", plain.stdout);
+}
+
+#[test]
 fn a_terminated_and_resumed_tutorial_run_equals_an_uninterrupted_one() {
     interrupted_and_resumed_equals_uninterrupted(&["--hidden", "256", "--seed", "4"], "TERM", 143);
 }

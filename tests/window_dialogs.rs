@@ -62,6 +62,7 @@ fn progress(samples_seen: u64) -> Progress {
         config: options().config,
         spec: options().spec,
         threads: 2,
+        swap_rates: Vec::new(),
     }
 }
 

@@ -22,7 +22,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::data::Dataset;
 use crate::limits::{MAX_STATS_INTERVAL_SECONDS, MAX_THREADS};
-use crate::model::VisibleSampling;
+use crate::model::{TemperatureSpacing, VisibleSampling};
 
 #[derive(Parser, Debug)]
 #[command(name = "rbm-lab", version, about = "Watch a Restricted Boltzmann Machine learn MNIST, live")]
@@ -122,6 +122,25 @@ pub enum MethodArg {
     Cd,
     /// Persistent contrastive divergence (fantasy particles).
     Pcd,
+    /// Parallel tempering (persistent chains at several temperatures that swap states).
+    Pt,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum SpacingArg {
+    /// A constant ratio between neighbouring inverse temperatures.
+    Geometric,
+    /// Equal steps in inverse temperature.
+    Linear,
+}
+
+impl From<SpacingArg> for TemperatureSpacing {
+    fn from(spacing: SpacingArg) -> Self {
+        match spacing {
+            SpacingArg::Geometric => TemperatureSpacing::Geometric,
+            SpacingArg::Linear => TemperatureSpacing::Linear,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]

@@ -18,7 +18,7 @@ use anyhow::{Context as _, Result, bail};
 use clap::Args;
 
 use super::signals::{StopSignal, StopSignals};
-use super::{InitArg, MethodArg, SamplingArg, ScheduleArg, WindowArgs, default_threads, load_dataset};
+use super::{InitArg, MethodArg, SamplingArg, ScheduleArg, SpacingArg, WindowArgs, default_threads, load_dataset};
 use crate::io::{ModelFile, check_destination, load_model, save_model};
 use crate::model::{GradientMethod, Initialisation, LrSchedule, MathPool, ModelSpec, TrainingConfig};
 use crate::trainer::{BatchOutcome, Continuation, TrainingRun};
@@ -64,9 +64,20 @@ pub struct TrainArgs {
     /// Gradient estimator (default cd).
     #[arg(long, value_enum)]
     pub method: Option<MethodArg>,
-    /// PCD fantasy particles (default 0: the batch size).
+    /// PCD fantasy particles, or PT's particles (each a ladder of --temperatures chains) (default 0:
+    /// the batch size).
     #[arg(long)]
     pub particles: Option<usize>,
+    /// Parallel tempering: chains per particle, one per inverse temperature (default 10).
+    #[arg(long)]
+    pub temperatures: Option<usize>,
+    /// Parallel tempering: the lowest inverse temperature of the ladder (default 0.5).
+    #[arg(long)]
+    pub min_beta: Option<f32>,
+    /// Parallel tempering: how the inverse temperatures are spaced from 1 down to --min-beta
+    /// (default geometric).
+    #[arg(long, value_enum)]
+    pub temperature_spacing: Option<SpacingArg>,
     /// Momentum after the warm-up (default 0: none). Hinton's guide: 0.9.
     #[arg(long)]
     pub momentum: Option<f32>,
@@ -124,6 +135,7 @@ impl TrainArgs {
             method: self.method.map_or(base.method, |method| match method {
                 MethodArg::Cd => GradientMethod::Cd,
                 MethodArg::Pcd => GradientMethod::Pcd,
+                MethodArg::Pt => GradientMethod::Pt,
             }),
             pcd_particles: self.particles.unwrap_or(base.pcd_particles),
             momentum: self.momentum.unwrap_or(base.momentum),
@@ -142,6 +154,9 @@ impl TrainArgs {
             planned_epochs: self.epochs as f32,
             final_lr_fraction: self.final_lr_fraction.unwrap_or(base.final_lr_fraction),
             binarize_data: self.binarize || base.binarize_data,
+            temperatures: self.temperatures.unwrap_or(base.temperatures),
+            min_beta: self.min_beta.unwrap_or(base.min_beta),
+            temperature_spacing: self.temperature_spacing.map_or(base.temperature_spacing, Into::into),
         }
     }
 
@@ -240,7 +255,7 @@ pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<ExitCode> {
             return stop_and_save(&run, signal, args, &checkpoints.path);
         }
         match run.train_batch() {
-            BatchOutcome::Trained(report) => progress.batch(&report, args.epochs),
+            BatchOutcome::Trained(report) => progress.batch(&report, args.epochs, run.swap_rates()),
             BatchOutcome::Diverged { epoch_position, learning_rate } => {
                 progress.finish();
                 let kept = save_somewhere(&run.model_file(), &beside(&args.out, "last-good"))?;
@@ -460,6 +475,11 @@ impl Checkpoints {
     }
 }
 
+/// Parallel tempering's swap rates, coldest pair first: `0.62 0.58 … 0.41`.
+fn swap_rates_text(rates: &[f64]) -> String {
+    rates.iter().map(|rate| format!("{rate:.2}")).collect::<Vec<_>>().join(" ")
+}
+
 /// `250 ms`, `30 s`, `10.0 min`.
 fn duration_text(duration: Duration) -> String {
     let seconds = duration.as_secs_f64();
@@ -508,7 +528,7 @@ impl ProgressReport {
         }
     }
 
-    fn batch(&mut self, report: &crate::trainer::BatchReport, epochs: usize) {
+    fn batch(&mut self, report: &crate::trainer::BatchReport, epochs: usize, swap_rates: &[f64]) {
         self.done += report.rows as u64;
         self.bar.inc(report.rows as u64);
         let now = Instant::now();
@@ -521,12 +541,15 @@ impl ProgressReport {
         if let Some(finished) = report.finished_epoch {
             let (since, from) = self.epoch_started;
             let rate = (self.done - from) as f64 / now.duration_since(since).as_secs_f64().max(1e-9);
-            let line = format!(
+            let mut line = format!(
                 "epoch {}/{epochs}: mean L1 {:.5}, lr {}, {rate:.0} samples/s",
                 finished.epoch + 1,
                 finished.mean_loss,
                 report.learning_rate
             );
+            if !swap_rates.is_empty() {
+                line.push_str(&format!(", swap rates {}", swap_rates_text(swap_rates)));
+            }
             // A hidden bar (output not a terminal) would swallow its println.
             if self.bar.is_hidden() {
                 say(&line)

@@ -14,12 +14,16 @@ pub mod rbm;
 pub mod rng;
 pub mod sampling;
 pub mod state;
+pub mod tempering;
 
 pub use cd::{CdWorkspace, StepStats, SubnormalCensus, Velocity, WorkspaceState};
-pub use config::{ConfigError, GradientMethod, LrSchedule, ModelSpec, TrainingConfig, VisibleSampling};
+pub use config::{
+    ConfigError, GradientMethod, LrSchedule, ModelSpec, TemperatureSpacing, TrainingConfig, VisibleSampling,
+};
 pub use gibbs::GibbsChains;
 pub use inpaint::{CompletionConfig, CompletionMode, CompletionSampler, CompletionStats, InpaintError, Mask};
 pub use linalg::Threads;
 pub use pool::{MathPool, SubnormalMode};
 pub use rbm::{Initialisation, Rbm, ShapeError, sigmoid, softplus};
 pub use state::{StateError, TrainingState, epoch_position};
+pub use tempering::{TemperedSampler, Tempering};

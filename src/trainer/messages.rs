@@ -86,6 +86,9 @@ pub struct Progress {
     pub config: TrainingConfig,
     pub spec: ModelSpec,
     pub threads: usize,
+    /// Parallel tempering's running swap acceptance rate of each neighbouring pair of
+    /// temperatures, coldest pair first (empty for the other methods).
+    pub swap_rates: Vec<f64>,
 }
 
 impl Progress {
