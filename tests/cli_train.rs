@@ -431,3 +431,32 @@ fn ctrl_c_cancels_eval_promptly_and_prints_no_result() {
     assert!(done.stderr.contains("cancelled"), "{}", done.stderr);
     assert!(!done.stdout.contains("log Z") && !done.stdout.contains("log-likelihood"), "{}", done.stdout);
 }
+
+#[test]
+fn eval_prints_raise_s_bound_beside_the_log_z_estimate_and_skips_it_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("small.safetensors");
+    let mut rng = <rand_xoshiro::Xoshiro256PlusPlus as rand::SeedableRng>::seed_from_u64(2);
+    let rbm = Rbm::initialised(784, 30, Initialisation::Xavier, &[], &mut rng);
+    let metadata = ModelMetadata::new("MNIST 1000", 28, 28, TrainingConfig::default(), ModelSpec::default());
+    save_model(&path, &ModelFile::new(rbm, metadata)).unwrap();
+    let data = path_str(data_dir());
+    let eval = |extra: &[&str]| {
+        let mut args = strings(&["--data", data, "eval", path_str(&path), "--runs", "20", "--betas", "200"]);
+        args.extend(strings(extra));
+        args
+    };
+    let done = run_ok(&eval(&["--raise-images", "7", "--raise-runs", "3"]));
+    let line = done.stdout.lines().find(|l| l.starts_with("RAISE lower bound:")).unwrap_or_else(|| {
+        panic!("no RAISE line in {}", done.stdout);
+    });
+    assert!(
+        line.contains("the first 7 test images, 3 reverse runs each") && line.contains("on the same images"),
+        "{line}"
+    );
+    let skipped = run_ok(&eval(&["--raise-images", "0"]));
+    assert!(!skipped.stdout.contains("RAISE"), "{}", skipped.stdout);
+    let refused = run(&eval(&["--raise-images", "5", "--raise-runs", "0"]));
+    assert_eq!(refused.status.code(), Some(1), "{}", refused.stderr);
+    assert!(refused.stderr.contains("--raise-runs"), "{}", refused.stderr);
+}
