@@ -87,6 +87,10 @@ pub fn temperature_ladder(count: usize, min_beta: f64, spacing: TemperatureSpaci
         .collect()
 }
 
+/// Chains per block of the tempered negative phase's products (a fixed size, see
+/// [`negative_phase`]).
+const CHAIN_BLOCK: usize = 64;
+
 /// Swap attempts over which [`Tempering::swap_rates`] average (an exponential moving average of
 /// window ~100 attempts, a plain mean before that many).
 pub const SWAP_RATE_WINDOW: f64 = 100.0;
@@ -283,8 +287,9 @@ pub(super) fn negative_phase(
     let total = particles * betas.len();
     let TemperedChains { visible, hidden, negative_hidden, streams, log_probabilities } = chains;
     let (visible, hidden, streams) = (&mut visible[..total * nv], &mut hidden[..total * nh], &mut streams[..total]);
-    // Two blocks per thread, as PCD's chains, so a thread that finishes early takes more.
-    let block = total.div_ceil((threads.0 * 2).clamp(1, total));
+    // Blocks of one size on any thread count: the gemm crate sums some rows of a product in an
+    // order that depends on the product's row count, so a split by threads could change bits.
+    let block = CHAIN_BLOCK;
     for _ in 0..rounds.max(1) {
         for_blocks(threads, visible.chunks(block * nv).zip(hidden.chunks_mut(block * nh)), |(v, a)| {
             linalg::affine(a, v, v.len() / nv, m.w, nv, nh, m.b_h, Threads(1));
@@ -300,7 +305,7 @@ pub(super) fn negative_phase(
     }
     let cold = &visible[..particles * nv];
     let negative_hidden = &mut negative_hidden[..particles * nh];
-    let cold_block = particles.div_ceil((threads.0 * 2).clamp(1, particles));
+    let cold_block = CHAIN_BLOCK;
     for_blocks(threads, cold.chunks(cold_block * nv).zip(negative_hidden.chunks_mut(cold_block * nh)), |(v, p)| {
         let rows = v.len() / nv;
         linalg::affine(p, v, rows, m.w, nv, nh, m.b_h, Threads(1));
