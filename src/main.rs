@@ -10,7 +10,7 @@ use rbm_lab::app::files::DialogMode;
 use rbm_lab::app::{RbmLabApp, look};
 use rbm_lab::cli::{
     Cli, FileDialogArg, LookArg, Subcommands, default_threads, load_dataset, run_bench, run_eval, run_inpaint,
-    run_sample, run_train,
+    run_probe, run_sample, run_train,
 };
 use rbm_lab::model::ModelSpec;
 use rbm_lab::trainer::TrainerOptions;
@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         Some(Subcommands::Bench(args)) => run_bench(args, &cli.window).map(success),
         Some(Subcommands::Eval(args)) => run_eval(args, &cli.window),
         Some(Subcommands::Inpaint(args)) => run_inpaint(args, &cli.window),
+        Some(Subcommands::Probe(args)) => run_probe(args, &cli.window),
         None => run_window(&cli).map(success),
     };
     match result {

@@ -460,3 +460,27 @@ fn eval_prints_raise_s_bound_beside_the_log_z_estimate_and_skips_it_when_asked()
     assert_eq!(refused.status.code(), Some(1), "{}", refused.stderr);
     assert!(refused.stderr.contains("--raise-runs"), "{}", refused.stderr);
 }
+
+#[test]
+fn probe_prints_both_accuracies_and_one_line_per_class() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("small.safetensors");
+    let mut rng = <rand_xoshiro::Xoshiro256PlusPlus as rand::SeedableRng>::seed_from_u64(3);
+    let rbm = Rbm::initialised(784, 20, Initialisation::Xavier, &[], &mut rng);
+    let metadata = ModelMetadata::new("MNIST 1000", 28, 28, TrainingConfig::default(), ModelSpec::default());
+    save_model(&path, &ModelFile::new(rbm, metadata)).unwrap();
+    let data = path_str(data_dir());
+    let done = run_ok(&strings(&["--data", data, "probe", path_str(&path), "--epochs", "2"]));
+    let percent = |prefix: &str| -> f64 {
+        let line = done.stdout.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("{}", done.stdout));
+        line.rsplit(' ').next().and_then(|p| p.strip_suffix('%')).and_then(|p| p.parse().ok()).expect("a percentage")
+    };
+    // An untrained model's 20 features carry little; 1,000 images and 2 epochs take the pixels
+    // well above chance.
+    assert!((0.0..=100.0).contains(&percent("linear probe on p(h|v) (20 features)")), "{}", done.stdout);
+    assert!(percent("raw-pixel baseline (784 features)") > 60.0, "{}", done.stdout);
+    assert_eq!(done.stdout.lines().filter(|l| l.starts_with("  ") && l.contains(" images)")).count(), 10);
+    let refused = run(&strings(&["--data", data, "probe", path_str(&path), "--epochs", "0"]));
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(refused.stderr.contains("--epochs") && refused.stderr.contains("between 1 and 1000"), "{}", refused.stderr);
+}

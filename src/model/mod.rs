@@ -10,6 +10,7 @@ pub mod gibbs;
 pub mod inpaint;
 pub mod linalg;
 pub mod pool;
+pub mod probe;
 pub mod raise;
 pub mod rbm;
 pub mod rng;
