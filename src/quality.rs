@@ -333,7 +333,7 @@ pub fn evaluate(
 }
 
 /// Mixed into the seed of RAISE's runs, so that they draw other numbers than AIS's.
-const RAISE_SEED: u64 = 0x5241_4953_45;
+const RAISE_SEED: u64 = 0x0052_4149_5345;
 
 /// The average log-likelihood of the first `rows` images of `set`, binarised with `seed`.
 fn images_log_likelihood(rbm: &Rbm, set: &ImageSet, rows: usize, seed: u64, log_z: f64, threads: Threads) -> f64 {

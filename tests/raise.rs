@@ -255,7 +255,7 @@ fn raise_weights_average_to_the_annealing_model_s_exact_probabilities() {
     // mean(w) over 5 seeds x 4000 runs: unbiased for p_ann(v); with two steps the weights spread
     // widely, so one seed's mean is within ~5% and five seeds' within ~2.5% (1σ).
     let seeds = 5;
-    let mut mean_weight = vec![0.0; 1 << NV];
+    let mut mean_weight = [0.0; 1 << NV];
     for seed in 0..seeds {
         let config = RaiseConfig { runs: 4000, schedule: schedule.clone(), seed, threads: Threads(2) };
         let result = raise_log_likelihood(&rbm, &base, &states, 1 << NV, &config, &mut |_| true).unwrap();
