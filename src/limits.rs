@@ -37,6 +37,12 @@ pub const MAX_K: usize = 1000;
 /// batch that is still one pass over the data.
 pub const MAX_BATCH: usize = 60_000;
 
+/// Inverse temperatures of a parallel-tempering ladder. The literature uses 10 to 50 (Desjardins
+/// et al. 2010, Cho et al. 2010); each costs a Gibbs step per particle and update, and beyond a
+/// hundred the swaps between the ends take longer than training lets the chains run. The chains,
+/// particles x temperatures, count against [`MAX_BATCH`] like PCD's particles.
+pub const MAX_TEMPERATURES: usize = 100;
+
 /// Largest learning rate: the top of the window's slider. Larger steps saturate every sigmoid or
 /// overflow the weights within a batch or two, so they can only ruin a model.
 pub const MAX_LEARNING_RATE: f32 = 10.0;

@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser;
-use rbm_lab::cli::{Cli, Subcommands, run_bench, run_eval, run_inpaint, run_sample, run_train};
+use rbm_lab::cli::{Cli, Subcommands, run_bench, run_eval, run_inpaint, run_probe, run_sample, run_train};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         Some(Subcommands::Bench(args)) => run_bench(args, &cli.window).map(success),
         Some(Subcommands::Eval(args)) => run_eval(args, &cli.window),
         Some(Subcommands::Inpaint(args)) => run_inpaint(args, &cli.window),
+        Some(Subcommands::Probe(args)) => run_probe(args, &cli.window),
         None => rbm_lab::app::run(&cli.window).map(success),
     };
     match result {

@@ -280,6 +280,10 @@ fn bad_numbers_on_the_command_line() {
     assert_error(&train(&["--lr", "NaN"]), &["learning rate", "(got NaN)"]);
     assert_error(&train(&["--lr", "11"]), &["learning rate", "at most 10 (got 11)"]);
     assert_error(&train(&["--epochs", "0"]), &["epochs"]);
+    let pt = |extra: &[&str]| train(&[&["--method", "pt"], extra].concat());
+    assert_error(&pt(&["--temperatures", "0"]), &["temperatures must be between 1 and 100 (got 0)"]);
+    assert_error(&pt(&["--min-beta", "0"]), &["lowest inverse temperature", "(got 0)"]);
+    assert_error(&pt(&["--particles", "10000", "--temperatures", "7"]), &["70000 chains", "limit is 60000"]);
     // Argument errors from the parser: one line too, status 1.
     assert_error(&train(&["--threads", "100000"]), &["'--threads <THREADS>'", "100000 threads", "limit of 1024"]);
     assert_error(&train(&["--k", "many"]), &["invalid value 'many' for '--k <K>'"]);

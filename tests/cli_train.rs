@@ -231,6 +231,60 @@ fn a_stopped_and_resumed_quality_recipe_run_equals_an_uninterrupted_one() {
 }
 
 #[test]
+fn a_stopped_and_resumed_tempering_run_equals_an_uninterrupted_one() {
+    // The chains at every temperature, the ladder, the swap rounds and rates carry over.
+    let flags = [
+        "--hidden",
+        "64",
+        "--k",
+        "1",
+        "--method",
+        "pt",
+        "--temperatures",
+        "4",
+        "--min-beta",
+        "0.4",
+        "--particles",
+        "30",
+        "--sampling",
+        "bernoulli",
+        "--binarize",
+        "--init",
+        "hinton",
+        "--centering",
+        "--batch",
+        "20",
+        "--seed",
+        "2",
+    ];
+    interrupted_and_resumed_equals_uninterrupted(&flags, "INT", 130);
+}
+
+#[test]
+fn tempering_prints_its_swap_rates_at_each_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pt.safetensors");
+    let flags = ["--epochs", "2", "--hidden", "32", "--method", "pt", "--temperatures", "5", "--min-beta", "0.5"];
+    let done = run_ok(&train_args(&[&flags[..], &["--out", path_str(&out)]].concat()));
+    let rates: Vec<Vec<f64>> = done
+        .stdout
+        .lines()
+        .filter(|line| line.starts_with("epoch "))
+        .map(|line| {
+            let (_, rates) = line.split_once("swap rates ").unwrap_or_else(|| panic!("no swap rates in {line}"));
+            rates.split(' ').map(|rate| rate.parse().expect("a number")).collect()
+        })
+        .collect();
+    assert_eq!(rates.len(), 2, "{}", done.stdout);
+    assert!(rates.iter().all(|r| r.len() == 4 && r.iter().all(|x| (0.0..=1.0).contains(x))), "{rates:?}");
+    let model = load_model(&out).unwrap();
+    assert_eq!((model.metadata.training.temperatures, model.metadata.training.min_beta), (5, 0.5));
+    // Other methods print no rates.
+    let plain = run_ok(&train_args(&["--epochs", "1", "--hidden", "8", "--out", path_str(&out)]));
+    assert!(!plain.stdout.contains("swap rates"), "{}", plain.stdout);
+}
+
+#[test]
 fn a_terminated_and_resumed_tutorial_run_equals_an_uninterrupted_one() {
     interrupted_and_resumed_equals_uninterrupted(&["--hidden", "256", "--seed", "4"], "TERM", 143);
 }
@@ -376,4 +430,57 @@ fn ctrl_c_cancels_eval_promptly_and_prints_no_result() {
     assert_eq!(done.status.code(), Some(130), "{}", done.stderr);
     assert!(done.stderr.contains("cancelled"), "{}", done.stderr);
     assert!(!done.stdout.contains("log Z") && !done.stdout.contains("log-likelihood"), "{}", done.stdout);
+}
+
+#[test]
+fn eval_prints_raise_s_bound_beside_the_log_z_estimate_and_skips_it_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("small.safetensors");
+    let mut rng = <rand_xoshiro::Xoshiro256PlusPlus as rand::SeedableRng>::seed_from_u64(2);
+    let rbm = Rbm::initialised(784, 30, Initialisation::Xavier, &[], &mut rng);
+    let metadata = ModelMetadata::new("MNIST 1000", 28, 28, TrainingConfig::default(), ModelSpec::default());
+    save_model(&path, &ModelFile::new(rbm, metadata)).unwrap();
+    let data = path_str(data_dir());
+    let eval = |extra: &[&str]| {
+        let mut args = strings(&["--data", data, "eval", path_str(&path), "--runs", "20", "--betas", "200"]);
+        args.extend(strings(extra));
+        args
+    };
+    let done = run_ok(&eval(&["--raise-images", "7", "--raise-runs", "3"]));
+    let line = done.stdout.lines().find(|l| l.starts_with("RAISE lower bound:")).unwrap_or_else(|| {
+        panic!("no RAISE line in {}", done.stdout);
+    });
+    assert!(
+        line.contains("the first 7 test images, 3 reverse runs each") && line.contains("on the same images"),
+        "{line}"
+    );
+    let skipped = run_ok(&eval(&["--raise-images", "0"]));
+    assert!(!skipped.stdout.contains("RAISE"), "{}", skipped.stdout);
+    let refused = run(&eval(&["--raise-images", "5", "--raise-runs", "0"]));
+    assert_eq!(refused.status.code(), Some(1), "{}", refused.stderr);
+    assert!(refused.stderr.contains("--raise-runs"), "{}", refused.stderr);
+}
+
+#[test]
+fn probe_prints_both_accuracies_and_one_line_per_class() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("small.safetensors");
+    let mut rng = <rand_xoshiro::Xoshiro256PlusPlus as rand::SeedableRng>::seed_from_u64(3);
+    let rbm = Rbm::initialised(784, 20, Initialisation::Xavier, &[], &mut rng);
+    let metadata = ModelMetadata::new("MNIST 1000", 28, 28, TrainingConfig::default(), ModelSpec::default());
+    save_model(&path, &ModelFile::new(rbm, metadata)).unwrap();
+    let data = path_str(data_dir());
+    let done = run_ok(&strings(&["--data", data, "probe", path_str(&path), "--epochs", "2"]));
+    let percent = |prefix: &str| -> f64 {
+        let line = done.stdout.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("{}", done.stdout));
+        line.rsplit(' ').next().and_then(|p| p.strip_suffix('%')).and_then(|p| p.parse().ok()).expect("a percentage")
+    };
+    // An untrained model's 20 features carry little; 1,000 images and 2 epochs take the pixels
+    // well above chance.
+    assert!((0.0..=100.0).contains(&percent("linear probe on p(h|v) (20 features)")), "{}", done.stdout);
+    assert!(percent("raw-pixel baseline (784 features)") > 60.0, "{}", done.stdout);
+    assert_eq!(done.stdout.lines().filter(|l| l.starts_with("  ") && l.contains(" images)")).count(), 10);
+    let refused = run(&strings(&["--data", data, "probe", path_str(&path), "--epochs", "0"]));
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(refused.stderr.contains("--epochs") && refused.stderr.contains("between 1 and 1000"), "{}", refused.stderr);
 }

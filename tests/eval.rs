@@ -390,7 +390,8 @@ fn no_training_images() -> Dataset {
 #[test]
 fn evaluation_refuses_bad_settings_and_empty_sets_before_any_work() {
     let rbm = random_rbm(784, 40, 0.01, 0.1, 3);
-    let settings = EvaluationSettings { runs: 10, betas: Some(100), images: 100, seed: 1, threads: 2 };
+    let settings =
+        EvaluationSettings { runs: 10, betas: Some(100), images: 100, seed: 1, threads: 2, ..Default::default() };
     let run = |dataset: &Dataset, settings: &EvaluationSettings| {
         let mut calls = 0;
         let result = evaluate(&rbm, dataset, 0.0, settings, &mut |_| {
@@ -435,7 +436,8 @@ fn evaluation_refuses_bad_settings_and_empty_sets_before_any_work() {
 #[test]
 fn an_evaluation_job_on_an_empty_held_out_set_ends_with_the_message() {
     // The window's evaluation thread: it must end with the error, not die.
-    let settings = EvaluationSettings { runs: 10, betas: Some(100), images: 100, seed: 1, threads: 1 };
+    let settings =
+        EvaluationSettings { runs: 10, betas: Some(100), images: 100, seed: 1, threads: 1, ..Default::default() };
     let dataset = std::sync::Arc::new(tiny_dataset(5));
     let mut job = EvaluationJob::start(random_rbm(784, 40, 0.01, 0.1, 3), dataset, 0.0, settings, None).unwrap();
     let deadline = Instant::now() + std::time::Duration::from_secs(10);

@@ -20,8 +20,8 @@ use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rbm_lab::app::session::{
     Bounded, ChainSettings, DatasetSource, PREVIOUS_SESSION_FILE, SESSION_KEY, SavedEvaluation, SavedLoss, SavedMarker,
-    SavedMonitor, SavedTab, Session, SessionOptions, SessionSettings, SessionState, SessionStore, decode_session,
-    encode_session,
+    SavedMonitor, SavedRaise, SavedTab, Session, SessionOptions, SessionSettings, SessionState, SessionStore,
+    decode_session, encode_session,
 };
 use rbm_lab::app::{RbmLabApp, Tab};
 use rbm_lab::io::{ModelFile, ModelMetadata, load_model, model_to_bytes, model_to_bytes_with_entries};
@@ -57,6 +57,14 @@ fn full_session(model: ModelFile) -> Session {
         runs: 100,
         betas: 1000,
         seconds: 12.5,
+        raise: Some(SavedRaise {
+            images: 100,
+            runs: 10,
+            bound: -111.5,
+            low: -112.0,
+            high: f64::INFINITY,
+            log_z_estimate: -110.0,
+        }),
     };
     Session {
         model,
@@ -280,6 +288,7 @@ fn lab_with_history(store: &SessionStore, samples_seen: u64) -> (Harness<'static
         runs: 100,
         betas: 1000,
         seconds: 3.0,
+        raise: None,
     });
     app.tab = Tab::Quality;
     app.chains.count = 5;

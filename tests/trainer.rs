@@ -582,3 +582,27 @@ fn a_failed_save_says_which_file_and_why_and_training_goes_on() {
     seen.wait_until(&trainer, Duration::from_secs(10), "a batch after the failed save", |s| s.samples_seen() == 64);
     assert!(trainer.shutdown(Duration::from_secs(2)));
 }
+
+#[test]
+fn tempering_s_swap_rates_are_published_with_the_progress() {
+    let config = TrainingConfig {
+        method: GradientMethod::Pt,
+        temperatures: 3,
+        min_beta: 0.5,
+        sampling: VisibleSampling::Bernoulli,
+        ..small_options().config
+    };
+    let mut trainer = TrainerHandle::spawn(mnist(), TrainerOptions { config, ..small_options() }).unwrap();
+    let mut seen = Seen::default();
+    step_batches(&mut seen, &trainer, 3, 3 * 64);
+    let rates = seen.progress.as_ref().map(|p| p.swap_rates.clone()).unwrap_or_default();
+    assert_eq!(rates.len(), 2, "one rate per neighbouring pair: {rates:?}");
+    assert!(rates.iter().all(|r| (0.0..=1.0).contains(r)) && rates.iter().any(|&r| r > 0.0), "{rates:?}");
+    // Back to PCD: no ladder, no rates.
+    trainer.send(Command::SetConfig(TrainingConfig { method: GradientMethod::Pcd, ..small_options().config }));
+    step_batches(&mut seen, &trainer, 1, 4 * 64);
+    seen.wait_until(&trainer, Duration::from_secs(10), "rates cleared", |s| {
+        s.progress.as_ref().is_some_and(|p| p.swap_rates.is_empty())
+    });
+    assert!(trainer.shutdown(Duration::from_secs(5)));
+}

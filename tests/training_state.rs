@@ -45,7 +45,14 @@ fn configs() -> Vec<(&'static str, TrainingConfig)> {
             "the quality recipe",
             TrainingConfig { batch_size: 25, planned_epochs: 3.0, ..TrainingConfig::quality_recipe() },
         ),
+        ("parallel tempering", tempering_config()),
     ]
+}
+
+/// Parallel tempering with everything else that carries over: its chains at every temperature,
+/// the ladder, the swap rates and round count, the base biases.
+fn tempering_config() -> TrainingConfig {
+    TrainingConfig { method: GradientMethod::Pt, temperatures: 4, min_beta: 0.4, ..everything_config() }
 }
 
 fn spec() -> ModelSpec {
@@ -203,7 +210,11 @@ fn state_entry(entries: &mut Entries, edit: impl FnOnce(&mut serde_json::Value))
 }
 
 fn saved_run() -> Vec<u8> {
-    let mut run = TrainingRun::new(mnist_slice(200, 40), spec(), everything_config(), MathPool::new(1));
+    saved_run_of(everything_config())
+}
+
+fn saved_run_of(config: TrainingConfig) -> Vec<u8> {
+    let mut run = TrainingRun::new(mnist_slice(200, 40), spec(), config, MathPool::new(1));
     train(&mut run, 3);
     bytes_of(&run)
 }
@@ -310,18 +321,103 @@ fn a_damaged_state_section_is_an_error_that_names_it() {
             edited(&good, |_, e| state_entry(e, |v| v["workspace_capacity"] = 1_000_000_000_000u64.into())),
             "state.data_streams",
         ),
-        ("a newer state version", edited(&good, |_, e| state_entry(e, |v| v["state_version"] = 2.into())), "newer"),
+        ("a newer state version", edited(&good, |_, e| state_entry(e, |v| v["state_version"] = 3.into())), "newer"),
         ("an unknown field", edited(&good, |_, e| state_entry(e, |v| v["extra"] = 1.into())), "extra"),
         ("an entry that is not JSON", edited(&good, |_, e| drop(e.insert(STATE_KEY.into(), "{".into()))), "JSON"),
     ];
     for (case, bytes, named) in cases {
-        match model_from_bytes(&bytes) {
-            Err(error @ ModelFileError::BadState(_)) => {
-                let message = error.to_string();
-                assert!(message.contains("training state") && message.contains(named), "{case}: {message}");
-            }
-            other => panic!("{case}: {other:?}"),
+        expect_bad_state(case, &bytes, named);
+    }
+}
+
+fn expect_bad_state(case: &str, bytes: &[u8], named: &str) {
+    match model_from_bytes(bytes) {
+        Err(error @ ModelFileError::BadState(_)) => {
+            let message = error.to_string();
+            assert!(message.contains("training state") && message.contains(named), "{case}: {message}");
         }
+        other => panic!("{case}: {other:?}"),
+    }
+}
+
+#[test]
+fn a_tempering_state_is_version_two_and_checked_as_strictly() {
+    let good = saved_run_of(tempering_config());
+    let file = SafeTensors::deserialize(&good).unwrap();
+    let shape = |name: &str| file.tensor(name).map(|t| (t.dtype(), t.shape().to_vec())).ok();
+    assert_eq!(shape("state.particles"), Some((Dtype::F32, vec![4 * 40, 784])), "40 particles at 4 temperatures");
+    assert_eq!(shape("state.chain_streams"), Some((Dtype::U64, vec![4 * 40, 4])), "one stream per chain");
+    assert_eq!(shape("state.tempering_base"), Some((Dtype::F32, vec![784])));
+    let (_, header) = SafeTensors::read_metadata(&good).unwrap();
+    let entry: serde_json::Value = serde_json::from_str(&header.metadata().as_ref().unwrap()[STATE_KEY]).unwrap();
+    assert_eq!(entry["state_version"], 2);
+    assert_eq!(entry["tempering"]["betas"].as_array().map(Vec::len), Some(4));
+    assert_eq!(entry["tempering"]["rounds"], 3 * 2, "3 updates of k = 2 rounds");
+    // Files without tempering stay version 1, which builds before parallel tempering read.
+    let (_, plain) = SafeTensors::read_metadata(&saved_run()).unwrap();
+    assert!(plain.metadata().as_ref().unwrap()[STATE_KEY].contains("\"state_version\":1"));
+
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "tempering in a version 1 entry",
+            edited(&good, |_, e| state_entry(e, |v| v["state_version"] = 1.into())),
+            "version 1 but parallel tempering",
+        ),
+        (
+            "a ladder that does not start at 1",
+            edited(&good, |_, e| state_entry(e, |v| v["tempering"]["betas"][0] = 0.9.into())),
+            "does not start at β = 1",
+        ),
+        (
+            "a rising ladder",
+            edited(&good, |_, e| state_entry(e, |v| v["tempering"]["betas"][3] = 0.95.into())),
+            "not a decreasing list",
+        ),
+        (
+            "a ladder beyond the limit",
+            edited(&good, |_, e| {
+                state_entry(e, |v| {
+                    v["tempering"]["betas"] = vec![1.0; 101].into();
+                    v["tempering"]["swap_rates"] = vec![0.5; 100].into();
+                })
+            }),
+            "101 temperatures; the limit is 100",
+        ),
+        (
+            "a swap rate above 1",
+            edited(&good, |_, e| state_entry(e, |v| v["tempering"]["swap_rates"][1] = 1.5.into())),
+            "swap rates",
+        ),
+        (
+            "a rate too few",
+            edited(&good, |_, e| state_entry(e, |v| drop(v["tempering"]["swap_rates"].as_array_mut().unwrap().pop()))),
+            "2 swap rates for 4 temperatures",
+        ),
+        (
+            "chains that are not whole ladders",
+            edited(&good, |t, e| {
+                let particles = tensor(t, "state.particles");
+                particles.shape = vec![4 * 40 - 1, 784];
+                particles.bytes.truncate((4 * 40 - 1) * 784 * 4);
+                state_entry(e, |v| v["particles"] = (4 * 40 - 1).into());
+            }),
+            "multiple of the 4 temperatures",
+        ),
+        (
+            "a missing base",
+            edited(&good, |t, _| t.retain(|(n, _)| n != "state.tempering_base")),
+            "state.tempering_base",
+        ),
+        (
+            "an infinite base bias",
+            edited(&good, |t, _| {
+                tensor(t, "state.tempering_base").bytes[..4].copy_from_slice(&f32::INFINITY.to_le_bytes())
+            }),
+            "tempering base",
+        ),
+    ];
+    for (case, bytes, named) in cases {
+        expect_bad_state(case, &bytes, named);
     }
 }
 

@@ -16,6 +16,8 @@ pub struct ControlPanel {
     pub running: bool,
     /// The trainer has died: nothing here can reach it (the window's banner says what to do).
     pub trainer_stopped: bool,
+    /// Parallel tempering's swap rates as the trainer last reported them, coldest pair first.
+    pub swap_rates: Vec<f64>,
 }
 
 /// Why Start, Step and Reset are greyed out once the trainer has died.
@@ -23,7 +25,7 @@ const STOPPED_HINT: &str = "The trainer has stopped: save the last weights or re
 
 impl ControlPanel {
     pub fn new(config: TrainingConfig, spec: ModelSpec) -> Self {
-        Self { sent: config.clone(), config, spec, running: false, trainer_stopped: false }
+        Self { sent: config.clone(), config, spec, running: false, trainer_stopped: false, swap_rates: Vec::new() }
     }
 
     /// The trainer changed the configuration itself (e.g. a model was loaded): show that.
@@ -109,7 +111,8 @@ impl ControlPanel {
             self.spec.initialisation = Initialisation::Hinton;
         }
         let c = &mut self.config;
-        egui::CollapsingHeader::new("Method").default_open(false).show(ui, |ui| method_ui(ui, c));
+        let rates = &self.swap_rates;
+        egui::CollapsingHeader::new("Method").default_open(false).show(ui, |ui| method_ui(ui, c, rates));
         if self.config != self.sent && self.config.validate().is_ok() {
             self.sent = self.config.clone();
             commands.push(Command::SetConfig(self.config.clone()));
@@ -147,16 +150,33 @@ impl ControlPanel {
 }
 
 /// The methods beyond the tutorial's CD (all off by default).
-fn method_ui(ui: &mut egui::Ui, c: &mut TrainingConfig) {
+fn method_ui(ui: &mut egui::Ui, c: &mut TrainingConfig, swap_rates: &[f64]) {
     ui.horizontal(|ui| {
         ui.selectable_value(&mut c.method, GradientMethod::Cd, "CD")
             .on_hover_text("Contrastive divergence: each chain starts at its data vector");
         ui.selectable_value(&mut c.method, GradientMethod::Pcd, "PCD")
             .on_hover_text("Persistent CD: fantasy particles carry on between updates (Tieleman 2008)");
+        ui.selectable_value(&mut c.method, GradientMethod::Pt, "PT").on_hover_text(
+            "Parallel tempering: each particle is a ladder of persistent chains at several temperatures \
+                 that swap states (Desjardins et al. 2010); costs about one PCD update per temperature",
+        );
     });
-    if c.method == GradientMethod::Pcd {
+    if matches!(c.method, GradientMethod::Pcd | GradientMethod::Pt) {
         ui.add(egui::Slider::new(&mut c.pcd_particles, 0..=2000).logarithmic(true).text("particles"))
-            .on_hover_text("Number of persistent chains; 0 means as many as the batch size");
+            .on_hover_text("Number of persistent chains (PT: ladders); 0 means as many as the batch size");
+    }
+    if c.method == GradientMethod::Pt {
+        ui.add(egui::Slider::new(&mut c.temperatures, 1..=30).text("temperatures"))
+            .on_hover_text("Chains per particle, one per inverse temperature from 1 down to the lowest");
+        ui.add(egui::Slider::new(&mut c.min_beta, 0.05..=1.0).text("lowest β"))
+            .on_hover_text("The hottest chain's inverse temperature (0.5: half-way to the pixels' base rates)");
+        if !swap_rates.is_empty() {
+            let text: Vec<String> = swap_rates.iter().map(|r| format!("{r:.2}")).collect();
+            ui.label(format!("swap rates (coldest pair first): {}", text.join(" "))).on_hover_text(
+                "How often neighbouring temperatures exchanged states lately; rates near 0 mean the \
+                 ladder is too coarse there",
+            );
+        }
     }
     ui.add(egui::Slider::new(&mut c.momentum, 0.0..=0.99).text("momentum"))
         .on_hover_text("Momentum after the warm-up (0 = none; Hinton's guide: 0.9)");

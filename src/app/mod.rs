@@ -263,6 +263,7 @@ impl RbmLabApp {
             Update::EpochFinished { epoch, mean_loss } => self.loss.history.push_epoch_mean(epoch, mean_loss),
             Update::Progress(progress) => {
                 self.controls.running = progress.running;
+                self.controls.swap_rates.clone_from(&progress.swap_rates);
                 self.saves.progress(progress.samples_seen);
                 self.progress = Some(progress);
             }

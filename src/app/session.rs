@@ -40,6 +40,7 @@ use super::{RbmLabApp, Tab};
 use crate::data::Dataset;
 use crate::io::{ModelFile, ModelFileError, atomic_write, metadata_entry, model_from_bytes, read_model_bytes};
 use crate::limits::{MAX_GIBBS_CHAINS, MAX_MARKER_LABEL_CHARS, MAX_SESSION_EVALUATIONS};
+use crate::model::raise::RaiseEstimate;
 use crate::model::{ModelSpec, TrainingConfig, VisibleSampling};
 use crate::quality::{Evaluation, MonitorPoint};
 use crate::trainer::{ChainCommand, ChainStart, Command, Update};
@@ -168,18 +169,19 @@ mod any_f64 {
 
 /// `From` both ways between a session's copy of a struct and the struct itself, field by field
 /// (destructured, so that a field added to either one is a compile error here, not a silent loss).
+/// Fields after `;` are optional structs of their own, converted the same way.
 macro_rules! convert_both_ways {
-    ($saved:ident <-> $live:ident { $($field:ident),* $(,)? }) => {
+    ($saved:ident <-> $live:ident { $($field:ident),* $(,)? $(; $($optional:ident),*)? }) => {
         impl From<&$live> for $saved {
             fn from(value: &$live) -> Self {
-                let $live { $($field),* } = *value;
-                Self { $($field),* }
+                let $live { $($field,)* $($($optional),*)? } = value;
+                Self { $($field: *$field,)* $($($optional: $optional.as_ref().map(Into::into)),*)? }
             }
         }
         impl From<&$saved> for $live {
             fn from(value: &$saved) -> Self {
-                let $saved { $($field),* } = *value;
-                Self { $($field),* }
+                let $saved { $($field,)* $($($optional),*)? } = value;
+                Self { $($field: *$field,)* $($($optional: $optional.as_ref().map(Into::into)),*)? }
             }
         }
     };
@@ -244,12 +246,32 @@ pub struct SavedEvaluation {
     pub betas: usize,
     #[serde(with = "any_f64")]
     pub seconds: f64,
+    /// RAISE's bound, when the evaluation had one (absent in sessions written before it existed).
+    #[serde(default)]
+    pub raise: Option<SavedRaise>,
 }
 
 convert_both_ways!(SavedEvaluation <-> Evaluation {
     epoch, n_hidden, log_z, log_z_low, log_z_high, exact, test_log_likelihood, train_log_likelihood, images, runs,
-    betas, seconds
+    betas, seconds; raise
 });
+
+/// One [`RaiseEstimate`], in the session's own layout.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct SavedRaise {
+    pub images: usize,
+    pub runs: usize,
+    #[serde(with = "any_f64")]
+    pub bound: f64,
+    #[serde(with = "any_f64")]
+    pub low: f64,
+    #[serde(with = "any_f64")]
+    pub high: f64,
+    #[serde(with = "any_f64")]
+    pub log_z_estimate: f64,
+}
+
+convert_both_ways!(SavedRaise <-> RaiseEstimate { images, runs, bound, low, high, log_z_estimate });
 
 /// Compared bit for bit, so that NaN equals NaN (a round trip must give back what was written).
 macro_rules! bitwise_eq {
@@ -263,7 +285,8 @@ macro_rules! bitwise_eq {
 }
 bitwise_eq!(SavedMonitor: epoch, pseudo_likelihood, free_energy_gap, reconstruction_mse, update_ratio;);
 bitwise_eq!(SavedEvaluation: epoch, log_z, log_z_low, log_z_high, test_log_likelihood, train_log_likelihood, seconds;
-    n_hidden, exact, images, runs, betas);
+    n_hidden, exact, images, runs, betas, raise);
+bitwise_eq!(SavedRaise: bound, low, high, log_z_estimate; images, runs);
 
 /// The Gibbs chain panel's settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

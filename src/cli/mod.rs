@@ -4,6 +4,7 @@
 mod bench;
 mod eval;
 mod inpaint;
+mod probe;
 mod sample;
 mod signals;
 mod train;
@@ -12,6 +13,7 @@ mod values;
 pub use bench::{BenchArgs, BenchPlan, Scenario, bench_sgemm, run_bench, run_scenario};
 pub use eval::{EvalArgs, run_eval};
 pub use inpaint::{InpaintArgs, MaskSpec, ModeArg, run_inpaint};
+pub use probe::{ProbeArgs, run_probe};
 pub use sample::{SampleArgs, StartArg, run_sample};
 pub use signals::{StopSignal, StopSignals};
 pub use train::{TrainArgs, run_train};
@@ -112,6 +114,9 @@ pub enum Subcommands {
     Bench(BenchArgs),
     /// Estimate log Z (AIS, or exactly for small models) and print the test and train log-likelihood.
     Eval(EvalArgs),
+    /// Train a linear classifier on a saved model's hidden probabilities and on the raw pixels,
+    /// and print both test accuracies (overall and per class).
+    Probe(ProbeArgs),
 }
 
 /// `--data`: a folder of IDX files or a known dataset's name (`fashion-mnist`, `mnist`); none is

@@ -1,12 +1,12 @@
 //! The command line's names for the model's settings: `--sampling tutorial|bernoulli|probabilities`,
-//! `--method cd|pcd`, `--lr-schedule constant|linear|exponential`, `--init xavier|hinton`. The
+//! `--method cd|pcd|pt`, `--temperature-spacing geometric|linear`, `--lr-schedule constant|linear|exponential`, `--init xavier|hinton`. The
 //! model's enums are the arguments' values themselves (no mirror enums to keep in step), and each
 //! value's name and help are written once, here; the window names them in `app::labels`.
 
 use clap::ValueEnum;
 use clap::builder::PossibleValue;
 
-use crate::model::{GradientMethod, Initialisation, LrSchedule, VisibleSampling};
+use crate::model::{GradientMethod, Initialisation, LrSchedule, TemperatureSpacing, VisibleSampling};
 
 /// Implements [`ValueEnum`] for a model enum from its `ALL` list and one name (and optional help
 /// text) per variant; the match is exhaustive, so a new variant cannot go without a name.
@@ -35,6 +35,12 @@ command_line_names!(VisibleSampling {
 command_line_names!(GradientMethod {
     Cd => "cd", "Contrastive divergence (chains start at the data)";
     Pcd => "pcd", "Persistent contrastive divergence (fantasy particles)";
+    Pt => "pt", "Parallel tempering (persistent chains at several temperatures that swap states)";
+});
+
+command_line_names!(TemperatureSpacing {
+    Geometric => "geometric", "A constant ratio between neighbouring inverse temperatures";
+    Linear => "linear", "Equal steps in inverse temperature";
 });
 
 command_line_names!(LrSchedule {
@@ -85,6 +91,7 @@ mod tests {
         assert_eq!(sampling("probabilities"), Some(VisibleSampling::Probabilities));
         assert_eq!(parse(&["--method", "cd"]).method, Some(GradientMethod::Cd));
         assert_eq!(parse(&["--method", "pcd"]).method, Some(GradientMethod::Pcd));
+        assert_eq!(parse(&["--method", "pt"]).method, Some(GradientMethod::Pt));
         let schedule = |name| parse(&["--lr-schedule", name]).lr_schedule;
         assert_eq!(schedule("constant"), Some(LrSchedule::Constant));
         assert_eq!(schedule("linear"), Some(LrSchedule::Linear));
@@ -107,6 +114,7 @@ mod tests {
         check::<GradientMethod>();
         check::<LrSchedule>();
         check::<Initialisation>();
+        check::<TemperatureSpacing>();
         assert_eq!(command_line_name(VisibleSampling::Bernoulli), "bernoulli");
     }
 }

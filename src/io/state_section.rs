@@ -2,18 +2,23 @@
 //! parameters to continue exactly where it stopped ([`TrainingState`]).
 //!
 //! Layout (inside format version 1 files; readers that do not know the section ignore it):
-//! - `__metadata__` entry `rbm_lab_state`: JSON (`StateEntry` below): `state_version` (1), `epoch`,
-//!   `cursor`, `train_images`, `epoch_loss_sum`, `epoch_batches`, `workspace_generation`,
-//!   `workspace_seed`, `workspace_capacity`, and which optional tensors follow (`particles` as a
-//!   count, `velocity`, `visible_offset`, `hidden_activity` as booleans);
+//! - `__metadata__` entry `rbm_lab_state`: JSON (`StateEntry` below): `state_version` (1, or 2 with
+//!   parallel tempering), `epoch`, `cursor`, `train_images`, `epoch_loss_sum`, `epoch_batches`,
+//!   `workspace_generation`, `workspace_seed`, `workspace_capacity`, and which optional tensors
+//!   follow (`particles` as a count, `velocity`, `visible_offset`, `hidden_activity` as booleans);
+//!   version 2 adds `tempering` (the ladder `betas`, the swap `rounds` done and the running
+//!   `swap_rates`, while tempered chains are alive) and `tempering_base` (a boolean), both left out
+//!   when absent, so that files without them stay version 1 and older builds read them;
 //! - tensors named `state.*`, little-endian like the parameters:
 //!   - `state.shuffle_stream` U64 `[4]`, `state.data_streams` U64 `[capacity, 4]`,
 //!     `state.chain_streams` U64 `[chains, 4]`: xoshiro256++ states, words s0..s3;
-//!   - `state.particles` F32 `[particles, V]` (PCD's fantasy particles, when alive);
+//!   - `state.particles` F32 `[particles, V]` (PCD's fantasy particles, or parallel tempering's
+//!     chains at every temperature, β = 1 first, when alive);
 //!   - `state.velocity_W` F32 `[V, H]`, `state.velocity_b_v` F32 `[V]`, `state.velocity_b_h` F32 `[H]`
 //!     (momentum buffers, once the full update has run);
 //!   - `state.visible_offset` F32 `[V]` (centering, once set), `state.hidden_offset` F32 `[H]`,
-//!     `state.hidden_activity` F32 `[H]` (the sparsity penalty's running means, once used).
+//!     `state.hidden_activity` F32 `[H]` (the sparsity penalty's running means, once used);
+//!   - `state.tempering_base` F32 `[V]` (the base biases of parallel tempering's hot end, once set).
 //!
 //! Checked on load as strictly as the rest of the file: every tensor the entry announces is there
 //! with its dtype and shape and nothing else is called `state.*`, the values are finite, the
@@ -29,12 +34,15 @@ use super::model_file::{
 };
 use crate::model::rng::RowStreams;
 use crate::model::rng::{stream_from_words, stream_words};
-use crate::model::{TrainingState, Velocity, WorkspaceState};
+use crate::model::{Tempering, TrainingState, Velocity, WorkspaceState};
 
 /// The `__metadata__` entry holding the section's JSON.
 pub const STATE_KEY: &str = "rbm_lab_state";
-/// The version of the section this build reads and writes.
-pub const STATE_VERSION: u32 = 1;
+/// The newest version of the section this build reads and writes (it reads version 1 too, and
+/// writes it when the state has nothing of version 2).
+pub const STATE_VERSION: u32 = 2;
+/// The version before parallel tempering.
+const STATE_VERSION_WITHOUT_TEMPERING: u32 = 1;
 /// Every tensor of the section starts with this.
 pub const STATE_PREFIX: &str = "state.";
 
@@ -48,6 +56,7 @@ const VELOCITY_B_H: &str = "state.velocity_b_h";
 const VISIBLE_OFFSET: &str = "state.visible_offset";
 const HIDDEN_OFFSET: &str = "state.hidden_offset";
 const HIDDEN_ACTIVITY: &str = "state.hidden_activity";
+const TEMPERING_BASE: &str = "state.tempering_base";
 
 /// The section's scalars and the list of optional tensors, as JSON.
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -67,6 +76,21 @@ struct StateEntry {
     velocity: bool,
     visible_offset: bool,
     hidden_activity: bool,
+    /// Version 2: parallel tempering's ladder and rates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tempering: Option<TemperingEntry>,
+    /// Version 2: whether `state.tempering_base` follows.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    tempering_base: bool,
+}
+
+/// [`Tempering`] as JSON (f64 values round-trip exactly).
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct TemperingEntry {
+    betas: Vec<f64>,
+    rounds: u64,
+    swap_rates: Vec<f64>,
 }
 
 fn bad(reason: impl Into<String>) -> ModelFileError {
@@ -84,8 +108,18 @@ pub(super) fn write<'a>(
     check_position(state, metadata)?;
     let ws = &state.workspace;
     let particles = ws.particles.len() / n_visible;
+    let tempering = ws.tempering.as_ref().map(|t| TemperingEntry {
+        betas: t.betas.clone(),
+        rounds: t.rounds,
+        swap_rates: t.swap_rates.clone(),
+    });
+    let version = if tempering.is_some() || ws.tempering_base.is_some() {
+        STATE_VERSION
+    } else {
+        STATE_VERSION_WITHOUT_TEMPERING
+    };
     let entry = StateEntry {
-        state_version: STATE_VERSION,
+        state_version: version,
         epoch: state.epoch,
         cursor: state.cursor,
         train_images: state.train_images,
@@ -98,6 +132,8 @@ pub(super) fn write<'a>(
         velocity: ws.velocity.is_some(),
         visible_offset: ws.visible_offset.is_some(),
         hidden_activity: ws.hidden_activity.is_some(),
+        tempering,
+        tempering_base: ws.tempering_base.is_some(),
     };
     let json = serde_json::to_string(&entry).map_err(|e| bad(format!("it cannot be written as JSON: {e}")))?;
     let words = |streams: &RowStreams| streams.to_words().concat();
@@ -122,6 +158,9 @@ pub(super) fn write<'a>(
     tensors.push((HIDDEN_OFFSET, vec![n_hidden], TensorValues::F32(&ws.hidden_offset)));
     if let Some(activity) = &ws.hidden_activity {
         tensors.push((HIDDEN_ACTIVITY, vec![n_hidden], TensorValues::F32(activity)));
+    }
+    if let Some(base) = &ws.tempering_base {
+        tensors.push((TEMPERING_BASE, vec![n_visible], TensorValues::F32(base)));
     }
     Ok((json, tensors))
 }
@@ -153,6 +192,7 @@ pub(super) fn read(
         (entry.velocity, &[VELOCITY_W, VELOCITY_B_V, VELOCITY_B_H][..]),
         (entry.visible_offset, &[VISIBLE_OFFSET][..]),
         (entry.hidden_activity, &[HIDDEN_ACTIVITY][..]),
+        (entry.tempering_base, &[TEMPERING_BASE][..]),
     ];
     for (present, names) in optional {
         if present {
@@ -231,6 +271,11 @@ pub(super) fn read(
             true => Some(f32s(HIDDEN_ACTIVITY, &[nh], "one running mean per hidden unit")?),
             false => None,
         },
+        tempering: entry.tempering.map(|t| Tempering { betas: t.betas, rounds: t.rounds, swap_rates: t.swap_rates }),
+        tempering_base: match entry.tempering_base {
+            true => Some(f32s(TEMPERING_BASE, &[nv], "one base bias per visible unit")?),
+            false => None,
+        },
     };
     let state = TrainingState {
         epoch: entry.epoch,
@@ -253,7 +298,7 @@ fn parse_entry(json: &str) -> Result<StateEntry, ModelFileError> {
         .map_err(|error| bad(format!("the `{STATE_KEY}` entry is not valid JSON ({error})")))?;
     let version = value.get("state_version").and_then(serde_json::Value::as_u64);
     match version {
-        Some(v) if v == u64::from(STATE_VERSION) => {}
+        Some(v) if (u64::from(STATE_VERSION_WITHOUT_TEMPERING)..=u64::from(STATE_VERSION)).contains(&v) => {}
         Some(v) if v > u64::from(STATE_VERSION) => {
             return Err(bad(format!(
                 "it has version {v}, but this rbm-lab reads version {STATE_VERSION}; open it with a newer rbm-lab"
@@ -261,7 +306,15 @@ fn parse_entry(json: &str) -> Result<StateEntry, ModelFileError> {
         }
         _ => return Err(bad(format!("the `{STATE_KEY}` entry has no valid state_version (expected {STATE_VERSION})"))),
     }
-    serde_json::from_value(value).map_err(|error| bad(format!("the `{STATE_KEY}` entry is malformed ({error})")))
+    let entry: StateEntry = serde_json::from_value(value)
+        .map_err(|error| bad(format!("the `{STATE_KEY}` entry is malformed ({error})")))?;
+    if entry.state_version == STATE_VERSION_WITHOUT_TEMPERING && (entry.tempering.is_some() || entry.tempering_base) {
+        return Err(bad(format!(
+            "the `{STATE_KEY}` entry has version {STATE_VERSION_WITHOUT_TEMPERING} but parallel tempering's fields, \
+             which came with version {STATE_VERSION}"
+        )));
+    }
+    Ok(entry)
 }
 
 /// The state's position must be the one the metadata records (same formula, so equal up to the

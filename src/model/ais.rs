@@ -222,41 +222,58 @@ pub fn ais_log_z(
     config: &AisConfig,
     progress: &mut dyn FnMut(f64) -> bool,
 ) -> Result<AisResult, EvalError> {
-    let (nv, nh) = (rbm.n_visible(), rbm.n_hidden());
     if config.runs == 0 {
         return Err(EvalError::NoRuns);
     }
-    if base_visible_bias.len() != nv {
-        return Err(EvalError::Shape { what: "base visible bias", expected: nv, got: base_visible_bias.len() });
-    }
-    if !base_visible_bias.iter().all(|b| b.is_finite()) {
-        return Err(EvalError::NotFinite("base visible bias"));
-    }
-    if !rbm.is_finite() {
-        return Err(EvalError::NotFinite("the model's parameters"));
-    }
-    let model = Annealing {
-        w: rbm.weights_slice(),
-        b_v: rbm.visible_bias().as_slice().unwrap_or(&[]),
-        b_h: rbm.hidden_bias().as_slice().unwrap_or(&[]),
-        b_a: base_visible_bias,
-        bias_difference: rbm.visible_bias().iter().zip(base_visible_bias).map(|(&b, &a)| b as f64 - a as f64).collect(),
-        nv,
-        nh,
-    };
+    let model = Annealing::new(rbm, base_visible_bias)?;
     let betas = config.schedule.betas();
-    let steps = betas.len() - 1;
-
     let runs = config.runs;
-    let parts = config.threads.0.clamp(1, runs);
-    let block = runs.div_ceil(parts);
-    let mut streams = RowStreams::new(config.seed, runs);
-    let mut blocks: Vec<Block> = streams.streams_mut().chunks(block).map(|s| Block::new(&model, s.to_vec())).collect();
-    let pool = MathPool::new(blocks.len());
+    let log_weights = anneal(&model, Start::Base, runs, betas, config.seed, config.threads, progress)?;
+    let log_z_base = base_log_z(base_visible_bias, model.nh);
+    let (log_z, log_z_low, log_z_high) = ais_summary(&log_weights, log_z_base);
+    Ok(AisResult { log_z, log_z_low, log_z_high, log_z_base, runs, betas: betas.len(), log_weights })
+}
+
+/// Where the annealing runs start.
+pub(super) enum Start<'a> {
+    /// Exact samples of the base model (forward AIS).
+    Base,
+    /// Run r at row r of these visible states (R x V; reverse annealing from data, see
+    /// [`super::raise`]).
+    Rows(&'a [f32]),
+}
+
+/// `runs` annealing runs through `betas` (in the order given: rising for AIS, falling for RAISE):
+/// at each step β' → β every run adds ln p*_β(v) − ln p*_β'(v) to its log weight, then (unless it
+/// is the last) makes one Gibbs step at β. Returns each run's summed log weight, in run order.
+/// `progress` as in [`ais_log_z`].
+pub(super) fn anneal(
+    model: &Annealing<'_>,
+    start: Start<'_>,
+    runs: usize,
+    betas: &[f64],
+    seed: u64,
+    threads: Threads,
+    progress: &mut dyn FnMut(f64) -> bool,
+) -> Result<Vec<f64>, EvalError> {
+    let steps = betas.len().saturating_sub(1);
+    let parts = threads.0.clamp(1, runs.max(1));
+    let block = runs.div_ceil(parts).max(1);
+    let mut streams = RowStreams::new(seed, runs);
+    let mut blocks: Vec<Block> = streams.streams_mut().chunks(block).map(|s| Block::new(model, s.to_vec())).collect();
+    let pool = MathPool::new(blocks.len().max(1));
     let run_blocks =
         |blocks: &mut [Block], f: &(dyn Fn(&mut Block) + Sync)| pool.run(|_| blocks.par_iter_mut().for_each(f));
 
-    run_blocks(&mut blocks, &|b: &mut Block| b.start(&model));
+    match start {
+        Start::Base => run_blocks(&mut blocks, &|b: &mut Block| b.start(model)),
+        Start::Rows(rows) => {
+            for (index, b) in blocks.iter_mut().enumerate() {
+                let first = index * block * model.nv;
+                b.start_at(model, &rows[first..first + b.rows * model.nv]);
+            }
+        }
+    }
     // Progress and cancellation are looked at between chunks of β steps. A chunk is at most 1% of
     // the steps and, sized from the time the steps so far took, about `CHECK_INTERVAL` of work,
     // so that a cancelled evaluation of a large model stops at once rather than after 1% of its
@@ -270,7 +287,7 @@ pub fn ais_log_z(
         let end = (done + chunk).min(steps);
         run_blocks(&mut blocks, &|b: &mut Block| {
             for k in done + 1..=end {
-                b.step(&model, betas[k - 1], betas[k], k == steps);
+                b.step(model, betas[k - 1], betas[k], k == steps);
             }
         });
         done = end;
@@ -280,15 +297,11 @@ pub fn ais_log_z(
         let per_step = started.elapsed().as_secs_f64() / done as f64;
         chunk = ((CHECK_INTERVAL.as_secs_f64() / per_step.max(1e-9)) as usize).clamp(1, max_chunk);
     }
-
-    let log_weights: Vec<f64> = blocks.into_iter().flat_map(|b| b.log_w).collect();
-    let log_z_base = base_log_z(base_visible_bias, nh);
-    let (log_z, log_z_low, log_z_high) = ais_summary(&log_weights, log_z_base);
-    Ok(AisResult { log_z, log_z_low, log_z_high, log_z_base, runs, betas: betas.len(), log_weights })
+    Ok(blocks.into_iter().flat_map(|b| b.log_w).collect())
 }
 
 /// The target model, the base biases and b_v − b_A (for the visible part of the weight update).
-struct Annealing<'a> {
+pub(super) struct Annealing<'a> {
     w: &'a [f32],
     b_v: &'a [f32],
     b_h: &'a [f32],
@@ -296,6 +309,40 @@ struct Annealing<'a> {
     bias_difference: Vec<f64>,
     nv: usize,
     nh: usize,
+}
+
+impl<'a> Annealing<'a> {
+    /// Between the base-rate model with visible biases `base_visible_bias` and `rbm`.
+    ///
+    /// # Errors
+    /// [`EvalError::Shape`] / [`EvalError::NotFinite`] for a base bias of the wrong length or with a
+    /// non-finite value, [`EvalError::NotFinite`] for a model with NaN or infinite parameters.
+    pub(super) fn new(rbm: &'a Rbm, base_visible_bias: &'a [f32]) -> Result<Self, EvalError> {
+        let (nv, nh) = (rbm.n_visible(), rbm.n_hidden());
+        if base_visible_bias.len() != nv {
+            return Err(EvalError::Shape { what: "base visible bias", expected: nv, got: base_visible_bias.len() });
+        }
+        if !base_visible_bias.iter().all(|b| b.is_finite()) {
+            return Err(EvalError::NotFinite("base visible bias"));
+        }
+        if !rbm.is_finite() {
+            return Err(EvalError::NotFinite("the model's parameters"));
+        }
+        Ok(Self {
+            w: rbm.weights_slice(),
+            b_v: rbm.visible_bias().as_slice().unwrap_or(&[]),
+            b_h: rbm.hidden_bias().as_slice().unwrap_or(&[]),
+            b_a: base_visible_bias,
+            bias_difference: rbm
+                .visible_bias()
+                .iter()
+                .zip(base_visible_bias)
+                .map(|(&b, &a)| b as f64 - a as f64)
+                .collect(),
+            nv,
+            nh,
+        })
+    }
 }
 
 /// One thread's share of the runs: their visible states, hidden inputs vW + b_h, hidden samples,
@@ -332,8 +379,14 @@ impl Block {
         linalg::affine(&mut self.a, &self.v, self.rows, m.w, m.nv, m.nh, m.b_h, Threads(1));
     }
 
+    /// v = the given rows (this block's runs' starting states), and their hidden inputs.
+    fn start_at(&mut self, m: &Annealing<'_>, rows: &[f32]) {
+        self.v.copy_from_slice(rows);
+        linalg::affine(&mut self.a, &self.v, self.rows, m.w, m.nv, m.nh, m.b_h, Threads(1));
+    }
+
     /// Step from β_{k−1} to β_k: add ln p*_k(v) − ln p*_{k−1}(v) to the log weights, then (unless this
-    /// is the last β, 1) one Gibbs step at β_k.
+    /// is the last β) one Gibbs step at β_k. Either direction: RAISE steps down (β_k < β_{k−1}).
     fn step(&mut self, m: &Annealing<'_>, beta_prev: f64, beta: f64, last: bool) {
         let (nv, nh) = (m.nv, m.nh);
         let d_beta = beta - beta_prev;

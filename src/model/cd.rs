@@ -9,7 +9,8 @@
 //! The first chain step reuses p0 (the tutorial recomputes the same product), so a step costs 2k+3
 //! matrix products. Both halves of the weight update go through one product with 2B rows.
 //!
-//! Beyond the tutorial (all off by default, see `TrainingConfig`): persistent chains (PCD), momentum,
+//! Beyond the tutorial (all off by default, see `TrainingConfig`): persistent chains (PCD) or ladders
+//! of them at several temperatures (parallel tempering, see [`super::tempering`]), momentum,
 //! L2 weight decay, a sparsity penalty on the hidden activations, centering (Melchior, Fischer &
 //! Wiskott, JMLR 2016), a learning-rate schedule and binarised data. The model is always stored in
 //! the standard parametrisation (W, b_v, b_h); centering only changes the direction of the update:
@@ -29,6 +30,7 @@ use super::rbm::{Rbm, copy_parallel};
 use super::rng::RowStreams;
 use super::sampling;
 use super::state::StateError;
+use super::tempering::{self, TemperedChains, Tempering};
 
 /// What one update reports.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -127,6 +129,11 @@ pub struct WorkspaceState {
     pub hidden_offset: Vec<f32>,
     /// The sparsity penalty's running mean q of each hidden unit's activation, once used.
     pub hidden_activity: Option<Vec<f32>>,
+    /// Parallel tempering's ladder, round count and swap rates, while its chains are alive (the
+    /// chains themselves are `particles`, temperature-major: the β = 1 chains first).
+    pub tempering: Option<Tempering>,
+    /// The base model's visible biases b_A of parallel tempering, once set.
+    pub tempering_base: Option<Vec<f32>>,
 }
 
 impl WorkspaceState {
@@ -185,6 +192,21 @@ impl WorkspaceState {
             size("the sparsity running means", activity.len(), nh, nh.to_string())?;
             parts.push(("the sparsity running means", activity));
         }
+        if let Some(tempering) = &self.tempering {
+            tempering.check().map_err(|why| StateError::Inconsistent(format!("parallel tempering: {why}")))?;
+            let temperatures = tempering.betas.len();
+            if particles == 0 || !particles.is_multiple_of(temperatures) {
+                return Err(StateError::Size {
+                    part: "the tempered chains",
+                    found: particles,
+                    expected: format!("a positive multiple of the {temperatures} temperatures"),
+                });
+            }
+        }
+        if let Some(base) = &self.tempering_base {
+            size("the tempering base biases", base.len(), nv, nv.to_string())?;
+            parts.push(("the tempering base biases", base));
+        }
         match parts.into_iter().find(|(_, values)| !values.iter().all(|x| x.is_finite())) {
             Some((part, _)) => Err(StateError::NonFinite { part }),
             None => Ok(()),
@@ -220,6 +242,11 @@ pub struct CdWorkspace {
     hidden_offset: Vec<f32>,
     /// Running mean of p(h=1|data) per hidden unit, for the sparsity penalty.
     hidden_activity: Option<Vec<f32>>,
+    /// Parallel tempering's ladder and rates while its chains (`particles` of them, all
+    /// temperatures) are alive; its base biases b_A; scratch for the swap tests.
+    tempering: Option<Tempering>,
+    tempering_base: Option<Vec<f32>>,
+    swap_log_probabilities: Vec<f64>,
     mean_v0: Vec<f32>,
     mean_vk: Vec<f32>,
     mean_p0: Vec<f32>,
@@ -251,6 +278,9 @@ impl CdWorkspace {
             visible_offset: None,
             hidden_offset: vec![0.5; n_hidden],
             hidden_activity: None,
+            tempering: None,
+            tempering_base: None,
+            swap_log_probabilities: Vec::new(),
             mean_v0: vec![0.0; n_visible],
             mean_vk: vec![0.0; n_visible],
             mean_p0: vec![0.0; n_hidden],
@@ -277,10 +307,12 @@ impl CdWorkspace {
         let parameters = v * h + v + h;
         // Wᵀ, the momentum, the model and its last finite copy.
         let parameter_values = 4 * parameters;
-        // Means, offsets and the sparsity activity.
-        let small_values = 3 * v + 6 * h;
+        // Means, offsets, the sparsity activity and parallel tempering's base biases.
+        let small_values = 4 * v + 6 * h;
         let streams = (batch + chain_capacity) * std::mem::size_of::<Xoshiro256PlusPlus>() as u128;
-        let bytes = 4 * (row_values + parameter_values + small_values) + streams;
+        // Parallel tempering's swap tests: two f64 log-probabilities per chain.
+        let swap_tests = 16 * chain_capacity;
+        let bytes = 4 * (row_values + parameter_values + small_values) + streams + swap_tests;
         u64::try_from(bytes).unwrap_or(u64::MAX)
     }
 
@@ -323,6 +355,8 @@ impl CdWorkspace {
         state.visible_offset.clone_from(&self.visible_offset);
         state.hidden_offset.clone_from(&self.hidden_offset);
         state.hidden_activity.clone_from(&self.hidden_activity);
+        state.tempering.clone_from(&self.tempering);
+        state.tempering_base.clone_from(&self.tempering_base);
     }
 
     /// A workspace for a V x H model that continues from `state` exactly as the workspace it was
@@ -339,6 +373,8 @@ impl CdWorkspace {
         workspace.visible_offset.clone_from(&state.visible_offset);
         workspace.hidden_offset.clone_from(&state.hidden_offset);
         workspace.hidden_activity.clone_from(&state.hidden_activity);
+        workspace.tempering.clone_from(&state.tempering);
+        workspace.tempering_base.clone_from(&state.tempering_base);
         Ok(workspace)
     }
 
@@ -362,6 +398,7 @@ impl CdWorkspace {
         grow(&mut self.reconstruction, self.capacity * nv);
         self.chain_streams = RowStreams::new(self.seed, rows.max(self.capacity));
         self.particles = 0;
+        self.tempering = None;
     }
 
     /// The centering offset of the visible units (normally the training pixel means); without it,
@@ -370,6 +407,25 @@ impl CdWorkspace {
         if means.len() == self.n_visible {
             self.visible_offset = Some(means.to_vec());
         }
+    }
+
+    /// The visible biases b_A of parallel tempering's base model (normally
+    /// [`super::ais::base_rate_visible_bias`] of the training pixel means), which its hot chains
+    /// lean towards; without them, plain tempering exp(−βE).
+    pub fn set_tempering_base(&mut self, base_visible_bias: &[f32]) {
+        if base_visible_bias.len() == self.n_visible {
+            self.tempering_base = Some(base_visible_bias.to_vec());
+        }
+    }
+
+    pub fn has_tempering_base(&self) -> bool {
+        self.tempering_base.is_some()
+    }
+
+    /// Parallel tempering's running swap acceptance rate of each neighbouring pair of
+    /// temperatures (β_1, β_2), (β_2, β_3), …; empty without tempered chains.
+    pub fn swap_rates(&self) -> &[f64] {
+        self.tempering.as_ref().map_or(&[], |t| &t.swap_rates)
     }
 
     /// Counts the subnormal values in each step's operands from the next step on (`true`), or
@@ -411,9 +467,13 @@ impl CdWorkspace {
         let rows = rows.clamp(1, self.capacity);
         let (nv, nh) = (self.n_visible, self.n_hidden);
         debug_assert_eq!((rbm.n_visible(), rbm.n_hidden()), (nv, nh));
-        let pcd = config.method == GradientMethod::Pcd;
+        // PCD and PT keep their chains between steps; `chain_rows` are the chains whose statistics
+        // enter the update (PT's β = 1 chains), `all_chains` every chain the step runs.
+        let pcd = config.method != GradientMethod::Cd;
+        let ladder = (config.method == GradientMethod::Pt).then(|| config.temperature_ladder());
         let chain_rows = if pcd { config.particles().max(1) } else { rows };
-        self.ensure_chain_capacity(chain_rows);
+        let all_chains = chain_rows * ladder.as_ref().map_or(1, Vec::len);
+        self.ensure_chain_capacity(all_chains);
         let k = config.k.max(1);
 
         if config.binarize_data {
@@ -424,13 +484,22 @@ impl CdWorkspace {
             // CD's chains run in the particle buffer: PCD, if switched on again, starts afresh.
             self.particles = 0;
         }
-        if pcd && self.particles != chain_rows {
-            // New particles start at the data, cycling through the batch.
-            for r in 0..chain_rows {
-                let src = (r % rows) * nv;
+        if pcd && self.particles != all_chains {
+            // New particles start at the data, cycling through the batch (every temperature of a
+            // PT particle at the same image).
+            for r in 0..all_chains {
+                let src = (r % chain_rows % rows) * nv;
                 self.chain_visible[r * nv..(r + 1) * nv].copy_from_slice(&self.stacked_visible[src..src + nv]);
             }
-            self.particles = chain_rows;
+            self.particles = all_chains;
+            self.tempering = None;
+        }
+        match &ladder {
+            Some(betas) if self.tempering.as_ref().is_none_or(|t| &t.betas != betas) => {
+                self.tempering = Some(Tempering::new(betas.clone()));
+            }
+            Some(_) => {}
+            None => self.tempering = None,
         }
 
         let lr = config.learning_rate_at(epoch);
@@ -439,20 +508,33 @@ impl CdWorkspace {
         // Each h → v product through W itself makes the gemm crate gather W's strided columns;
         // with two or more per block, one transpose per step is cheaper (that gather was ~20% of a
         // CD-10 step in the profile; with one per block, as in CD-1, the gather is cheaper).
-        let transpose = k >= 2;
+        let transpose = k >= 2 || all_chains > chain_rows;
         if transpose {
             linalg::transpose_into(w, nv, nh, &mut self.weights_transposed, threads);
         }
         let wt = std::mem::take(&mut self.weights_transposed);
         let model = ChainParams { w, wt: transpose.then_some(&wt[..]), b_v, b_h, nv, nh, k, config };
         self.positive_phase(&model, rows, pcd, threads);
-        self.negative_phase(&model, rows, chain_rows, pcd, threads);
+        match self.tempering.as_mut() {
+            Some(tempering) => {
+                let chains = TemperedChains {
+                    visible: &mut self.chain_visible,
+                    hidden: &mut self.chain_hidden,
+                    negative_hidden: &mut self.stacked_hidden[rows * nh..],
+                    streams: self.chain_streams.streams_mut(),
+                    log_probabilities: &mut self.swap_log_probabilities,
+                };
+                let base = self.tempering_base.as_deref();
+                tempering::negative_phase(&model, tempering, base, chains, chain_rows, k, threads);
+            }
+            None => self.negative_phase(&model, rows, chain_rows, pcd, threads),
+        }
         let l1 = self.statistics(rows, chain_rows, pcd);
         self.weights_transposed = wt;
         if let Some(census) = &mut self.census {
             census.hidden_probabilities = count_subnormals(&self.stacked_hidden[..(rows + chain_rows) * nh]);
-            census.chains = count_subnormals(&self.chain_visible[..chain_rows * nv])
-                + count_subnormals(&self.chain_hidden[..chain_rows * nh]);
+            census.chains = count_subnormals(&self.chain_visible[..all_chains * nv])
+                + count_subnormals(&self.chain_hidden[..all_chains * nh]);
         }
 
         let stats = StepStats { reconstruction_l1: l1, rows, learning_rate: lr, momentum };
@@ -715,22 +797,23 @@ fn column_means(data: &[f32], width: usize, out: &mut [f32]) {
 
 type ChainBlock<'a> = (usize, (((&'a mut [f32], &'a mut [f32]), &'a mut [f32]), &'a mut [Xoshiro256PlusPlus]));
 
+/// The model and settings the chains of one step run with.
 #[derive(Clone, Copy)]
-struct ChainParams<'a> {
-    w: &'a [f32],
+pub(super) struct ChainParams<'a> {
+    pub w: &'a [f32],
     /// Wᵀ, row-major hidden x visible, when the step made one.
-    wt: Option<&'a [f32]>,
-    b_v: &'a [f32],
-    b_h: &'a [f32],
-    nv: usize,
-    nh: usize,
-    k: usize,
-    config: &'a TrainingConfig,
+    pub wt: Option<&'a [f32]>,
+    pub b_v: &'a [f32],
+    pub b_h: &'a [f32],
+    pub nv: usize,
+    pub nh: usize,
+    pub k: usize,
+    pub config: &'a TrainingConfig,
 }
 
 impl ChainParams<'_> {
     /// `out = h Wᵀ + b_v` on one thread.
-    fn visible_inputs(&self, out: &mut [f32], h: &[f32], rows: usize) {
+    pub fn visible_inputs(&self, out: &mut [f32], h: &[f32], rows: usize) {
         match self.wt {
             Some(wt) => linalg::affine(out, h, rows, wt, self.nh, self.nv, self.b_v, Threads(1)),
             None => linalg::affine_transposed(out, h, rows, self.w, self.nv, self.nh, self.b_v, Threads(1)),
@@ -787,6 +870,8 @@ mod tests {
             + optional(&ws.visible_offset)
             + optional(&ws.hidden_activity)
             + velocity
+            + optional(&ws.tempering_base)
+            + ws.swap_log_probabilities.capacity() * 8
             + (ws.data_streams.len() + ws.chain_streams.len()) * stream
     }
 

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::cd::CdWorkspace;
+pub use super::tempering::TemperatureSpacing;
 
 /// How the Gibbs chain produces the visible layer from p(v|h).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -33,11 +34,16 @@ pub enum GradientMethod {
     Cd,
     /// Persistent CD (Tieleman 2008): fantasy particles that carry on from one update to the next.
     Pcd,
+    /// Parallel tempering (Desjardins et al. 2010, Cho et al. 2010): each particle is a ladder of
+    /// persistent chains at `temperatures` inverse temperatures from 1 down to `min_beta`, which
+    /// swap states between neighbours; the β = 1 chains give the negative statistics (see
+    /// [`super::tempering`]).
+    Pt,
 }
 
 impl GradientMethod {
     /// Every value, in the order the window and the command line list them.
-    pub const ALL: [GradientMethod; 2] = [GradientMethod::Cd, GradientMethod::Pcd];
+    pub const ALL: [GradientMethod; 3] = [GradientMethod::Cd, GradientMethod::Pcd, GradientMethod::Pt];
 }
 
 /// How the learning rate changes over the planned epochs.
@@ -96,6 +102,12 @@ pub struct TrainingConfig {
     /// Train on binary images: each pixel drawn as 1 with probability intensity/255, afresh for
     /// every batch (the standard protocol behind published MNIST log-likelihoods).
     pub binarize_data: bool,
+    /// Parallel tempering: chains per particle, one per inverse temperature (1 = PCD).
+    pub temperatures: usize,
+    /// Parallel tempering: the lowest inverse temperature of the ladder.
+    pub min_beta: f32,
+    /// Parallel tempering: how the inverse temperatures are spaced between 1 and `min_beta`.
+    pub temperature_spacing: TemperatureSpacing,
 }
 
 impl Default for TrainingConfig {
@@ -120,6 +132,9 @@ impl Default for TrainingConfig {
             planned_epochs: 100.0,
             final_lr_fraction: 0.01,
             binarize_data: false,
+            temperatures: DEFAULT_TEMPERATURES,
+            min_beta: DEFAULT_MIN_BETA,
+            temperature_spacing: TemperatureSpacing::Geometric,
         }
     }
 }
@@ -175,10 +190,25 @@ impl TrainingConfig {
     pub fn particles(&self) -> usize {
         if self.pcd_particles == 0 { self.batch_size } else { self.pcd_particles }
     }
+
+    /// The inverse temperatures of parallel tempering's ladder, 1 first.
+    pub fn temperature_ladder(&self) -> Vec<f64> {
+        super::tempering::temperature_ladder(self.temperatures, self.min_beta as f64, self.temperature_spacing)
+    }
 }
 
+/// Parallel tempering's default ladder: 10 chains per particle, geometric from β = 1 to 0.5 (with
+/// the base-rate model at the hot end, see [`super::tempering`]). Desjardins et al. 2010 and Cho et
+/// al. 2010 use about ten temperatures; ten keeps a PT-1 update at about ten PCD-1 updates of Gibbs
+/// work. Cho et al. spread plain tempering down to β = 0, but on a trained 784-pixel model the
+/// energy changes so fast near β = 1 that neighbours ten steps apart over [0, 1] rarely swap; a
+/// geometric ladder down to 0.5 puts the steps where AIS's schedule puts most of its
+/// temperatures too (it spends 14,000 of its 14,501 steps above β = 0.5). Both are flags.
+pub const DEFAULT_TEMPERATURES: usize = 10;
+pub const DEFAULT_MIN_BETA: f32 = 0.5;
+
 use crate::limits::LimitError;
-pub use crate::limits::{MAX_BATCH, MAX_HIDDEN_UNITS, MAX_K, MAX_LEARNING_RATE};
+pub use crate::limits::{MAX_BATCH, MAX_HIDDEN_UNITS, MAX_K, MAX_LEARNING_RATE, MAX_TEMPERATURES};
 
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum ConfigError {
@@ -196,6 +226,18 @@ pub enum ConfigError {
     OutOfRange { name: &'static str, range: &'static str, value: f32 },
     #[error("PCD particles must be between 0 (= batch size) and {MAX_BATCH} (got {0})")]
     Particles(usize),
+    #[error("parallel tempering's temperatures must be between 1 and {MAX_TEMPERATURES} (got {0})")]
+    Temperatures(usize),
+    #[error(
+        "parallel tempering's lowest inverse temperature must be in (0, 1] for a geometric ladder and in [0, 1] \
+         for a linear one (got {0})"
+    )]
+    MinBeta(f32),
+    #[error(
+        "parallel tempering with {particles} particles x {temperatures} temperatures needs {} chains; rbm-lab's \
+         limit is {MAX_BATCH}: use fewer particles or temperatures", .particles * .temperatures
+    )]
+    TemperedChains { particles: usize, temperatures: usize },
     /// The model or its training buffers would be larger than rbm-lab's limits.
     #[error(transparent)]
     Limit(#[from] LimitError),
@@ -234,13 +276,28 @@ impl TrainingConfig {
                 return Err(ConfigError::OutOfRange { name, range, value });
             }
         }
+        if !(1..=MAX_TEMPERATURES).contains(&self.temperatures) {
+            return Err(ConfigError::Temperatures(self.temperatures));
+        }
+        let lowest = match self.temperature_spacing {
+            TemperatureSpacing::Geometric => f32::MIN_POSITIVE,
+            TemperatureSpacing::Linear => 0.0,
+        };
+        if !(self.min_beta.is_finite() && self.min_beta >= lowest && self.min_beta <= 1.0) {
+            return Err(ConfigError::MinBeta(self.min_beta));
+        }
+        if self.method == GradientMethod::Pt && self.particles().saturating_mul(self.temperatures) > MAX_BATCH {
+            return Err(ConfigError::TemperedChains { particles: self.particles(), temperatures: self.temperatures });
+        }
         Ok(())
     }
 
-    /// Negative chains a step keeps: the PCD particles, or one per batch row for CD.
+    /// Negative chains a step keeps: the PCD particles, PT's particles times temperatures, or one
+    /// per batch row for CD.
     pub fn chains(&self) -> usize {
         match self.method {
             GradientMethod::Pcd => self.particles().max(1),
+            GradientMethod::Pt => self.particles().max(1).saturating_mul(self.temperatures.max(1)),
             GradientMethod::Cd => self.batch_size,
         }
     }

@@ -10,16 +10,22 @@ pub mod gibbs;
 pub mod inpaint;
 pub mod linalg;
 pub mod pool;
+pub mod probe;
+pub mod raise;
 pub mod rbm;
 pub mod rng;
 pub mod sampling;
 pub mod state;
+pub mod tempering;
 
 pub use cd::{CdWorkspace, StepStats, SubnormalCensus, Velocity, WorkspaceState};
-pub use config::{ConfigError, GradientMethod, LrSchedule, ModelSpec, TrainingConfig, VisibleSampling};
+pub use config::{
+    ConfigError, GradientMethod, LrSchedule, ModelSpec, TemperatureSpacing, TrainingConfig, VisibleSampling,
+};
 pub use gibbs::GibbsChains;
 pub use inpaint::{CompletionConfig, CompletionMode, CompletionSampler, CompletionStats, InpaintError, Mask};
 pub use linalg::Threads;
 pub use pool::{MathPool, SubnormalMode};
 pub use rbm::{Initialisation, Rbm, ShapeError, sigmoid, softplus};
 pub use state::{StateError, TrainingState, epoch_position};
+pub use tempering::{TemperedSampler, Tempering};

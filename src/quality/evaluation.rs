@@ -8,6 +8,7 @@ use crate::data::{Dataset, ImageSet};
 use crate::limits::MAX_THREADS;
 use crate::model::ais::{AisConfig, BetaSchedule, ais_log_z, base_rate_visible_bias};
 use crate::model::eval::{EvalError, average_log_likelihood_of_images, exact_log_z};
+use crate::model::raise::{RaiseConfig, RaiseEstimate, raise_log_likelihood};
 use crate::model::{Rbm, Threads};
 
 /// Exact log Z is used instead of AIS when the smaller layer has at most this many units.
@@ -24,6 +25,10 @@ pub struct EvaluationSettings {
     pub images: usize,
     pub seed: u64,
     pub threads: usize,
+    /// RAISE's lower bound on this many of the test images (0: none), with `raise_runs` reverse
+    /// runs each, on the same schedule as AIS (see [`crate::model::raise`]).
+    pub raise_images: usize,
+    pub raise_runs: usize,
 }
 
 impl EvaluationSettings {
@@ -55,13 +60,27 @@ impl EvaluationSettings {
         }
         let betas = self.betas.unwrap_or(BetaSchedule::SALAKHUTDINOV_MURRAY_LEN);
         crate::limits::check_ais(self.runs, betas, n_visible, n_hidden)?;
+        if self.raise_images > 0 {
+            if self.raise_runs == 0 {
+                return Err(EvalError::NoRuns);
+            }
+            crate::limits::check_ais(self.raise_images.saturating_mul(self.raise_runs), betas, n_visible, n_hidden)?;
+        }
         Ok(())
     }
 }
 
 impl Default for EvaluationSettings {
     fn default() -> Self {
-        Self { runs: AisConfig::PAPER_RUNS, betas: None, images: 10_000, seed: 1, threads: 1 }
+        Self {
+            runs: AisConfig::PAPER_RUNS,
+            betas: None,
+            images: 10_000,
+            seed: 1,
+            threads: 1,
+            raise_images: 0,
+            raise_runs: DEFAULT_RAISE_RUNS,
+        }
     }
 }
 
@@ -84,7 +103,12 @@ pub struct Evaluation {
     pub runs: usize,
     pub betas: usize,
     pub seconds: f64,
+    /// RAISE's lower bound on some test images, when asked for.
+    pub raise: Option<RaiseEstimate>,
 }
+
+/// Reverse runs per image of RAISE unless asked otherwise (Burda et al. use 10 or more).
+pub const DEFAULT_RAISE_RUNS: usize = 10;
 
 impl Evaluation {
     /// The test log-likelihood's interval implied by log Z's ±3σ (a larger log Z lowers it).
@@ -130,19 +154,41 @@ pub fn evaluate(
     }
     let threads = Threads(settings.threads);
     let smaller = n_visible.min(n_hidden);
+    let schedule = match settings.betas {
+        Some(n) => BetaSchedule::uniform(n)?,
+        None => BetaSchedule::salakhutdinov_murray(),
+    };
+    let base = base_rate_visible_bias(&dataset.train_pixel_means());
+    // Progress shares by work: AIS's runs, then RAISE's.
+    let raise_rows = settings.raise_images.min(test_rows);
+    let raise_chains = (raise_rows * settings.raise_runs) as f64;
+    let ais_chains = if smaller <= EXACT_LIMIT { 0.0 } else { settings.runs as f64 };
+    let ais_share = ais_chains / (ais_chains + raise_chains).max(1.0);
     let (log_z, low, high, exact, runs, betas) = if smaller <= EXACT_LIMIT {
         let log_z = exact_log_z(rbm, threads)?;
         (log_z, log_z, log_z, true, 0, 0)
     } else {
-        let schedule = match settings.betas {
-            Some(n) => BetaSchedule::uniform(n)?,
-            None => BetaSchedule::salakhutdinov_murray(),
-        };
         let betas = schedule.len();
-        let config = AisConfig { runs: settings.runs, schedule, seed: settings.seed, threads };
-        let base = base_rate_visible_bias(&dataset.train_pixel_means());
-        let result = ais_log_z(rbm, &base, &config, &mut *progress)?;
+        let config = AisConfig { runs: settings.runs, schedule: schedule.clone(), seed: settings.seed, threads };
+        let result = ais_log_z(rbm, &base, &config, &mut |fraction| progress(fraction * ais_share))?;
         (result.log_z, result.log_z_low, result.log_z_high, false, result.runs, betas)
+    };
+    let raise = if raise_rows > 0 {
+        let images = crate::model::eval::binarise(&dataset.test.pixels[..raise_rows * n_visible], BINARISATION_SEED);
+        let config = RaiseConfig { runs: settings.raise_runs, schedule, seed: settings.seed ^ RAISE_SEED, threads };
+        let result = raise_log_likelihood(rbm, &base, &images, raise_rows, &config, &mut |fraction| {
+            progress(ais_share + fraction * (1.0 - ais_share))
+        })?;
+        Some(RaiseEstimate {
+            images: raise_rows,
+            runs: settings.raise_runs,
+            bound: result.mean,
+            low: result.low,
+            high: result.high,
+            log_z_estimate: images_log_likelihood(rbm, &dataset.test, raise_rows, BINARISATION_SEED, log_z, threads),
+        })
+    } else {
+        None
     };
     Ok(Evaluation {
         epoch,
@@ -164,8 +210,12 @@ pub fn evaluate(
         runs,
         betas,
         seconds: started.elapsed().as_secs_f64(),
+        raise,
     })
 }
+
+/// Mixed into the seed of RAISE's runs, so that they draw other numbers than AIS's.
+const RAISE_SEED: u64 = 0x0052_4149_5345;
 
 /// The average log-likelihood of the first `rows` images of `set`, binarised with `seed`.
 fn images_log_likelihood(rbm: &Rbm, set: &ImageSet, rows: usize, seed: u64, log_z: f64, threads: Threads) -> f64 {

@@ -12,7 +12,7 @@ mod evaluation;
 mod job;
 mod monitors;
 
-pub use evaluation::{EXACT_LIMIT, Evaluation, EvaluationSettings, evaluate};
+pub use evaluation::{DEFAULT_RAISE_RUNS, EXACT_LIMIT, Evaluation, EvaluationSettings, evaluate};
 pub use job::{EvaluationEvent, EvaluationJob, EvaluationWork, ThreadEnded};
 pub use monitors::{Histogram, MONITOR_VALUES, MonitorData, MonitorPoint, update_ratio};
 

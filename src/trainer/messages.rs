@@ -89,6 +89,9 @@ pub struct Progress {
     /// Threads training runs on: its math pool's, which is 1 when the pool could not be built and
     /// the work runs on the trainer thread alone ([`crate::model::MathPool::threads`]).
     pub threads: usize,
+    /// Parallel tempering's running swap acceptance rate of each neighbouring pair of
+    /// temperatures, coldest pair first (empty for the other methods).
+    pub swap_rates: Vec<f64>,
 }
 
 impl Progress {

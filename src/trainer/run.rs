@@ -19,9 +19,10 @@ use thiserror::Error;
 use super::LossPoint;
 use crate::data::Dataset;
 use crate::io::{ModelFile, ModelMetadata};
+use crate::model::ais::base_rate_visible_bias;
 use crate::model::{
-    CdWorkspace, Initialisation, MathPool, ModelSpec, Rbm, StateError, TrainingConfig, TrainingState, WorkspaceState,
-    epoch_position,
+    CdWorkspace, GradientMethod, Initialisation, MathPool, ModelSpec, Rbm, StateError, TrainingConfig, TrainingState,
+    WorkspaceState, epoch_position,
 };
 
 /// Separate random streams derived from the one seed, so that e.g. changing the chain count does not
@@ -357,6 +358,11 @@ impl TrainingRun {
             self.workspace_generation += 1;
             self.workspace = self.new_workspace(self.config.batch_size.min(images));
         }
+        if self.config.method == GradientMethod::Pt && !self.workspace.has_tempering_base() {
+            // Parallel tempering switched on after the workspace was made.
+            let base = base_rate_visible_bias(self.pixel_means());
+            self.workspace.set_tempering_base(&base);
+        }
         let nv = self.rbm.n_visible();
         let batch = &self.epochs.order[span.clone()];
         for (row, &index) in self.workspace.data_mut(rows).chunks_exact_mut(nv).zip(batch) {
@@ -419,6 +425,10 @@ impl TrainingRun {
         if self.config.centering {
             // Centering's visible offset starts at the training pixel means, as in the paper.
             workspace.set_visible_offset(self.pixel_means());
+        }
+        if self.config.method == GradientMethod::Pt {
+            // The hot end of the ladder: the training pixels' base-rate model, as AIS starts from.
+            workspace.set_tempering_base(&base_rate_visible_bias(self.pixel_means()));
         }
         workspace
     }
@@ -513,5 +523,11 @@ impl TrainingRun {
 
     pub fn samples_seen(&self) -> u64 {
         self.samples_seen
+    }
+
+    /// Parallel tempering's running swap acceptance rate of each neighbouring pair of
+    /// temperatures, coldest pair first; empty for the other methods.
+    pub fn swap_rates(&self) -> &[f64] {
+        self.workspace.swap_rates()
     }
 }

@@ -316,6 +316,7 @@ impl Worker {
             config: run.config().clone(),
             spec: run.spec().clone(),
             threads: run.pool().threads().0,
+            swap_rates: run.swap_rates().to_vec(),
         };
         // Unchanged progress is not news: an idle trainer leaves the window idle too.
         if self.last_progress.as_ref() != Some(&progress)

@@ -57,6 +57,7 @@ pub fn progress(samples_seen: u64, running: bool) -> Progress {
         config: options().config,
         spec: options().spec,
         threads: 2,
+        swap_rates: Vec::new(),
     }
 }
 

@@ -9,7 +9,8 @@ use crate::model::{GradientMethod, MathPool, SubnormalMode, TrainingConfig, samp
 /// Floating-point operations per training sample that are matrix products: 2·V·H per row of each
 /// product. CD-k: the positive phase, 2k − 1 chain products (the first reuses p(h|v0)), p(h|v_k)
 /// and the update over data and chain rows (2k + 3 products of a batch); PCD-k adds the
-/// reconstruction and has a full first step (2k + 5), its chain products over the particles.
+/// reconstruction and has a full first step (2k + 5), its chain products over the particles; PT
+/// runs those chain products at every temperature.
 pub fn useful_flops_per_sample(config: &TrainingConfig, nv: usize, hidden: usize) -> f64 {
     let batch = config.batch_size.max(1) as f64;
     let k = config.k.max(1) as f64;
@@ -19,6 +20,12 @@ pub fn useful_flops_per_sample(config: &TrainingConfig, nv: usize, hidden: usize
             let particles = config.particles().max(1) as f64;
             // data rows: positive, reconstruction, update; particle rows: 2k chain, p(h|v_k), update
             3.0 * batch + (2.0 * k + 2.0) * particles
+        }
+        GradientMethod::Pt => {
+            let particles = config.particles().max(1) as f64;
+            let temperatures = config.temperatures.max(1) as f64;
+            // as PCD, with the 2k chain products at every temperature
+            3.0 * batch + (2.0 * k * temperatures + 2.0) * particles
         }
     };
     2.0 * nv as f64 * hidden as f64 * rows / batch

@@ -28,7 +28,10 @@ use saving::{Checkpoints, beside, resume_command, save_somewhere};
 use super::signals::{StopSignal, StopSignals};
 use super::{WindowArgs, command_line_name, default_threads, load_dataset};
 use crate::io::{ModelFile, check_destination, load_model, save_model};
-use crate::model::{GradientMethod, Initialisation, LrSchedule, MathPool, ModelSpec, TrainingConfig, VisibleSampling};
+use crate::model::{
+    GradientMethod, Initialisation, LrSchedule, MathPool, ModelSpec, TemperatureSpacing, TrainingConfig,
+    VisibleSampling,
+};
 use crate::trainer::{BatchOutcome, Continuation, TrainingRun};
 
 #[derive(Args, Debug)]
@@ -67,9 +70,20 @@ pub struct TrainArgs {
     /// Gradient estimator (default cd).
     #[arg(long, value_enum)]
     pub method: Option<GradientMethod>,
-    /// PCD fantasy particles (default 0: the batch size).
+    /// PCD fantasy particles, or PT's particles (each a ladder of --temperatures chains) (default 0:
+    /// the batch size).
     #[arg(long)]
     pub particles: Option<usize>,
+    /// Parallel tempering: chains per particle, one per inverse temperature (default 10).
+    #[arg(long)]
+    pub temperatures: Option<usize>,
+    /// Parallel tempering: the lowest inverse temperature of the ladder (default 0.5).
+    #[arg(long)]
+    pub min_beta: Option<f32>,
+    /// Parallel tempering: how the inverse temperatures are spaced from 1 down to --min-beta
+    /// (default geometric).
+    #[arg(long, value_enum)]
+    pub temperature_spacing: Option<TemperatureSpacing>,
     /// Momentum after the warm-up (default 0: none). Hinton's guide: 0.9.
     #[arg(long)]
     pub momentum: Option<f32>,
@@ -138,6 +152,9 @@ impl TrainArgs {
             planned_epochs: self.epochs as f32,
             final_lr_fraction: self.final_lr_fraction.unwrap_or(base.final_lr_fraction),
             binarize_data: self.binarize || base.binarize_data,
+            temperatures: self.temperatures.unwrap_or(base.temperatures),
+            min_beta: self.min_beta.unwrap_or(base.min_beta),
+            temperature_spacing: self.temperature_spacing.unwrap_or(base.temperature_spacing),
         }
     }
 
@@ -233,7 +250,7 @@ pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<ExitCode> {
             return stop_and_save(&run, signal, args, &checkpoints.path);
         }
         match run.train_batch() {
-            BatchOutcome::Trained(report) => progress.batch(&report, args.epochs),
+            BatchOutcome::Trained(report) => progress.batch(&report, args.epochs, run.swap_rates()),
             BatchOutcome::Diverged { epoch_position, learning_rate } => {
                 progress.finish();
                 let kept = save_somewhere(&run.model_file(), &beside(&args.out, "last-good"))?;

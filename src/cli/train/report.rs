@@ -66,7 +66,7 @@ impl ProgressReport {
         }
     }
 
-    pub(super) fn batch(&mut self, report: &crate::trainer::BatchReport, epochs: usize) {
+    pub(super) fn batch(&mut self, report: &crate::trainer::BatchReport, epochs: usize, swap_rates: &[f64]) {
         self.done += report.rows as u64;
         self.bar.inc(report.rows as u64);
         let now = Instant::now();
@@ -79,12 +79,15 @@ impl ProgressReport {
         if let Some(finished) = report.finished_epoch {
             let (since, from) = self.epoch_started;
             let rate = (self.done - from) as f64 / now.duration_since(since).as_secs_f64().max(1e-9);
-            let line = format!(
+            let mut line = format!(
                 "epoch {}/{epochs}: mean L1 {:.5}, lr {}, {rate:.0} samples/s",
                 finished.epoch + 1,
                 finished.mean_loss,
                 report.learning_rate
             );
+            if !swap_rates.is_empty() {
+                line.push_str(&format!(", swap rates {}", swap_rates_text(swap_rates)));
+            }
             // A hidden bar (output not a terminal) would swallow its println.
             if self.bar.is_hidden() {
                 say(&line)
@@ -109,4 +112,9 @@ impl ProgressReport {
     pub(super) fn finish(&self) {
         self.bar.finish_and_clear();
     }
+}
+
+/// Parallel tempering's swap rates, coldest pair first: `0.62 0.58 … 0.41`.
+fn swap_rates_text(rates: &[f64]) -> String {
+    rates.iter().map(|rate| format!("{rate:.2}")).collect::<Vec<_>>().join(" ")
 }
