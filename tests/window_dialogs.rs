@@ -148,10 +148,8 @@ fn the_file_dialog_says_what_is_wrong_with_a_path() {
     assert!(sent(&side).is_empty());
 }
 
-/// Opens File > Dataset > Open folder…, types `path`, and expects an error containing `message`.
-fn open_dataset_error(harness: &mut Harness<'static, RbmLabApp>, path: &Path, message: &str) {
-    harness.key_press(egui::Key::Escape);
-    harness.run_steps(2);
+/// Opens File > Dataset > Open folder… and answers its dialog with `path`.
+fn open_dataset_folder(harness: &mut Harness<'static, RbmLabApp>, path: &Path) {
     harness.get_by_label("File").click();
     harness.run_steps(2);
     harness.get_by_label("Dataset").hover();
@@ -159,6 +157,13 @@ fn open_dataset_error(harness: &mut Harness<'static, RbmLabApp>, path: &Path, me
     harness.get_by_label("Open folder…").click();
     harness.run_steps(3);
     type_path_and_enter(harness, path);
+}
+
+/// Opens File > Dataset > Open folder…, types `path`, and expects an error containing `message`.
+fn open_dataset_error(harness: &mut Harness<'static, RbmLabApp>, path: &Path, message: &str) {
+    harness.key_press(egui::Key::Escape);
+    harness.run_steps(2);
+    open_dataset_folder(harness, path);
     let error = harness.state().files.dialog().and_then(|d| d.error().map(str::to_string));
     assert!(error.as_deref().is_some_and(|e| e.contains(message)), "{error:?}");
 }
@@ -301,13 +306,7 @@ fn a_dataset_the_trainer_refuses_leaves_the_window_on_the_one_it_had() {
     feed(&mut harness, &side, vec![Update::Progress(progress(0, false))]);
     assert_eq!(harness.state().dataset().name, "MNIST");
 
-    harness.get_by_label("File").click();
-    harness.run_steps(2);
-    harness.get_by_label("Dataset").hover();
-    harness.run_steps(3);
-    harness.get_by_label("Open folder…").click();
-    harness.run_steps(3);
-    type_path_and_enter(&mut harness, &folder);
+    open_dataset_folder(&mut harness, &folder);
     wait_for_command(&mut harness, &side, "Dataset tiny-set");
 
     let refusal = TrainerError::DatasetRefused {

@@ -194,23 +194,8 @@ impl FrameRate {
 mod tests {
     use super::*;
     use eframe::Storage as _;
-    use std::collections::HashMap;
 
-    #[derive(Default)]
-    struct Memory(HashMap<String, String>);
-
-    impl eframe::Storage for Memory {
-        fn get_string(&self, key: &str) -> Option<String> {
-            self.0.get(key).cloned()
-        }
-        fn set_string(&mut self, key: &str, value: String) {
-            self.0.insert(key.to_string(), value);
-        }
-        fn remove_string(&mut self, key: &str) {
-            self.0.remove(key);
-        }
-        fn flush(&mut self) {}
-    }
+    use crate::app::memory_storage::Memory;
 
     #[test]
     fn the_next_frame_is_due_one_interval_after_the_last_began() {

@@ -274,7 +274,6 @@ impl RbmLabApp {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
 
     use super::*;
 
@@ -298,22 +297,7 @@ mod tests {
         assert_eq!(recent.folders(), [folder(7), folder(6), folder(4), folder(1)]);
     }
 
-    /// eframe's storage, in memory.
-    #[derive(Default)]
-    struct Memory(HashMap<String, String>);
-
-    impl eframe::Storage for Memory {
-        fn get_string(&self, key: &str) -> Option<String> {
-            self.0.get(key).cloned()
-        }
-        fn set_string(&mut self, key: &str, value: String) {
-            self.0.insert(key.to_owned(), value);
-        }
-        fn remove_string(&mut self, key: &str) {
-            self.0.remove(key);
-        }
-        fn flush(&mut self) {}
-    }
+    use crate::app::memory_storage::Memory;
 
     #[test]
     fn recent_folders_are_kept_between_runs_and_held_to_the_rules_when_read_back() {

@@ -8,6 +8,8 @@ pub mod filters;
 pub mod frame_rate;
 pub mod labels;
 pub mod loss_plot;
+#[cfg(test)]
+mod memory_storage;
 pub mod menu;
 pub mod quality_view;
 pub mod replace;
