@@ -232,6 +232,38 @@ pub fn accuracy(rbm: &Rbm, labels: &LabelUnits, images: &[f32], targets: &[u8], 
     right as f64 / rows.max(1) as f64
 }
 
+/// [`accuracy`] over `targets.len()` images that `image(i, out)` writes (as V values in [0, 1]),
+/// a chunk of rows at a time, so that a whole test set never needs to be held as f32.
+pub fn accuracy_of(
+    rbm: &Rbm,
+    labels: &LabelUnits,
+    targets: &[u8],
+    image: impl Fn(usize, &mut [f32]),
+    threads: Threads,
+) -> f64 {
+    const CHUNK: usize = 1024;
+    let nv = rbm.n_visible();
+    let mut buffer = vec![0.0f32; CHUNK.min(targets.len()) * nv];
+    let mut right = 0usize;
+    for (chunk_index, chunk) in targets.chunks(CHUNK).enumerate() {
+        let images = &mut buffer[..chunk.len() * nv];
+        for (offset, row) in images.chunks_exact_mut(nv).enumerate() {
+            image(chunk_index * CHUNK + offset, row);
+        }
+        let predicted = classify(rbm, labels, images, chunk.len(), threads);
+        right += predicted.iter().zip(chunk).filter(|(p, t)| **p == **t as usize).count();
+    }
+    right as f64 / targets.len().max(1) as f64
+}
+
+/// An error unless every label in `targets` is one of the model's classes.
+pub fn check_targets(labels: &LabelUnits, targets: &[u8]) -> Result<(), LabelError> {
+    match targets.iter().map(|&t| t as usize).find(|&t| t >= labels.classes) {
+        Some(label) => Err(LabelError::LabelOutOfRange { label, classes: labels.classes }),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use rand::SeedableRng;
