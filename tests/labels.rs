@@ -166,3 +166,51 @@ fn train_labels_eval_and_sample_class_through_the_binary() {
     assert!(!inpaint.status.success());
     assert!(text(&inpaint).contains("label units (10 classes)"), "{}", text(&inpaint));
 }
+
+/// The window's trainer: a Reset with label units makes one per class of the training set, the
+/// model snapshots carry them, settings the labelled step does not implement are refused, and the
+/// chains can be clamped to a class.
+#[test]
+fn the_trainer_resets_to_label_units_and_clamps_its_chains() {
+    use rbm_lab::model::ConfigError;
+    use rbm_lab::trainer::{ChainCommand, Command, TrainerError, TrainerHandle, TrainerOptions, Update};
+    use std::time::{Duration, Instant};
+
+    let options = TrainerOptions {
+        spec: ModelSpec { n_hidden: 16, seed: 3, ..ModelSpec::default() },
+        config: labelled_config(),
+        threads: 2,
+        start_running: false,
+        chains_running: false,
+        publish_interval: Duration::from_millis(5),
+        ..TrainerOptions::default()
+    };
+    let mut trainer = TrainerHandle::spawn(common::mnist_slice(300, 50), options).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let wait_for = |what: &str, done: &mut dyn FnMut(&TrainerHandle, Vec<Update>) -> bool| loop {
+        let updates: Vec<Update> = trainer.updates().collect();
+        if done(&trainer, updates) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    // The window's checkbox asks for label units with a count of 1; the trainer counts the classes.
+    trainer.send(Command::Reset(ModelSpec { n_hidden: 16, seed: 3, label_classes: 1, ..ModelSpec::default() }));
+    trainer.send(Command::Step);
+    wait_for("a snapshot with label units", &mut |t, _| {
+        t.take_model_snapshot().is_some_and(|s| s.labels.as_ref().is_some_and(|l| l.classes() == 10))
+    });
+    trainer.send(Command::SetConfig(TrainingConfig { momentum: 0.9, ..labelled_config() }));
+    wait_for("the refusal of momentum", &mut |_, updates| {
+        updates.iter().any(|u| {
+            matches!(u, Update::Error(TrainerError::SettingsRefused(ConfigError::Labels(m))) if m.contains("momentum"))
+        })
+    });
+    trainer.send(Command::Chains(ChainCommand::SetClass(Some(7))));
+    for _ in 0..3 {
+        trainer.send(Command::Chains(ChainCommand::Step));
+    }
+    wait_for("three chain steps", &mut |t, _| t.take_chain_snapshot().is_some_and(|s| s.steps == 3));
+    assert!(trainer.shutdown(Duration::from_secs(10)));
+}

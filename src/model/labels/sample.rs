@@ -80,6 +80,15 @@ impl LabelledChains {
         &self.visible_mean
     }
 
+    /// Back to the start images (the label to its start), step counter at zero (the random
+    /// streams go on).
+    pub fn restart(&mut self) {
+        self.visible.copy_from_slice(&self.start);
+        self.visible_mean.copy_from_slice(&self.start);
+        self.labels.iter_mut().for_each(|l| *l = self.class.unwrap_or(0) as u32);
+        self.steps = 0;
+    }
+
     /// One Gibbs step. Chains whose shape does not match the model are left alone.
     pub fn step(&mut self, rbm: &Rbm, labels: &LabelUnits, sampling: VisibleSampling, noise_std: f32) {
         if rbm.n_visible() != self.n_visible
