@@ -8,9 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use rbm_lab::io::{
-    ModelFile, ModelFileError, labelled_model_from_bytes, model_from_bytes, model_to_bytes, save_model,
-};
+use rbm_lab::io::{ModelFile, ModelFileError, labelled_model_from_bytes, model_from_bytes, model_to_bytes, save_model};
 use rbm_lab::model::labels::accuracy_of;
 use rbm_lab::model::{GradientMethod, MathPool, ModelSpec, Threads, TrainingConfig, VisibleSampling};
 use rbm_lab::trainer::{BatchOutcome, TrainingRun};
@@ -125,8 +123,23 @@ fn train_labels_eval_and_sample_class_through_the_binary() {
     let train = run_binary(
         dir.path(),
         &[
-            "train", "--labels", "--hidden", "32", "--k", "1", "--lr", "0.05", "--batch", "20", "--sampling",
-            "bernoulli", "--binarize", "--epochs", "3", "--out", model_arg,
+            "train",
+            "--labels",
+            "--hidden",
+            "32",
+            "--k",
+            "1",
+            "--lr",
+            "0.05",
+            "--batch",
+            "20",
+            "--sampling",
+            "bernoulli",
+            "--binarize",
+            "--epochs",
+            "3",
+            "--out",
+            model_arg,
         ],
     );
     assert!(train.status.success(), "{}", text(&train));

@@ -161,9 +161,9 @@ impl QualityView {
         }
         ui.horizontal(|ui| {
             ui.strong("Classification");
-            let button = ui
-                .add_enabled(self.accuracy.is_none(), egui::Button::new("Measure accuracy"))
-                .on_hover_text("Classify every test image by the label of least free energy F(x, y), on its own thread");
+            let button = ui.add_enabled(self.accuracy.is_none(), egui::Button::new("Measure accuracy")).on_hover_text(
+                "Classify every test image by the label of least free energy F(x, y), on its own thread",
+            );
             if button.clicked() {
                 self.accuracy_text = Some(match start_accuracy(ui.ctx(), snapshot, dataset) {
                     Ok(job) => {
@@ -397,6 +397,39 @@ fn hidden_image(d: &Diagnostics) -> GrayImage {
     image_grid(&d.hidden_probabilities, d.rows, d.n_hidden, &layout)
 }
 
+/// Starts measuring the test accuracy of the classification RBM in `snapshot` on a new thread.
+fn start_accuracy(
+    ctx: &egui::Context,
+    snapshot: &ModelSnapshot,
+    dataset: &Arc<Dataset>,
+) -> Result<AccuracyJob, String> {
+    let labels = snapshot.labels.clone().ok_or("The model has no label units")?;
+    if dataset.pixels_per_image() != snapshot.n_visible {
+        return Err("The model does not fit the dataset's images".into());
+    }
+    let rbm = Rbm::from_parameters(
+        snapshot.n_visible,
+        snapshot.n_hidden,
+        snapshot.weights.clone(),
+        snapshot.visible_bias.clone(),
+        snapshot.hidden_bias.clone(),
+    )
+    .map_err(|e| format!("Cannot measure the accuracy: {e}"))?;
+    let (sender, result) = std::sync::mpsc::channel();
+    let (dataset, ctx) = (dataset.clone(), ctx.clone());
+    std::thread::Builder::new()
+        .name("accuracy".into())
+        .spawn(move || {
+            let image = |i, out: &mut [f32]| dataset.test_image_f32(i, out);
+            let targets = &dataset.test.labels;
+            let accuracy = crate::model::labels::accuracy_of(&rbm, &labels, targets, image, crate::model::Threads(1));
+            let _ = sender.send(accuracy);
+            ctx.request_repaint();
+        })
+        .map_err(|e| format!("Cannot start the accuracy thread: {e}"))?;
+    Ok(AccuracyJob { epoch: snapshot.epoch_position, result })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,33 +464,4 @@ mod tests {
             assert_eq!(*kept, point(i as f64, value), "recent point {i} as measured");
         }
     }
-}
-
-/// Starts measuring the test accuracy of the classification RBM in `snapshot` on a new thread.
-fn start_accuracy(ctx: &egui::Context, snapshot: &ModelSnapshot, dataset: &Arc<Dataset>) -> Result<AccuracyJob, String> {
-    let labels = snapshot.labels.clone().ok_or("The model has no label units")?;
-    if dataset.pixels_per_image() != snapshot.n_visible {
-        return Err("The model does not fit the dataset's images".into());
-    }
-    let rbm = Rbm::from_parameters(
-        snapshot.n_visible,
-        snapshot.n_hidden,
-        snapshot.weights.clone(),
-        snapshot.visible_bias.clone(),
-        snapshot.hidden_bias.clone(),
-    )
-    .map_err(|e| format!("Cannot measure the accuracy: {e}"))?;
-    let (sender, result) = std::sync::mpsc::channel();
-    let (dataset, ctx) = (dataset.clone(), ctx.clone());
-    std::thread::Builder::new()
-        .name("accuracy".into())
-        .spawn(move || {
-            let image = |i, out: &mut [f32]| dataset.test_image_f32(i, out);
-            let targets = &dataset.test.labels;
-            let accuracy = crate::model::labels::accuracy_of(&rbm, &labels, targets, image, crate::model::Threads(1));
-            let _ = sender.send(accuracy);
-            ctx.request_repaint();
-        })
-        .map_err(|e| format!("Cannot start the accuracy thread: {e}"))?;
-    Ok(AccuracyJob { epoch: snapshot.epoch_position, result })
 }

@@ -358,12 +358,18 @@ fn read_labels(
         return Err(WrongShape {
             tensor: LABEL_WEIGHTS,
             found: shape,
-            expected: format!("[{classes}, {n_hidden}]: the metadata's {classes} label classes x {n_hidden} hidden units"),
+            expected: format!(
+                "[{classes}, {n_hidden}]: the metadata's {classes} label classes x {n_hidden} hidden units"
+            ),
         });
     }
     let (bias, shape) = f32_tensor(header, data, LABEL_BIAS)?;
     if shape != [classes] {
-        return Err(WrongShape { tensor: LABEL_BIAS, found: shape, expected: format!("[{classes}], one bias per class") });
+        return Err(WrongShape {
+            tensor: LABEL_BIAS,
+            found: shape,
+            expected: format!("[{classes}], one bias per class"),
+        });
     }
     let labels = LabelUnits::from_parameters(classes, n_hidden, weights, bias)
         .map_err(|error| ModelFileError::BadLabels(error.to_string()))?;

@@ -146,12 +146,13 @@ impl Worker {
             }
             Command::SetConfig(config) => {
                 let labelled = self.run.labels().is_some();
-                let checked = config.validate_for(self.run.rbm().n_visible(), self.run.rbm().n_hidden()).and_then(|()| {
-                    match labelled {
-                        true => crate::model::labels::train::check_config(&config).map_err(ConfigError::Labels),
-                        false => Ok(()),
-                    }
-                });
+                let checked =
+                    config.validate_for(self.run.rbm().n_visible(), self.run.rbm().n_hidden()).and_then(|()| {
+                        match labelled {
+                            true => crate::model::labels::train::check_config(&config).map_err(ConfigError::Labels),
+                            false => Ok(()),
+                        }
+                    });
                 match checked {
                     Ok(()) => {
                         if self.run.set_config(config) {

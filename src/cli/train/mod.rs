@@ -191,7 +191,9 @@ pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<ExitCode> {
     let checkpoint_path = beside(&args.out, "checkpoint");
     check_destination(&checkpoint_path).context("the checkpoint file beside --out")?;
     let resumed = match &args.resume {
-        Some(path) => Some((path, load_labelled_model(path).with_context(|| format!("cannot resume {}", path.display()))?)),
+        Some(path) => {
+            Some((path, load_labelled_model(path).with_context(|| format!("cannot resume {}", path.display()))?))
+        }
         None => None,
     };
     if let Some((path, file)) = &resumed {

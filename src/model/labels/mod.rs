@@ -201,11 +201,8 @@ pub fn classify(rbm: &Rbm, labels: &LabelUnits, images: &[f32], rows: usize, thr
             // b·x is the same for every class, so only −d_y − Σ softplus decides.
             let mut best = (f64::INFINITY, 0);
             for y in 0..labels.classes {
-                let hidden: f64 = pre_row
-                    .iter()
-                    .zip(labels.class_weights(y))
-                    .map(|(&p, &u)| softplus(p as f64 + u as f64))
-                    .sum();
+                let hidden: f64 =
+                    pre_row.iter().zip(labels.class_weights(y)).map(|(&p, &u)| softplus(p as f64 + u as f64)).sum();
                 let energy = -(labels.bias[y] as f64) - hidden;
                 if energy < best.0 {
                     best = (energy, y);

@@ -146,9 +146,11 @@ impl LabelledCd {
             // Positive phase: p0 = σ(c + x0 W + U[y0]).
             let (x0, y0) = (&self.data_visible[..rows * nv], &self.data_labels[..rows]);
             let p0 = &mut self.data_hidden[..rows * nh];
-            in_blocks(x0.chunks(ROW_BLOCK * nv).zip(y0.chunks(ROW_BLOCK)).zip(p0.chunks_mut(ROW_BLOCK * nh)), threads, |((x, y), p)| {
-                model.hidden_probabilities(p, x, y)
-            });
+            in_blocks(
+                x0.chunks(ROW_BLOCK * nv).zip(y0.chunks(ROW_BLOCK)).zip(p0.chunks_mut(ROW_BLOCK * nh)),
+                threads,
+                |((x, y), p)| model.hidden_probabilities(p, x, y),
+            );
             // Negative phase.
             let start_from_data = !pcd || self.particles != chains;
             if start_from_data {
@@ -221,15 +223,7 @@ impl LabelledCd {
     }
 
     /// The parameter update of the module header.
-    fn update(
-        &self,
-        rbm: &mut Rbm,
-        labels: &mut LabelUnits,
-        rows: usize,
-        chains: usize,
-        lr: f32,
-        threads: Threads,
-    ) {
+    fn update(&self, rbm: &mut Rbm, labels: &mut LabelUnits, rows: usize, chains: usize, lr: f32, threads: Threads) {
         let (nv, nh, classes) = (self.n_visible, self.n_hidden, self.classes);
         let (x0, p0) = (&self.data_visible[..rows * nv], &self.data_hidden[..rows * nh]);
         let (xk, pk) = (&self.chain_visible[..chains * nv], &self.chain_probabilities[..chains * nh]);
