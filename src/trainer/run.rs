@@ -320,7 +320,10 @@ impl TrainingRun {
         self.epoch_loss_sum = 0.0;
         self.epoch_batches = 0;
         self.workspace_generation = 0;
-        self.workspace = self.new_workspace(self.config.batch_size);
+        // A labelled run trains with its own workspace; the plain one stays minimal, so that the
+        // run holds what `TrainingConfig::validate_for` counted.
+        let plain_capacity = if self.labels.is_some() { 1 } else { self.config.batch_size };
+        self.workspace = self.new_workspace(plain_capacity);
         self.labelled_workspace = self.new_labelled_workspace(self.config.batch_size);
         self.rbm_before_batch.clone_from(&self.rbm);
         self.last_batch.clear();
@@ -457,7 +460,10 @@ impl TrainingRun {
         let labels_before = &mut self.labels_before_batch;
         let stats = self.pool.run(|threads| {
             rbm.copy_into(rbm_before);
-            labels_before.clone_from(&Some(labels.clone()));
+            match labels_before {
+                Some(before) => before.clone_from(labels),
+                None => *labels_before = Some(labels.clone()),
+            }
             workspace.step(rbm, labels, config, rows, position, threads)
         });
         if !(stats.reconstruction_l1.is_finite() && self.rbm.is_finite() && labels.is_finite()) {

@@ -103,15 +103,6 @@ impl LabelledCd {
         self.capacity
     }
 
-    /// Bytes a workspace for these sizes holds (the buffers above and the streams), for the limit check.
-    pub fn training_bytes(n_visible: usize, n_hidden: usize, batch: usize, chains: usize) -> u64 {
-        let (v, h) = (n_visible as u128, n_hidden as u128);
-        let (batch, chains) = (batch.max(1) as u128, chains.max(batch) as u128);
-        let values = batch * (v + h + 1) + chains * (v + 2 * h + 1);
-        let streams = (batch + chains) * std::mem::size_of::<Xoshiro256PlusPlus>() as u128;
-        u64::try_from(4 * values + streams).unwrap_or(u64::MAX)
-    }
-
     /// The first `rows` image rows and labels to fill with the next batch (rows ≤ capacity).
     pub fn data_mut(&mut self, rows: usize) -> (&mut [f32], &mut [u32]) {
         let rows = rows.min(self.capacity);
