@@ -18,6 +18,10 @@ pub struct ChainView {
     pub restart_every: u64,
     /// `None`: as in training.
     pub sampling: Option<VisibleSampling>,
+    /// Label classes of the current model (0: no label units, no class choice).
+    pub label_classes: usize,
+    /// The class the chains of a model with label units are clamped to; `None`: any.
+    pub class: Option<usize>,
     snapshot: Option<Arc<ChainSnapshot>>,
     texture: GrayTexture,
 }
@@ -47,6 +51,8 @@ impl ChainView {
             running,
             restart_every,
             sampling: None,
+            label_classes: 0,
+            class: None,
             snapshot: None,
             texture: GrayTexture::default(),
         }
@@ -155,6 +161,9 @@ impl ChainView {
         if before != self.sampling {
             commands.push(Command::Chains(ChainCommand::SetSampling(self.sampling)));
         }
+        if self.label_classes > 0 {
+            self.class_ui(ui, commands);
+        }
         ui.label("Top row of each pair: where the chain started. Below: p(v|h) now.");
         match self.texture.size() {
             Some(pixels) => {
@@ -164,6 +173,24 @@ impl ChainView {
             None => {
                 ui.label("Waiting for the chains…");
             }
+        }
+    }
+
+    /// The class choice of a model with label units: Any, or a class every chain draws.
+    fn class_ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
+        let before = self.class;
+        let name = |class: Option<usize>| class.map_or("any".to_string(), |c| c.to_string());
+        egui::ComboBox::from_label("class")
+            .selected_text(name(self.class))
+            .show_ui(ui, |ui| {
+                for option in std::iter::once(None).chain((0..self.label_classes).map(Some)) {
+                    ui.selectable_value(&mut self.class, option, name(option));
+                }
+            })
+            .response
+            .on_hover_text("Clamp the label units to a class, so that every chain draws it; any: the label is sampled");
+        if before != self.class {
+            commands.push(Command::Chains(ChainCommand::SetClass(self.class)));
         }
     }
 }

@@ -138,6 +138,13 @@ impl ControlPanel {
             })
             .response
             .on_hover_text("Xavier: W ~ N(0, 2/(V+H)), zero biases. Hinton: W ~ N(0, 0.01²), b_v = logit(pixel means)");
+        let mut with_labels = s.label_classes > 0;
+        ui.checkbox(&mut with_labels, "label units").on_hover_text(
+            "A classification RBM: one softmax unit per class beside the pixels, trained on each image with its \
+             label (plain CD or PCD). The Quality tab then measures its accuracy and the chains can draw one class",
+        );
+        // The trainer sets the count to the training set's classes on Reset.
+        s.label_classes = if with_labels { s.label_classes.max(1) } else { 0 };
         if ui
             .add_enabled(!self.trainer_stopped, egui::Button::new("Reset model"))
             .on_hover_text("Start over with a new model of this size and seed")

@@ -373,7 +373,7 @@ fn run(request: FileRequest, path: &Path) -> FileOutcome {
             Ok(dataset) => FileOutcome::DatasetLoaded(Arc::new(dataset)),
             Err(e) => FileOutcome::Failed(format!("Could not open dataset {}: {e}", path.display())),
         },
-        FileRequest::LoadModel => match crate::io::load_model(&path) {
+        FileRequest::LoadModel => match crate::io::load_labelled_model(&path) {
             Ok(model) => FileOutcome::ModelLoaded(Box::new(model), path),
             Err(e) => FileOutcome::Failed(format!("Could not load {}: {e}", path.display())),
         },

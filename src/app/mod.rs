@@ -266,6 +266,7 @@ impl RbmLabApp {
             Update::Progress(progress) => {
                 self.controls.running = progress.running;
                 self.controls.swap_rates.clone_from(&progress.swap_rates);
+                self.chains.label_classes = progress.spec.label_classes;
                 self.saves.progress(progress.samples_seen);
                 self.progress = Some(progress);
             }

@@ -33,6 +33,15 @@ pub struct QualityView {
     hidden_texture: GrayTexture,
     /// How plot backgrounds and the hidden-unit image are drawn.
     render: Render,
+    /// A classification RBM's test accuracy: being measured, or the last result.
+    accuracy: Option<AccuracyJob>,
+    accuracy_text: Option<String>,
+}
+
+/// A test accuracy measured on its own thread: the epoch of the model, and the result to come.
+struct AccuracyJob {
+    epoch: f64,
+    result: std::sync::mpsc::Receiver<f64>,
 }
 
 impl Default for QualityView {
@@ -49,6 +58,8 @@ impl Default for QualityView {
             diagnostics: None,
             hidden_texture: GrayTexture::default(),
             render: Render::default(),
+            accuracy: None,
+            accuracy_text: None,
         }
     }
 }
@@ -78,6 +89,8 @@ impl QualityView {
         self.evaluations.clear();
         self.job = None;
         self.status = None;
+        self.accuracy = None;
+        self.accuracy_text = None;
     }
 
     pub fn set_diagnostics(&mut self, ctx: &egui::Context, diagnostics: Arc<Diagnostics>) {
@@ -128,6 +141,45 @@ impl QualityView {
         }
     }
 
+    /// A classification RBM's test accuracy (the class of least free energy for each test image),
+    /// measured on demand on its own thread.
+    fn accuracy_ui(&mut self, ui: &mut egui::Ui, snapshot: &Arc<ModelSnapshot>, dataset: &Arc<Dataset>) {
+        if let Some(job) = &self.accuracy {
+            match job.result.try_recv() {
+                Ok(accuracy) => {
+                    let images = dataset.test.count;
+                    self.accuracy_text =
+                        Some(format!("Epoch {:.2}: {:.2}% of {images} test images", job.epoch, 100.0 * accuracy));
+                    self.accuracy = None;
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => {}
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    self.accuracy_text = Some("The accuracy could not be measured".into());
+                    self.accuracy = None;
+                }
+            }
+        }
+        ui.horizontal(|ui| {
+            ui.strong("Classification");
+            let button = ui.add_enabled(self.accuracy.is_none(), egui::Button::new("Measure accuracy")).on_hover_text(
+                "Classify every test image by the label of least free energy F(x, y), on its own thread",
+            );
+            if button.clicked() {
+                self.accuracy_text = Some(match start_accuracy(ui.ctx(), snapshot, dataset) {
+                    Ok(job) => {
+                        self.accuracy = Some(job);
+                        format!("Measuring the model of epoch {:.2}…", snapshot.epoch_position)
+                    }
+                    Err(why) => why,
+                });
+            }
+            if let Some(text) = &self.accuracy_text {
+                ui.label(text);
+            }
+        });
+        ui.separator();
+    }
+
     fn poll(&mut self) {
         let Some(job) = &mut self.job else { return };
         let mut finished = false;
@@ -171,9 +223,13 @@ impl QualityView {
         training: bool,
     ) {
         self.poll();
+        if let Some(snapshot) = snapshot.filter(|s| s.labels.is_some()) {
+            self.accuracy_ui(ui, snapshot, dataset);
+        }
         ui.horizontal(|ui| {
             ui.strong("Log-likelihood");
-            let can_start = self.job.is_none() && snapshot.is_some();
+            // AIS estimates log Z of models without label units.
+            let can_start = self.job.is_none() && snapshot.is_some_and(|s| s.labels.is_none());
             if ui
                 .add_enabled(can_start, egui::Button::new("Evaluate now"))
                 .on_hover_text(
@@ -339,6 +395,39 @@ fn average_monitors(pair: &[MonitorPoint]) -> MonitorPoint {
 fn hidden_image(d: &Diagnostics) -> GrayImage {
     let layout = GridLayout { tiles: 1, columns: 1, tile_w: d.n_hidden, tile_h: d.rows, gap: 0 };
     image_grid(&d.hidden_probabilities, d.rows, d.n_hidden, &layout)
+}
+
+/// Starts measuring the test accuracy of the classification RBM in `snapshot` on a new thread.
+fn start_accuracy(
+    ctx: &egui::Context,
+    snapshot: &ModelSnapshot,
+    dataset: &Arc<Dataset>,
+) -> Result<AccuracyJob, String> {
+    let labels = snapshot.labels.clone().ok_or("The model has no label units")?;
+    if dataset.pixels_per_image() != snapshot.n_visible {
+        return Err("The model does not fit the dataset's images".into());
+    }
+    let rbm = Rbm::from_parameters(
+        snapshot.n_visible,
+        snapshot.n_hidden,
+        snapshot.weights.clone(),
+        snapshot.visible_bias.clone(),
+        snapshot.hidden_bias.clone(),
+    )
+    .map_err(|e| format!("Cannot measure the accuracy: {e}"))?;
+    let (sender, result) = std::sync::mpsc::channel();
+    let (dataset, ctx) = (dataset.clone(), ctx.clone());
+    std::thread::Builder::new()
+        .name("accuracy".into())
+        .spawn(move || {
+            let image = |i, out: &mut [f32]| dataset.test_image_f32(i, out);
+            let targets = &dataset.test.labels;
+            let accuracy = crate::model::labels::accuracy_of(&rbm, &labels, targets, image, crate::model::Threads(1));
+            let _ = sender.send(accuracy);
+            ctx.request_repaint();
+        })
+        .map_err(|e| format!("Cannot start the accuracy thread: {e}"))?;
+    Ok(AccuracyJob { epoch: snapshot.epoch_position, result })
 }
 
 #[cfg(test)]

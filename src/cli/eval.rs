@@ -50,7 +50,8 @@ pub fn run_eval(args: &EvalArgs, window: &WindowArgs) -> Result<ExitCode> {
     // The arguments first, so that a wrong number is reported before anything is read; the
     // model's shape is checked against the limits by `evaluate`, before any work.
     settings.validate().context("bad --runs, --betas, --images, --raise-images or --raise-runs")?;
-    let model = crate::io::load_model(&args.model).with_context(|| format!("cannot load {}", args.model.display()))?;
+    let model =
+        crate::io::load_labelled_model(&args.model).with_context(|| format!("cannot load {}", args.model.display()))?;
     let dataset = load_dataset(window.data.as_deref())?;
     if dataset.pixels_per_image() != model.rbm.n_visible() {
         bail!(
@@ -58,6 +59,9 @@ pub fn run_eval(args: &EvalArgs, window: &WindowArgs) -> Result<ExitCode> {
             model.rbm.n_visible(),
             dataset.pixels_per_image()
         );
+    }
+    if let Some(labels) = &model.labels {
+        return evaluate_classification(args, &model, labels, &dataset, settings.threads);
     }
     settings.validate_for(model.rbm.n_visible(), model.rbm.n_hidden())?;
     let bar = indicatif::ProgressBar::new(1000);
@@ -108,5 +112,40 @@ pub fn run_eval(args: &EvalArgs, window: &WindowArgs) -> Result<ExitCode> {
         );
     }
     println!("evaluated in {:.1} s", e.seconds);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A classification RBM (label units): its test accuracy, each image given the class of least
+/// free energy F(x, y). AIS estimates log Z of plain RBMs only, so no log-likelihood is printed.
+fn evaluate_classification(
+    args: &EvalArgs,
+    model: &crate::io::ModelFile,
+    labels: &crate::model::labels::LabelUnits,
+    dataset: &crate::data::Dataset,
+    threads: usize,
+) -> Result<ExitCode> {
+    let count = args.images.min(dataset.test.count);
+    let targets = &dataset.test.labels[..count];
+    let started = std::time::Instant::now();
+    let pool = crate::model::MathPool::new(threads);
+    let accuracy = pool.run(|threads| {
+        crate::model::labels::accuracy_of(&model.rbm, labels, targets, |i, out| dataset.test_image_f32(i, out), threads)
+    });
+    println!(
+        "model {} ({}x{} with {} label units, {:.2} epochs on {})",
+        args.model.display(),
+        model.rbm.n_visible(),
+        model.rbm.n_hidden(),
+        labels.classes(),
+        model.metadata.epochs_trained,
+        model.metadata.dataset
+    );
+    println!(
+        "test classification accuracy: {:.2}% ({} of {count} test images right, the class of least free energy)",
+        100.0 * accuracy,
+        (accuracy * count as f64).round() as usize
+    );
+    println!("(no log-likelihood: AIS estimates log Z of models without label units)");
+    println!("evaluated in {:.1} s", started.elapsed().as_secs_f64());
     Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,7 @@ use clap::{Args, ValueEnum};
 
 use super::{WindowArgs, load_dataset};
 use crate::images::chain_grid;
+use crate::model::labels::LabelledChains;
 use crate::model::{GibbsChains, VisibleSampling};
 
 #[derive(Args, Debug)]
@@ -34,6 +35,10 @@ pub struct SampleArgs {
     /// Seed of the chains' random numbers.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// For a model with label units (`train --labels`): clamp the label to this class, so that
+    /// every chain draws that class ("draw a 7"). Without it the label is sampled with the image.
+    #[arg(long)]
+    pub class: Option<usize>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -50,7 +55,18 @@ pub fn run_sample(args: &SampleArgs, window: &WindowArgs) -> Result<()> {
     if !(args.noise.is_finite() && (0.0..=10.0).contains(&args.noise)) {
         bail!("--noise must be a finite number between 0 and 10 (got {})", args.noise);
     }
-    let model = crate::io::load_model(&args.model).with_context(|| format!("cannot load {}", args.model.display()))?;
+    let model =
+        crate::io::load_labelled_model(&args.model).with_context(|| format!("cannot load {}", args.model.display()))?;
+    if let Some(class) = args.class {
+        match &model.labels {
+            Some(labels) => labels.check_class(class).context("--class")?,
+            None => bail!(
+                "--class {class}: {} has no label units, so its chains cannot be clamped to a class; train one \
+                 with `rbm-lab train --labels`",
+                args.model.display()
+            ),
+        }
+    }
     let (rows, cols) = (model.metadata.image_rows, model.metadata.image_cols);
     let nv = model.rbm.n_visible();
     if rows * cols != nv {
@@ -74,14 +90,26 @@ pub fn run_sample(args: &SampleArgs, window: &WindowArgs) -> Result<()> {
             dataset.test_digits(args.count)
         }
     };
-    let mut chains = GibbsChains::new(start, nv, model.rbm.n_hidden(), args.seed);
     // The chains run here, on the main thread: in the math threads' floating-point mode.
     crate::model::SubnormalMode::configured().apply_here();
-    for _ in 0..args.steps {
-        chains.step(&model.rbm, args.sampling, args.noise);
-    }
-    let image = chain_grid(chains.start_images(), chains.mean_images(), args.count, rows, cols);
+    let image = match &model.labels {
+        Some(labels) => {
+            let mut chains = LabelledChains::new(start, nv, labels, args.class, args.seed)?;
+            for _ in 0..args.steps {
+                chains.step(&model.rbm, labels, args.sampling, args.noise);
+            }
+            chain_grid(chains.start_images(), chains.mean_images(), args.count, rows, cols)
+        }
+        None => {
+            let mut chains = GibbsChains::new(start, nv, model.rbm.n_hidden(), args.seed);
+            for _ in 0..args.steps {
+                chains.step(&model.rbm, args.sampling, args.noise);
+            }
+            chain_grid(chains.start_images(), chains.mean_images(), args.count, rows, cols)
+        }
+    };
     crate::io::export::write_png_gray(&args.out, image.width as u32, image.height as u32, &image.pixels)?;
-    println!("wrote {} ({} chains after {} Gibbs steps)", args.out.display(), args.count, args.steps);
+    let clamped = args.class.map_or(String::new(), |class| format!(", label clamped to class {class}"));
+    println!("wrote {} ({} chains after {} Gibbs steps{clamped})", args.out.display(), args.count, args.steps);
     Ok(())
 }

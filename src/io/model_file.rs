@@ -12,6 +12,13 @@
 //! `W = safetensors.numpy.load_file(path)["W"]; W[:, j].reshape(image_rows, image_cols)` is hidden
 //! unit j's filter, and `safetensors.safe_open(path, "np").metadata()` gives the metadata.
 //!
+//! Optionally, label units (a classification RBM, see `model::labels`): tensor `U`, F32, shape
+//! `[C, H]` (row y holds class y's weights to the hidden units) and tensor `d`, F32, shape `[C]`,
+//! with `spec.label_classes` = C in the metadata. Files without them are plain RBMs of the images.
+//! [`load_model`] and [`model_from_bytes`] refuse files with label units, which every reader
+//! that cannot use them gets that way; [`load_labelled_model`] and
+//! [`labelled_model_from_bytes`] read them.
+//!
 //! Optionally, a training-state section (see `state_section`): the `rbm_lab_state` metadata entry
 //! and `state.*` tensors, with which a run continues exactly where it stopped. Readers that do not
 //! know it (older rbm-lab builds, Python) ignore it; a file without it loads with a fresh state.
@@ -37,6 +44,7 @@ use crate::limits::{
     LimitError, MAX_EPOCHS_TRAINED, MAX_MODEL_DATA_BYTES, MAX_MODEL_HEADER_BYTES, MAX_SAMPLES_SEEN,
     MAX_TENSOR_DIMENSIONS, grouped,
 };
+use crate::model::labels::LabelUnits;
 use crate::model::{ModelSpec, Rbm, ShapeError, TrainingConfig, TrainingState};
 
 /// The newest format version this build reads and the one it writes.
@@ -49,6 +57,9 @@ pub const METADATA_KEY: &str = "rbm_lab";
 pub const WEIGHTS: &str = "W";
 pub const VISIBLE_BIAS: &str = "b_v";
 pub const HIDDEN_BIAS: &str = "b_h";
+/// The label units' tensors (only in files of classification RBMs).
+pub const LABEL_WEIGHTS: &str = "U";
+pub const LABEL_BIAS: &str = "d";
 
 /// Safetensors files start with the header's length as a little-endian u64.
 const LENGTH_PREFIX: usize = 8;
@@ -119,12 +130,14 @@ pub struct ModelFile {
     /// Present in files saved by a training run (the window's Save, `rbm-lab train`); its position
     /// agrees with `metadata.epochs_trained`.
     pub state: Option<TrainingState>,
+    /// The label units of a classification RBM (`metadata.spec.label_classes` of them).
+    pub labels: Option<LabelUnits>,
 }
 
 impl ModelFile {
     /// A model file without a training state.
     pub fn new(rbm: Rbm, metadata: ModelMetadata) -> Self {
-        Self { rbm, metadata, state: None }
+        Self { rbm, metadata, state: None, labels: None }
     }
 }
 
@@ -174,6 +187,15 @@ pub enum ModelFileError {
     /// The model is larger than rbm-lab's limits (parameters, visible units).
     #[error(transparent)]
     Limit(#[from] LimitError),
+    /// A classification RBM given to a reader of plain RBMs.
+    #[error(
+        "the model has label units ({classes} classes), which this part of rbm-lab cannot use; use a model trained \
+         without --labels"
+    )]
+    HasLabels { classes: usize },
+    /// The label units' tensors disagree with each other, the model or the metadata.
+    #[error("the model file's label units (tensors `U` and `d`) are unusable: {0}")]
+    BadLabels(String),
 }
 
 use ModelFileError::{BadMetadata, NotSafetensors, WrongShape};
@@ -194,6 +216,11 @@ pub fn save_model(path: &Path, model: &ModelFile) -> Result<(), ModelFileError> 
 /// pipes and devices are refused before they are opened.
 pub fn load_model(path: &Path) -> Result<ModelFile, ModelFileError> {
     model_from_bytes(&read_model_bytes(path)?)
+}
+
+/// [`load_model`] for readers that can use label units: files with them are read, not refused.
+pub fn load_labelled_model(path: &Path) -> Result<ModelFile, ModelFileError> {
+    labelled_model_from_bytes(&read_model_bytes(path)?)
 }
 
 /// The bytes of a model file, read as [`load_model`] reads them (header first, every length
@@ -250,6 +277,15 @@ fn describe_file_type(kind: std::fs::FileType) -> &'static str {
 /// Parses and checks a model file held in memory, in the order [`load_model`] reads one: header
 /// length, header (tensor table against the limits), then the tensors.
 pub fn model_from_bytes(bytes: &[u8]) -> Result<ModelFile, ModelFileError> {
+    let model = labelled_model_from_bytes(bytes)?;
+    match &model.labels {
+        Some(labels) => Err(ModelFileError::HasLabels { classes: labels.classes() }),
+        None => Ok(model),
+    }
+}
+
+/// [`model_from_bytes`] for readers that can use label units: files with them are read, not refused.
+pub fn labelled_model_from_bytes(bytes: &[u8]) -> Result<ModelFile, ModelFileError> {
     let total_len = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
     let header_len = declared_header_len(bytes, total_len)?;
     let header_end = LENGTH_PREFIX + header_len as usize;
@@ -296,8 +332,51 @@ pub fn model_from_bytes(bytes: &[u8]) -> Result<ModelFile, ModelFileError> {
     if !rbm.is_finite() {
         return Err(ModelFileError::NonFinite);
     }
+    let labels = read_labels(&header, data, &metadata, n_hidden)?;
     let state = state_section::read(&header, data, &metadata, n_visible, n_hidden)?;
-    Ok(ModelFile { rbm, metadata, state })
+    Ok(ModelFile { rbm, metadata, state, labels })
+}
+
+/// The label units, if the file has them, checked against the model and the metadata.
+fn read_labels(
+    header: &Metadata,
+    data: &[u8],
+    metadata: &ModelMetadata,
+    n_hidden: usize,
+) -> Result<Option<LabelUnits>, ModelFileError> {
+    let classes = metadata.spec.label_classes;
+    if raw_tensor(header, data, LABEL_WEIGHTS)?.is_none() {
+        if classes > 0 {
+            return Err(ModelFileError::BadLabels(format!(
+                "the metadata says {classes} label classes but the file has no tensor `{LABEL_WEIGHTS}`"
+            )));
+        }
+        return Ok(None);
+    }
+    let (weights, shape) = f32_tensor(header, data, LABEL_WEIGHTS)?;
+    if shape != [classes, n_hidden] {
+        return Err(WrongShape {
+            tensor: LABEL_WEIGHTS,
+            found: shape,
+            expected: format!(
+                "[{classes}, {n_hidden}]: the metadata's {classes} label classes x {n_hidden} hidden units"
+            ),
+        });
+    }
+    let (bias, shape) = f32_tensor(header, data, LABEL_BIAS)?;
+    if shape != [classes] {
+        return Err(WrongShape {
+            tensor: LABEL_BIAS,
+            found: shape,
+            expected: format!("[{classes}], one bias per class"),
+        });
+    }
+    let labels = LabelUnits::from_parameters(classes, n_hidden, weights, bias)
+        .map_err(|error| ModelFileError::BadLabels(error.to_string()))?;
+    if !labels.is_finite() {
+        return Err(ModelFileError::NonFinite);
+    }
+    Ok(Some(labels))
 }
 
 /// Encodes a model as the bytes of a safetensors file. Refuses models that [`model_from_bytes`]
@@ -313,7 +392,7 @@ pub fn model_to_bytes_with_entries(
     model: &ModelFile,
     extra_entries: &BTreeMap<&str, String>,
 ) -> Result<Vec<u8>, ModelFileError> {
-    let ModelFile { rbm, metadata, state } = model;
+    let ModelFile { rbm, metadata, state, labels } = model;
     if !rbm.is_finite() {
         return Err(ModelFileError::NonFinite);
     }
@@ -348,6 +427,27 @@ pub fn model_to_bytes_with_entries(
         ("image_rows", metadata.image_rows.to_string()),
         ("image_cols", metadata.image_cols.to_string()),
     ]);
+    if let Some(labels) = labels {
+        let classes = labels.classes();
+        if classes != metadata.spec.label_classes || labels.n_hidden() != n_hidden {
+            return Err(ModelFileError::BadLabels(format!(
+                "they are {classes} classes x {} hidden units, but the metadata says {} classes and the model has {n_hidden} \
+                 hidden units",
+                labels.n_hidden(),
+                metadata.spec.label_classes
+            )));
+        }
+        if !labels.is_finite() {
+            return Err(ModelFileError::NonFinite);
+        }
+        tensors.push((LABEL_WEIGHTS, vec![classes, n_hidden], TensorValues::F32(labels.weights())));
+        tensors.push((LABEL_BIAS, vec![classes], TensorValues::F32(labels.bias())));
+    } else if metadata.spec.label_classes > 0 {
+        return Err(ModelFileError::BadLabels(format!(
+            "the metadata says {} label classes but the model has no label units",
+            metadata.spec.label_classes
+        )));
+    }
     if let Some(state) = state {
         let (entry, state_tensors) = state_section::write(state, metadata, n_visible, n_hidden)?;
         entries.insert(state_section::STATE_KEY, entry);

@@ -222,6 +222,8 @@ pub enum ConfigError {
     Batch(usize),
     #[error("hidden units must be between 1 and {MAX_HIDDEN_UNITS} (got {0})")]
     Hidden(usize),
+    #[error("{0}")]
+    Labels(String),
     #[error("{name} must be a finite number in {range} (got {value})")]
     OutOfRange { name: &'static str, range: &'static str, value: f32 },
     #[error("PCD particles must be between 0 (= batch size) and {MAX_BATCH} (got {0})")]
@@ -325,11 +327,19 @@ pub struct ModelSpec {
     pub n_hidden: usize,
     pub seed: u64,
     pub initialisation: super::Initialisation,
+    /// Classes of the softmax label group (see [`super::labels`]); 0, the default, is a plain RBM
+    /// of the images. Left out of the JSON when 0, so files of plain models are as before.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub label_classes: usize,
+}
+
+fn is_zero(value: &usize) -> bool {
+    *value == 0
 }
 
 impl Default for ModelSpec {
     fn default() -> Self {
-        Self { n_hidden: 256, seed: 0, initialisation: super::Initialisation::Xavier }
+        Self { n_hidden: 256, seed: 0, initialisation: super::Initialisation::Xavier, label_classes: 0 }
     }
 }
 
@@ -338,6 +348,9 @@ impl ModelSpec {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if !(1..=MAX_HIDDEN_UNITS).contains(&self.n_hidden) {
             return Err(ConfigError::Hidden(self.n_hidden));
+        }
+        if self.label_classes > 0 {
+            super::labels::check_classes(self.label_classes).map_err(|e| ConfigError::Labels(e.to_string()))?;
         }
         Ok(())
     }
@@ -354,6 +367,10 @@ impl ModelSpec {
     /// must satisfy: [`ModelSpec::validate_for`] and [`TrainingConfig::validate_for`] for its shape.
     pub fn validate_with(&self, config: &TrainingConfig, n_visible: usize) -> Result<(), ConfigError> {
         self.validate_for(n_visible)?;
-        config.validate_for(n_visible, self.n_hidden)
+        config.validate_for(n_visible, self.n_hidden)?;
+        if self.label_classes > 0 {
+            super::labels::train::check_config(config).map_err(ConfigError::Labels)?;
+        }
+        Ok(())
     }
 }

@@ -8,6 +8,7 @@ pub mod config;
 pub mod eval;
 pub mod gibbs;
 pub mod inpaint;
+pub mod labels;
 pub mod linalg;
 pub mod pool;
 pub mod probe;

@@ -8,6 +8,7 @@ use rand::Rng;
 
 use super::run::{Stream, TrainingRun, stream_rng};
 use super::{ChainCommand, ChainSnapshot, ChainStart, Mailboxes, TrainerOptions};
+use crate::model::labels::LabelledChains;
 use crate::model::{GibbsChains, VisibleSampling};
 
 /// Most chain steps taken at once to catch up: a slow batch never makes the chains monopolise the
@@ -16,6 +17,10 @@ const MAX_CATCH_UP_STEPS: usize = 50;
 
 pub(super) struct DisplayChains {
     sampler: GibbsChains,
+    /// The chains of a model with label units (instead of `sampler`), and the class they are
+    /// clamped to (`None`: the label is sampled too).
+    labelled: Option<LabelledChains>,
+    class: Option<usize>,
     running: bool,
     steps_per_second: f32,
     /// Restart from the start images every this many steps (0: never).
@@ -37,6 +42,8 @@ impl DisplayChains {
         let (n_visible, n_hidden) = (run.rbm().n_visible(), run.rbm().n_hidden());
         let mut chains = Self {
             sampler: GibbsChains::new(Vec::new(), n_visible, n_hidden, 0),
+            labelled: None,
+            class: None,
             running: options.chains_running,
             steps_per_second: options.chain_steps_per_second.max(0.1),
             restart_every: options.chain_restart_every,
@@ -72,6 +79,10 @@ impl DisplayChains {
             ChainCommand::SetStepsPerSecond(_) => {}
             ChainCommand::SetRestartEvery(steps) => self.restart_every = steps,
             ChainCommand::SetSampling(sampling) => self.sampling = sampling,
+            ChainCommand::SetClass(class) => {
+                self.class = class;
+                self.reset(run);
+            }
         }
         self.changed = true;
     }
@@ -86,7 +97,13 @@ impl DisplayChains {
             ChainStart::TestDigits => run.dataset().test_digits(count),
             ChainStart::Noise => (0..count * nv).map(|_| rng.random::<f32>()).collect(),
         };
-        self.sampler = GibbsChains::new(start, nv, nh, rng.random());
+        let seed = rng.random();
+        // A class the model lacks (after a Reset or Load) lets the label be sampled instead.
+        self.labelled = run.labels().and_then(|labels| {
+            let class = self.class.filter(|&c| labels.check_class(c).is_ok());
+            LabelledChains::new(start.clone(), nv, labels, class, seed).ok()
+        });
+        self.sampler = GibbsChains::new(if self.labelled.is_some() { Vec::new() } else { start }, nv, nh, seed);
         self.changed = true;
         self.next_step_at = Instant::now();
     }
@@ -119,11 +136,18 @@ impl DisplayChains {
     }
 
     fn step_once(&mut self, run: &TrainingRun) {
+        let config = run.config();
+        let sampling = self.sampling.unwrap_or(config.sampling);
+        if let (Some(chains), Some(labels)) = (&mut self.labelled, run.labels()) {
+            if self.restart_every > 0 && chains.steps() >= self.restart_every {
+                chains.restart();
+            }
+            chains.step(run.rbm(), labels, sampling, config.noise_std);
+            return;
+        }
         if self.restart_every > 0 && self.sampler.steps() >= self.restart_every {
             self.sampler.restart();
         }
-        let config = run.config();
-        let sampling = self.sampling.unwrap_or(config.sampling);
         self.sampler.step(run.rbm(), sampling, config.noise_std);
     }
 
@@ -135,13 +159,17 @@ impl DisplayChains {
         self.changed = false;
         let sampler = &self.sampler;
         let dataset = run.dataset();
+        let (count, start_images, mean_images, steps) = match &self.labelled {
+            Some(chains) => (chains.count(), chains.start_images(), chains.mean_images(), chains.steps()),
+            None => (sampler.count(), sampler.start_images(), sampler.mean_images(), sampler.steps()),
+        };
         mailboxes.chains.put(Arc::new(ChainSnapshot {
-            count: sampler.count(),
+            count,
             image_rows: dataset.rows,
             image_cols: dataset.cols,
-            start_images: sampler.start_images().to_vec(),
-            mean_images: sampler.mean_images().to_vec(),
-            steps: sampler.steps(),
+            start_images: start_images.to_vec(),
+            mean_images: mean_images.to_vec(),
+            steps,
             running: self.running,
             steps_per_second: self.steps_per_second,
             start: self.start,

@@ -61,6 +61,9 @@ pub enum ChainCommand {
     SetRestartEvery(u64),
     /// How the chains produce visibles; `None` follows the training setting.
     SetSampling(Option<VisibleSampling>),
+    /// For a model with label units: clamp every chain's label to this class ("draw a 7"), or
+    /// `None` to sample the label with the image. Ignored by models without label units.
+    SetClass(Option<usize>),
 }
 
 /// One per-batch loss, with x in epochs (epoch index + fraction of the epoch done).
@@ -112,6 +115,8 @@ pub struct ModelSnapshot {
     pub weights: Vec<f32>,
     pub visible_bias: Vec<f32>,
     pub hidden_bias: Vec<f32>,
+    /// The label units of a classification RBM (None for a plain RBM).
+    pub labels: Option<crate::model::labels::LabelUnits>,
     pub epoch_position: f64,
     /// Counts snapshots, so that views can tell a new one from the last.
     pub version: u64,

@@ -20,6 +20,7 @@ use super::LossPoint;
 use crate::data::Dataset;
 use crate::io::{ModelFile, ModelMetadata};
 use crate::model::ais::base_rate_visible_bias;
+use crate::model::labels::{LabelUnits, LabelledCd};
 use crate::model::{
     CdWorkspace, GradientMethod, Initialisation, MathPool, ModelSpec, Rbm, StateError, TrainingConfig, TrainingState,
     WorkspaceState, epoch_position,
@@ -187,6 +188,11 @@ pub struct TrainingRun {
     last_batch: Vec<u32>,
     pixel_means: Option<Vec<f32>>,
     pool: MathPool,
+    /// The label units of a classification RBM (`spec.label_classes` > 0), their state before the
+    /// latest batch, and the workspace that trains them with the model (instead of `workspace`).
+    labels: Option<LabelUnits>,
+    labels_before_batch: Option<LabelUnits>,
+    labelled_workspace: Option<LabelledCd>,
 }
 
 impl TrainingRun {
@@ -209,6 +215,9 @@ impl TrainingRun {
             last_batch: Vec::new(),
             pixel_means: None,
             pool,
+            labels: None,
+            labels_before_batch: None,
+            labelled_workspace: None,
             dataset,
             spec,
             config,
@@ -236,6 +245,10 @@ impl TrainingRun {
             if spec.initialisation == Initialisation::Hinton { self.pixel_means().to_vec() } else { Vec::new() };
         let mut init_rng = stream_rng(spec.seed, Stream::Init, 0);
         self.rbm = Rbm::initialised(n_visible, spec.n_hidden, spec.initialisation, &means, &mut init_rng);
+        // Drawn after W from the same stream, so that a plain model is what it always was.
+        self.labels = (spec.label_classes > 0).then(|| {
+            LabelUnits::initialised(spec.label_classes, n_visible, spec.n_hidden, spec.initialisation, &mut init_rng)
+        });
         self.spec = spec;
         self.samples_seen = 0;
         self.start_fresh_state(0, 0);
@@ -261,9 +274,16 @@ impl TrainingRun {
         if !adopt_settings {
             self.config.validate_for(n_visible, n_hidden)?;
         }
-        let ModelFile { rbm, metadata, state } = file;
+        let ModelFile { rbm, metadata, state, labels } = file;
         self.rbm = rbm;
-        self.spec = ModelSpec { n_hidden: self.rbm.n_hidden(), ..metadata.spec };
+        // A labelled model's chains are not part of the saved state: it continues with fresh ones.
+        let state = if labels.is_some() { None } else { state };
+        self.spec = ModelSpec {
+            n_hidden: self.rbm.n_hidden(),
+            label_classes: labels.as_ref().map_or(0, |l| l.classes()),
+            ..metadata.spec
+        };
+        self.labels = labels;
         if adopt_settings {
             self.config = metadata.training;
         }
@@ -300,7 +320,11 @@ impl TrainingRun {
         self.epoch_loss_sum = 0.0;
         self.epoch_batches = 0;
         self.workspace_generation = 0;
-        self.workspace = self.new_workspace(self.config.batch_size);
+        // A labelled run trains with its own workspace; the plain one stays minimal, so that the
+        // run holds what `TrainingConfig::validate_for` counted.
+        let plain_capacity = if self.labels.is_some() { 1 } else { self.config.batch_size };
+        self.workspace = self.new_workspace(plain_capacity);
+        self.labelled_workspace = self.new_labelled_workspace(self.config.batch_size);
         self.rbm_before_batch.clone_from(&self.rbm);
         self.last_batch.clear();
     }
@@ -354,6 +378,9 @@ impl TrainingRun {
         if rows == 0 {
             return BatchOutcome::NoTrainingData;
         }
+        if self.labels.is_some() {
+            return self.train_labelled_batch(span, images);
+        }
         if self.workspace.capacity() < self.config.batch_size.min(images) {
             self.workspace_generation += 1;
             self.workspace = self.new_workspace(self.config.batch_size.min(images));
@@ -381,10 +408,16 @@ impl TrainingRun {
             self.undo_batch();
             return BatchOutcome::Diverged { epoch_position: position, learning_rate: stats.learning_rate };
         }
+        self.finish_batch(span, images, stats.reconstruction_l1, stats.learning_rate)
+    }
+
+    /// After a batch trained on: the position, the sample count and the epoch's loss move on.
+    fn finish_batch(&mut self, span: Range<usize>, images: usize, loss: f32, learning_rate: f32) -> BatchOutcome {
+        let rows = span.len();
         self.last_batch.clear();
-        self.last_batch.extend_from_slice(batch);
+        self.last_batch.extend_from_slice(&self.epochs.order[span.clone()]);
         self.samples_seen += rows as u64;
-        self.epoch_loss_sum += stats.reconstruction_l1 as f64;
+        self.epoch_loss_sum += loss as f64;
         self.epoch_batches += 1;
         let epoch = self.epochs.epoch;
         let after = epoch_position(epoch as u64, span.end as u64, images as u64);
@@ -398,10 +431,49 @@ impl TrainingRun {
             rows,
             span,
             images_per_epoch: images,
-            loss: LossPoint { epoch: after, loss: stats.reconstruction_l1 },
-            learning_rate: stats.learning_rate,
+            loss: LossPoint { epoch: after, loss },
+            learning_rate,
             finished_epoch,
         })
+    }
+
+    /// [`TrainingRun::train_batch`] for a classification RBM: the images with their labels.
+    fn train_labelled_batch(&mut self, span: Range<usize>, images: usize) -> BatchOutcome {
+        let rows = span.len();
+        let capacity = self.labelled_workspace.as_ref().map_or(0, LabelledCd::capacity);
+        if capacity < self.config.batch_size.min(images) {
+            self.workspace_generation += 1;
+            self.labelled_workspace = self.new_labelled_workspace(self.config.batch_size.min(images));
+        }
+        let (Some(labels), Some(workspace)) = (&mut self.labels, &mut self.labelled_workspace) else {
+            return BatchOutcome::NoTrainingData;
+        };
+        let nv = self.rbm.n_visible();
+        let batch = &self.epochs.order[span.clone()];
+        let (pixels, targets) = workspace.data_mut(rows);
+        for ((row, target), &index) in pixels.chunks_exact_mut(nv).zip(targets.iter_mut()).zip(batch) {
+            self.dataset.train_image_f32(index as usize, row);
+            *target = u32::from(self.dataset.train.label(index as usize));
+        }
+        let position = self.epochs.position();
+        let (rbm, config, rbm_before) = (&mut self.rbm, &self.config, &mut self.rbm_before_batch);
+        let labels_before = &mut self.labels_before_batch;
+        let stats = self.pool.run(|threads| {
+            rbm.copy_into(rbm_before);
+            match labels_before {
+                Some(before) => before.clone_from(labels),
+                None => *labels_before = Some(labels.clone()),
+            }
+            workspace.step(rbm, labels, config, rows, position, threads)
+        });
+        if !(stats.reconstruction_l1.is_finite() && self.rbm.is_finite() && labels.is_finite()) {
+            self.rbm.clone_from(&self.rbm_before_batch);
+            self.labels.clone_from(&self.labels_before_batch);
+            self.workspace_generation += 1;
+            self.labelled_workspace = self.new_labelled_workspace(self.config.batch_size.min(images));
+            return BatchOutcome::Diverged { epoch_position: position, learning_rate: stats.learning_rate };
+        }
+        self.finish_batch(span, images, stats.reconstruction_l1, stats.learning_rate)
     }
 
     /// Back to the state before the latest batch. The restore point was checked finite (it is the
@@ -431,6 +503,13 @@ impl TrainingRun {
             workspace.set_tempering_base(&base_rate_visible_bias(self.pixel_means()));
         }
         workspace
+    }
+
+    /// The workspace of a classification RBM's training (None for a plain RBM).
+    fn new_labelled_workspace(&self, capacity: usize) -> Option<LabelledCd> {
+        let labels = self.labels.as_ref()?;
+        let seed = stream_rng(self.spec.seed, Stream::Cd, self.workspace_generation).random();
+        Some(LabelledCd::new(self.rbm.n_visible(), self.rbm.n_hidden(), labels.classes(), capacity, seed))
     }
 
     /// Mean intensity of each pixel over the training images (computed once per dataset).
@@ -468,12 +547,19 @@ impl TrainingRun {
                     self.spec.clone(),
                 )
             },
-            state: Some(self.state()),
+            // A labelled run's chains are not saved: it continues with fresh ones.
+            state: self.labels.is_none().then(|| self.state()),
+            labels: self.labels.clone(),
         }
     }
 
     pub fn rbm(&self) -> &Rbm {
         &self.rbm
+    }
+
+    /// The label units of a classification RBM (None for a plain RBM).
+    pub fn labels(&self) -> Option<&LabelUnits> {
+        self.labels.as_ref()
     }
 
     /// The weights before the latest batch (after a batch that diverged: the current ones).

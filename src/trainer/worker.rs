@@ -130,7 +130,12 @@ impl Worker {
                 self.running = false;
                 self.steps_requested += 1;
             }
-            Command::Reset(spec) => {
+            Command::Reset(mut spec) => {
+                if spec.label_classes > 0 {
+                    // One label unit per class of the training set.
+                    let labels = &self.run.dataset().train.labels;
+                    spec.label_classes = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(1);
+                }
                 match spec.validate_with(self.run.config(), self.run.dataset().pixels_per_image()) {
                     Ok(()) => {
                         self.run.reset(spec);
@@ -140,7 +145,15 @@ impl Worker {
                 }
             }
             Command::SetConfig(config) => {
-                match config.validate_for(self.run.rbm().n_visible(), self.run.rbm().n_hidden()) {
+                let labelled = self.run.labels().is_some();
+                let checked =
+                    config.validate_for(self.run.rbm().n_visible(), self.run.rbm().n_hidden()).and_then(|()| {
+                        match labelled {
+                            true => crate::model::labels::train::check_config(&config).map_err(ConfigError::Labels),
+                            false => Ok(()),
+                        }
+                    });
+                match checked {
                     Ok(()) => {
                         if self.run.set_config(config) {
                             self.outbox.event(Update::ConfigApplied {
@@ -182,7 +195,8 @@ impl Worker {
 
     fn new_model_description(&self) -> String {
         let rbm = self.run.rbm();
-        format!("new {}x{} model, seed {}", rbm.n_visible(), rbm.n_hidden(), self.run.spec().seed)
+        let labels = self.run.labels().map_or(String::new(), |l| format!(" with {} label units", l.classes()));
+        format!("new {}x{} model{labels}, seed {}", rbm.n_visible(), rbm.n_hidden(), self.run.spec().seed)
     }
 
     /// Common to Reset, Load and a dataset of another size: the history shown so far ends.
@@ -339,6 +353,7 @@ impl Worker {
                 weights: rbm.weights_slice().to_vec(),
                 visible_bias: rbm.visible_bias().to_vec(),
                 hidden_bias: rbm.hidden_bias().to_vec(),
+                labels: self.run.labels().cloned(),
                 epoch_position: self.run.epoch_position(),
                 version: self.snapshot_version,
             }));

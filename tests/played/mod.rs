@@ -65,6 +65,7 @@ pub fn progress(samples_seen: u64, running: bool) -> Progress {
 pub fn snapshot(version: u64) -> ModelSnapshot {
     let (nv, nh) = (784, HIDDEN);
     ModelSnapshot {
+        labels: None,
         n_visible: nv,
         n_hidden: nh,
         image_rows: 28,

@@ -13,7 +13,7 @@ use crate::app::Tab;
 use crate::app::loss_plot::{MAX_BATCH_POINTS, MAX_EPOCH_MEANS, MAX_MARKERS};
 use crate::app::quality_view::MAX_MONITOR_POINTS;
 use crate::data::Dataset;
-use crate::io::{ModelFile, metadata_entry, model_from_bytes};
+use crate::io::{ModelFile, labelled_model_from_bytes, metadata_entry};
 use crate::limits::{MAX_GIBBS_CHAINS, MAX_MARKER_LABEL_CHARS, MAX_SESSION_EVALUATIONS};
 use crate::model::raise::RaiseEstimate;
 use crate::model::{ModelSpec, TrainingConfig, VisibleSampling};
@@ -368,7 +368,7 @@ pub fn encode_session(session: &Session) -> Result<Vec<u8>, SessionError> {
 /// Reads a session file's bytes: the model (every check a model file gets), then the session
 /// entry, its version first, so that a newer session is reported as such.
 pub fn decode_session(bytes: &[u8]) -> Result<Session, SessionError> {
-    let model = model_from_bytes(bytes)?;
+    let model = labelled_model_from_bytes(bytes)?;
     let json = metadata_entry(bytes, SESSION_KEY)?.ok_or(SessionError::NotASession)?;
     #[derive(Deserialize)]
     struct VersionOnly {

@@ -27,7 +27,7 @@ use saving::{Checkpoints, beside, resume_command, save_somewhere};
 
 use super::signals::{StopSignal, StopSignals};
 use super::{WindowArgs, command_line_name, default_threads, load_dataset};
-use crate::io::{ModelFile, check_destination, load_model, save_model};
+use crate::io::{ModelFile, check_destination, load_labelled_model, save_model};
 use crate::model::{
     GradientMethod, Initialisation, LrSchedule, MathPool, ModelSpec, TemperatureSpacing, TrainingConfig,
     VisibleSampling,
@@ -117,6 +117,10 @@ pub struct TrainArgs {
     /// Train on binarised images (pixels sampled from their intensities every batch).
     #[arg(long)]
     pub binarize: bool,
+    /// Train a classification RBM: label units (one per class of the training set, a softmax
+    /// group) beside the pixels, trained on each image with its label. Plain CD-k or PCD-k only.
+    #[arg(long)]
+    pub labels: bool,
     /// Write the model with its training state to OUT.checkpoint.safetensors every this many minutes
     /// (fractions allowed; 0: never). Default: every 10 minutes if the run is estimated to take
     /// longer than that. Removed when the run completes.
@@ -164,6 +168,7 @@ impl TrainArgs {
             n_hidden: self.hidden.unwrap_or(base.n_hidden),
             seed: self.seed.unwrap_or(base.seed),
             initialisation: self.init.unwrap_or(base.initialisation),
+            label_classes: base.label_classes,
         }
     }
 }
@@ -186,7 +191,9 @@ pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<ExitCode> {
     let checkpoint_path = beside(&args.out, "checkpoint");
     check_destination(&checkpoint_path).context("the checkpoint file beside --out")?;
     let resumed = match &args.resume {
-        Some(path) => Some((path, load_model(path).with_context(|| format!("cannot resume {}", path.display()))?)),
+        Some(path) => {
+            Some((path, load_labelled_model(path).with_context(|| format!("cannot resume {}", path.display()))?))
+        }
         None => None,
     };
     if let Some((path, file)) = &resumed {
@@ -204,6 +211,9 @@ pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<ExitCode> {
             };
             let config = args.config(&base);
             config.validate_for(file.rbm.n_visible(), file.rbm.n_hidden())?;
+            if file.labels.is_some() {
+                crate::model::labels::train::check_config(&config).map_err(anyhow::Error::msg)?;
+            }
             let from = file.metadata.epochs_trained;
             let (mut run, continuation) = TrainingRun::from_file(dataset.clone(), file, pool)?;
             run.set_config(config);
@@ -219,7 +229,10 @@ pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<ExitCode> {
             (run, how)
         }
         None => {
-            let (config, spec) = (args.config(&TrainingConfig::default()), args.spec(&ModelSpec::default()));
+            let (config, mut spec) = (args.config(&TrainingConfig::default()), args.spec(&ModelSpec::default()));
+            if args.labels {
+                spec.label_classes = dataset.train.labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0);
+            }
             // The shape and the training buffers against the limits, before anything is allocated.
             spec.validate_with(&config, dataset.pixels_per_image())?;
             let plural = if args.epochs == 1 { "" } else { "s" };
@@ -233,8 +246,12 @@ pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<ExitCode> {
             args.epochs
         );
     }
+    if let Some(labels) = run.labels() {
+        crate::model::labels::check_targets(labels, &dataset.train.labels)?;
+    }
+    let with_labels = run.labels().map_or(String::new(), |l| format!(" with {} label units", l.classes()));
     say(&format!(
-        "{how}: {}x{} on {} ({} images), {} threads",
+        "{how}: {}x{}{with_labels} on {} ({} images), {} threads",
         run.rbm().n_visible(),
         run.rbm().n_hidden(),
         dataset.name,
@@ -304,6 +321,9 @@ fn check_resume_arguments(args: &TrainArgs, path: &Path, file: &ModelFile) -> Re
     differs("hidden", asked.n_hidden.to_string(), spec.n_hidden.to_string())?;
     differs("seed", asked.seed.to_string(), spec.seed.to_string())?;
     differs("init", command_line_name(asked.initialisation), command_line_name(spec.initialisation))?;
+    if args.labels && spec.label_classes == 0 {
+        bail!("--labels: {} was trained without label units, which cannot be added to it", path.display());
+    }
     if file.metadata.epochs_trained >= args.epochs as f64 {
         bail!(
             "{} is already at epoch {:.2}, which reaches --epochs {}; pass a larger --epochs to train further",
@@ -359,7 +379,7 @@ mod tests {
 
     #[test]
     fn resume_arguments_that_contradict_the_file_are_named_as_typed() {
-        let spec = ModelSpec { n_hidden: 16, seed: 3, initialisation: Initialisation::Xavier };
+        let spec = ModelSpec { n_hidden: 16, seed: 3, initialisation: Initialisation::Xavier, label_classes: 0 };
         let metadata = ModelMetadata::new("MNIST", 28, 28, TrainingConfig::default(), spec);
         let file = ModelFile::new(Rbm::zeros(784, 16), metadata);
         let path = Path::new("run.safetensors");
