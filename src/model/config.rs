@@ -325,11 +325,18 @@ pub struct ModelSpec {
     pub n_hidden: usize,
     pub seed: u64,
     pub initialisation: super::Initialisation,
+    /// Binary or Gaussian visible units (older files, without it, are binary).
+    pub visible: super::VisibleType,
 }
 
 impl Default for ModelSpec {
     fn default() -> Self {
-        Self { n_hidden: 256, seed: 0, initialisation: super::Initialisation::Xavier }
+        Self {
+            n_hidden: 256,
+            seed: 0,
+            initialisation: super::Initialisation::Xavier,
+            visible: super::VisibleType::Binary,
+        }
     }
 }
 

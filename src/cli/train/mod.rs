@@ -30,7 +30,7 @@ use super::{WindowArgs, command_line_name, default_threads, load_dataset};
 use crate::io::{ModelFile, check_destination, load_model, save_model};
 use crate::model::{
     GradientMethod, Initialisation, LrSchedule, MathPool, ModelSpec, TemperatureSpacing, TrainingConfig,
-    VisibleSampling,
+    VisibleSampling, VisibleType,
 };
 use crate::trainer::{BatchOutcome, Continuation, TrainingRun};
 
@@ -122,6 +122,10 @@ pub struct TrainArgs {
     /// longer than that. Removed when the run completes.
     #[arg(long, value_name = "MINUTES")]
     pub checkpoint_every: Option<f64>,
+    /// Visible units: binary (default) or gaussian (real-valued intensities with learned
+    /// variances, trained with CD or PCD; its defaults are CD-1 and --lr 0.001).
+    #[arg(long, value_enum)]
+    pub visible: Option<VisibleType>,
     /// Continue the run saved in this file (a model from `train` or the window, or a checkpoint) up
     /// to --epochs, exactly as it would have gone on; the settings not given here are the file's.
     #[arg(long)]
@@ -164,6 +168,7 @@ impl TrainArgs {
             n_hidden: self.hidden.unwrap_or(base.n_hidden),
             seed: self.seed.unwrap_or(base.seed),
             initialisation: self.init.unwrap_or(base.initialisation),
+            visible: self.visible.unwrap_or(base.visible),
         }
     }
 }
@@ -359,7 +364,7 @@ mod tests {
 
     #[test]
     fn resume_arguments_that_contradict_the_file_are_named_as_typed() {
-        let spec = ModelSpec { n_hidden: 16, seed: 3, initialisation: Initialisation::Xavier };
+        let spec = ModelSpec { n_hidden: 16, seed: 3, initialisation: Initialisation::Xavier, ..ModelSpec::default() };
         let metadata = ModelMetadata::new("MNIST", 28, 28, TrainingConfig::default(), spec);
         let file = ModelFile::new(Rbm::zeros(784, 16), metadata);
         let path = Path::new("run.safetensors");
