@@ -51,6 +51,9 @@ pub fn run_sample(args: &SampleArgs, window: &WindowArgs) -> Result<()> {
         bail!("--noise must be a finite number between 0 and 10 (got {})", args.noise);
     }
     let model = crate::io::load_model(&args.model).with_context(|| format!("cannot load {}", args.model.display()))?;
+    if model.gaussian.is_some() {
+        return super::gaussian::sample_gaussian(args, window, &model);
+    }
     let (rows, cols) = (model.metadata.image_rows, model.metadata.image_cols);
     let nv = model.rbm.n_visible();
     if rows * cols != nv {

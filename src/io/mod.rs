@@ -18,7 +18,7 @@ use thiserror::Error;
 
 pub use export::{ExportError, LossCsvRow, write_loss_csv, write_png_gray};
 pub use model_file::{
-    FORMAT_VERSION, ModelFile, ModelFileError, ModelMetadata, load_model, metadata_entry, model_from_bytes,
+    FORMAT_VERSION, GaussianVisibles, ModelFile, ModelFileError, ModelMetadata, load_model, metadata_entry, model_from_bytes,
     model_to_bytes, model_to_bytes_with_entries, read_model_bytes, save_model,
 };
 

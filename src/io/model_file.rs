@@ -12,6 +12,11 @@
 //! `W = safetensors.numpy.load_file(path)["W"]; W[:, j].reshape(image_rows, image_cols)` is hidden
 //! unit j's filter, and `safetensors.safe_open(path, "np").metadata()` gives the metadata.
 //!
+//! Gaussian–Bernoulli models (`spec.visible` = `Gaussian` in the metadata) add three F32 tensors of
+//! shape `[V]`: `log_var` (z_i = ln σ_i², in standardised units), `data_mean` and `data_scale` (the
+//! per-pixel standardisation x = (v − mean) / scale of intensities in [0, 1]); W, b_v and b_h are
+//! its W, b and c. Files without `visible` in the spec are binary, as every older file is.
+//!
 //! Optionally, a training-state section (see `state_section`): the `rbm_lab_state` metadata entry
 //! and `state.*` tensors, with which a run continues exactly where it stopped. Readers that do not
 //! know it (older rbm-lab builds, Python) ignore it; a file without it loads with a fresh state.
@@ -37,6 +42,7 @@ use crate::limits::{
     LimitError, MAX_EPOCHS_TRAINED, MAX_MODEL_DATA_BYTES, MAX_MODEL_HEADER_BYTES, MAX_SAMPLES_SEEN,
     MAX_TENSOR_DIMENSIONS, grouped,
 };
+use crate::model::gaussian::{GaussianRbm, Standardisation, VisibleType};
 use crate::model::{ModelSpec, Rbm, ShapeError, TrainingConfig, TrainingState};
 
 /// The newest format version this build reads and the one it writes.
@@ -49,6 +55,10 @@ pub const METADATA_KEY: &str = "rbm_lab";
 pub const WEIGHTS: &str = "W";
 pub const VISIBLE_BIAS: &str = "b_v";
 pub const HIDDEN_BIAS: &str = "b_h";
+/// The Gaussian model's tensors (see the module header).
+pub const LOG_VARIANCE: &str = "log_var";
+pub const DATA_MEAN: &str = "data_mean";
+pub const DATA_SCALE: &str = "data_scale";
 
 /// Safetensors files start with the header's length as a little-endian u64.
 const LENGTH_PREFIX: usize = 8;
@@ -119,13 +129,45 @@ pub struct ModelFile {
     /// Present in files saved by a training run (the window's Save, `rbm-lab train`); its position
     /// agrees with `metadata.epochs_trained`.
     pub state: Option<TrainingState>,
+    /// The log variances and the standardisation of a Gaussian–Bernoulli model (present exactly
+    /// when `metadata.spec.visible` is `Gaussian`).
+    pub gaussian: Option<GaussianVisibles>,
 }
 
 impl ModelFile {
     /// A model file without a training state.
     pub fn new(rbm: Rbm, metadata: ModelMetadata) -> Self {
-        Self { rbm, metadata, state: None }
+        Self { rbm, metadata, state: None, gaussian: None }
     }
+
+    /// A Gaussian–Bernoulli model's file (no training state: its runs do not resume).
+    pub fn new_gaussian(model: GaussianRbm, standardisation: Standardisation, metadata: ModelMetadata) -> Self {
+        let (rbm, log_variance) = model.into_parts();
+        Self { rbm, metadata, state: None, gaussian: Some(GaussianVisibles { log_variance, standardisation }) }
+    }
+
+    /// The Gaussian model and its standardisation, if the file holds one.
+    pub fn gaussian_model(&self) -> Option<(GaussianRbm, &Standardisation)> {
+        let parts = self.gaussian.as_ref()?;
+        let model = GaussianRbm::from_parts(self.rbm.clone(), parts.log_variance.clone()).ok()?;
+        Some((model, &parts.standardisation))
+    }
+
+    /// `Err` naming `what` for a Gaussian–Bernoulli model, which code made for binary visibles
+    /// (inpainting, probes, the window's trainer, resuming) cannot use.
+    pub fn require_binary(&self, what: &str) -> Result<(), ModelFileError> {
+        match self.metadata.spec.visible {
+            VisibleType::Binary => Ok(()),
+            VisibleType::Gaussian => Err(ModelFileError::GaussianNotSupported(what.to_owned())),
+        }
+    }
+}
+
+/// What a Gaussian–Bernoulli model stores beside W, b and c.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GaussianVisibles {
+    pub log_variance: Vec<f32>,
+    pub standardisation: Standardisation,
 }
 
 /// Why a model file could not be read or written. Each message says what was expected.
@@ -171,6 +213,12 @@ pub enum ModelFileError {
         grouped(u128::from(*.bytes)), grouped(u128::from(MAX_MODEL_DATA_BYTES))
     )]
     DataTooLarge { bytes: u64 },
+    /// A Gaussian–Bernoulli model given to something that works on binary models only.
+    #[error(
+        "this is a Gaussian–Bernoulli model (real-valued visibles), and {0} works on binary models only; \
+         use `rbm-lab eval` and `rbm-lab sample` with it"
+    )]
+    GaussianNotSupported(String),
     /// The model is larger than rbm-lab's limits (parameters, visible units).
     #[error(transparent)]
     Limit(#[from] LimitError),
@@ -297,7 +345,12 @@ pub fn model_from_bytes(bytes: &[u8]) -> Result<ModelFile, ModelFileError> {
         return Err(ModelFileError::NonFinite);
     }
     let state = state_section::read(&header, data, &metadata, n_visible, n_hidden)?;
-    Ok(ModelFile { rbm, metadata, state })
+    let gaussian = match metadata.spec.visible {
+        VisibleType::Binary => None,
+        VisibleType::Gaussian => Some(read_gaussian(&header, data, n_visible)?),
+    };
+    check_gaussian(&metadata, gaussian.as_ref(), n_visible)?;
+    Ok(ModelFile { rbm, metadata, state, gaussian })
 }
 
 /// Encodes a model as the bytes of a safetensors file. Refuses models that [`model_from_bytes`]
@@ -313,12 +366,13 @@ pub fn model_to_bytes_with_entries(
     model: &ModelFile,
     extra_entries: &BTreeMap<&str, String>,
 ) -> Result<Vec<u8>, ModelFileError> {
-    let ModelFile { rbm, metadata, state } = model;
+    let ModelFile { rbm, metadata, state, gaussian } = model;
     if !rbm.is_finite() {
         return Err(ModelFileError::NonFinite);
     }
     let (n_visible, n_hidden) = (rbm.n_visible(), rbm.n_hidden());
     check_metadata(metadata, n_visible)?;
+    check_gaussian(metadata, gaussian.as_ref(), n_visible)?;
     let json = serde_json::to_string(metadata)
         .map_err(|error| BadMetadata(format!("it cannot be written as JSON: {error}")))?;
     // Some values do not survive JSON (a NaN learning rate becomes null); catch that now rather
@@ -348,6 +402,11 @@ pub fn model_to_bytes_with_entries(
         ("image_rows", metadata.image_rows.to_string()),
         ("image_cols", metadata.image_cols.to_string()),
     ]);
+    if let Some(parts) = gaussian {
+        tensors.push((LOG_VARIANCE, vec![n_visible], TensorValues::F32(&parts.log_variance)));
+        tensors.push((DATA_MEAN, vec![n_visible], TensorValues::F32(&parts.standardisation.mean)));
+        tensors.push((DATA_SCALE, vec![n_visible], TensorValues::F32(&parts.standardisation.scale)));
+    }
     if let Some(state) = state {
         let (entry, state_tensors) = state_section::write(state, metadata, n_visible, n_hidden)?;
         entries.insert(state_section::STATE_KEY, entry);
@@ -617,6 +676,59 @@ fn describe_safetensors_error(error: &SafeTensorError) -> String {
             "the tensors do not exactly cover the file (it is truncated or has extra bytes at the end)".into()
         }
         other => other.to_string(),
+    }
+}
+
+/// The Gaussian model's tensors, each of shape [V], checked as saving checks them.
+fn read_gaussian(header: &Metadata, data: &[u8], n_visible: usize) -> Result<GaussianVisibles, ModelFileError> {
+    let vector = |name: &'static str| -> Result<Vec<f32>, ModelFileError> {
+        let (values, shape) = f32_tensor(header, data, name)?;
+        if shape != [n_visible] {
+            return Err(WrongShape {
+                tensor: name,
+                found: shape,
+                expected: format!("[{n_visible}], one value per visible unit of the Gaussian model"),
+            });
+        }
+        Ok(values)
+    };
+    let parts = GaussianVisibles {
+        log_variance: vector(LOG_VARIANCE)?,
+        standardisation: Standardisation { mean: vector(DATA_MEAN)?, scale: vector(DATA_SCALE)? },
+    };
+    Ok(parts)
+}
+
+/// A Gaussian model's parts are present exactly when its spec says Gaussian, with one finite log
+/// variance per visible unit and a valid standardisation.
+fn check_gaussian(
+    metadata: &ModelMetadata,
+    gaussian: Option<&GaussianVisibles>,
+    n_visible: usize,
+) -> Result<(), ModelFileError> {
+    match (metadata.spec.visible, gaussian) {
+        (VisibleType::Binary, None) => Ok(()),
+        (VisibleType::Binary, Some(_)) => {
+            Err(BadMetadata("it says the visible units are binary but the model has Gaussian variances".into()))
+        }
+        (VisibleType::Gaussian, None) => {
+            Err(BadMetadata("it says the visible units are Gaussian but the model has no variances".into()))
+        }
+        (VisibleType::Gaussian, Some(parts)) => {
+            if parts.log_variance.len() != n_visible || !parts.log_variance.iter().all(|z| z.is_finite()) {
+                return Err(BadMetadata(format!(
+                    "the Gaussian model needs {n_visible} finite log variances (`{LOG_VARIANCE}`)"
+                )));
+            }
+            if !parts.standardisation.is_valid_for(n_visible) {
+                return Err(BadMetadata(format!(
+                    "the Gaussian model's standardisation (`{DATA_MEAN}`, `{DATA_SCALE}`) needs {n_visible} finite \
+                     means and scales of at least {}",
+                    crate::model::gaussian::MIN_SCALE
+                )));
+            }
+            Ok(())
+        }
     }
 }
 

@@ -165,6 +165,9 @@ pub enum AdoptError {
     /// Neither the file's settings nor the current ones fit the model within rbm-lab's limits.
     #[error("{0}")]
     Limits(#[from] crate::model::ConfigError),
+    /// A Gaussian–Bernoulli model: this run trains binary models.
+    #[error("{0}")]
+    NotBinary(String),
 }
 
 /// One training run: see the module's documentation.
@@ -246,6 +249,7 @@ impl TrainingRun {
     /// training set, so that the run goes on exactly as the one that saved it would have.
     /// Otherwise the run continues from the file's position with a fresh state, and says why.
     pub fn adopt(&mut self, file: ModelFile) -> Result<Continuation, AdoptError> {
+        file.require_binary("training (the window, or `rbm-lab train --resume`)").map_err(|error| AdoptError::NotBinary(error.to_string()))?;
         let pixels = self.dataset.pixels_per_image();
         if file.rbm.n_visible() != pixels {
             return Err(AdoptError::VisibleMismatch {
@@ -261,7 +265,7 @@ impl TrainingRun {
         if !adopt_settings {
             self.config.validate_for(n_visible, n_hidden)?;
         }
-        let ModelFile { rbm, metadata, state } = file;
+        let ModelFile { rbm, metadata, state, .. } = file;
         self.rbm = rbm;
         self.spec = ModelSpec { n_hidden: self.rbm.n_hidden(), ..metadata.spec };
         if adopt_settings {
@@ -469,6 +473,7 @@ impl TrainingRun {
                 )
             },
             state: Some(self.state()),
+            gaussian: None,
         }
     }
 

@@ -10,8 +10,10 @@
 //!
 //! Beside this file: `report.rs`, what the person sees while the run goes on (the progress bar and
 //! the epoch lines), and `saving.rs`, how the run's work is kept (checkpoints, a fallback file
-//! when the wanted one cannot be written, the command that resumes).
+//! when the wanted one cannot be written, the command that resumes), and `gaussian.rs`, the run of a
+//! Gaussian–Bernoulli model (`--visible gaussian`).
 
+pub(crate) mod gaussian;
 mod report;
 mod saving;
 
@@ -178,6 +180,9 @@ impl TrainArgs {
 pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<ExitCode> {
     if args.epochs == 0 {
         bail!("--epochs must be at least 1");
+    }
+    if args.visible == Some(VisibleType::Gaussian) {
+        return gaussian::run_train_gaussian(args, window);
     }
     let checkpoint_every = match args.checkpoint_every {
         Some(minutes) if !(minutes.is_finite() && (0.0..=1e6).contains(&minutes)) => {
