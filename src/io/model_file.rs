@@ -861,10 +861,16 @@ mod gaussian_tests {
         )
         .unwrap();
         let model = GaussianRbm::from_parts(rbm, (0..nv).map(|i| -0.3 * i as f32).collect()).unwrap();
-        let standardisation =
-            Standardisation { mean: (0..nv).map(|i| 0.05 * i as f32).collect(), scale: vec![0.1, 0.2, 0.3, 0.4, 0.5, 0.6] };
+        let standardisation = Standardisation {
+            mean: (0..nv).map(|i| 0.05 * i as f32).collect(),
+            scale: vec![0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
+        };
         let spec = ModelSpec { n_hidden: nh, visible: VisibleType::Gaussian, ..ModelSpec::default() };
-        ModelFile::new_gaussian(model, standardisation, ModelMetadata::new("test", 2, 3, TrainingConfig::default(), spec))
+        ModelFile::new_gaussian(
+            model,
+            standardisation,
+            ModelMetadata::new("test", 2, 3, TrainingConfig::default(), spec),
+        )
     }
 
     #[test]

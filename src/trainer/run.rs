@@ -249,7 +249,8 @@ impl TrainingRun {
     /// training set, so that the run goes on exactly as the one that saved it would have.
     /// Otherwise the run continues from the file's position with a fresh state, and says why.
     pub fn adopt(&mut self, file: ModelFile) -> Result<Continuation, AdoptError> {
-        file.require_binary("training (the window, or `rbm-lab train --resume`)").map_err(|error| AdoptError::NotBinary(error.to_string()))?;
+        file.require_binary("training (the window, or `rbm-lab train --resume`)")
+            .map_err(|error| AdoptError::NotBinary(error.to_string()))?;
         let pixels = self.dataset.pixels_per_image();
         if file.rbm.n_visible() != pixels {
             return Err(AdoptError::VisibleMismatch {

@@ -133,13 +133,14 @@ pub(super) fn run_train_gaussian(args: &TrainArgs, window: &WindowArgs) -> Resul
     let file = ModelFile::new_gaussian(model, standardisation, metadata);
     save_model(&args.out, &file).with_context(|| format!("could not write {}", args.out.display()))?;
     if let Some(signal) = stopped {
-        say_err(&format!(
-            "rbm-lab: stopped by {} at epoch {position:.3}: saved {}",
-            signal.name(),
-            args.out.display()
-        ));
+        say_err(&format!("rbm-lab: stopped by {} at epoch {position:.3}: saved {}", signal.name(), args.out.display()));
         return Ok(ExitCode::from(signal.exit_status()));
     }
-    say(&format!("saved {} ({} epochs) after {:.1} s", args.out.display(), args.epochs, started.elapsed().as_secs_f64()));
+    say(&format!(
+        "saved {} ({} epochs) after {:.1} s",
+        args.out.display(),
+        args.epochs,
+        started.elapsed().as_secs_f64()
+    ));
     Ok(ExitCode::SUCCESS)
 }

@@ -12,8 +12,8 @@
 //! Runs are processed in fixed blocks of [`ROW_BLOCK`] with their own random streams, so a seed
 //! gives the same estimate on any number of threads.
 
-use rayon::prelude::*;
 use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
 
 use super::chains::{bernoulli, gaussian, sigmoid_in_place, standard_deviations};
 use super::{GaussianRbm, ROW_BLOCK, scale_rows};

@@ -108,7 +108,12 @@ impl GaussianRbm {
 
     /// A new model for standardised data: W as `scheme` draws it (Xavier's scale, or N(0, 0.01²)),
     /// b = 0 (the data's mean after standardisation), c = 0 and σ² = 1 (the data's variance).
-    pub fn initialised<R: Rng + ?Sized>(n_visible: usize, n_hidden: usize, scheme: Initialisation, rng: &mut R) -> Self {
+    pub fn initialised<R: Rng + ?Sized>(
+        n_visible: usize,
+        n_hidden: usize,
+        scheme: Initialisation,
+        rng: &mut R,
+    ) -> Self {
         // No pixel means: Hinton's logit visible biases are for binary units.
         let rbm = Rbm::initialised(n_visible, n_hidden, scheme, &[], rng);
         Self { rbm, log_variance: vec![0.0; n_visible] }
@@ -211,7 +216,14 @@ impl GaussianRbm {
 
     /// `out (rows x H) = c + (v / σ²) W` for a batch of `rows` visible vectors, single-threaded
     /// (callers split batches into [`ROW_BLOCK`]s). `scaled` is scratch of `rows x V`.
-    pub(crate) fn hidden_inputs_into(&self, out: &mut [f32], v: &[f32], rows: usize, inv_var: &[f32], scaled: &mut [f32]) {
+    pub(crate) fn hidden_inputs_into(
+        &self,
+        out: &mut [f32],
+        v: &[f32],
+        rows: usize,
+        inv_var: &[f32],
+        scaled: &mut [f32],
+    ) {
         let (nv, nh) = (self.n_visible(), self.n_hidden());
         scale_rows(&mut scaled[..rows * nv], &v[..rows * nv], inv_var);
         let c = self.rbm.hidden_bias().as_slice().unwrap_or(&[]);
@@ -222,7 +234,16 @@ impl GaussianRbm {
     pub(crate) fn visible_means_into(&self, out: &mut [f32], h: &[f32], rows: usize) {
         let (nv, nh) = (self.n_visible(), self.n_hidden());
         let b = self.rbm.visible_bias().as_slice().unwrap_or(&[]);
-        linalg::affine_transposed(&mut out[..rows * nv], &h[..rows * nh], rows, self.rbm.weights_slice(), nv, nh, b, Threads(1));
+        linalg::affine_transposed(
+            &mut out[..rows * nv],
+            &h[..rows * nh],
+            rows,
+            self.rbm.weights_slice(),
+            nv,
+            nh,
+            b,
+            Threads(1),
+        );
     }
 }
 

@@ -34,11 +34,8 @@ impl Standardisation {
         }
         let n = rows.max(1) as f64;
         let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
-        let scale = sum_sq
-            .iter()
-            .zip(&mean)
-            .map(|(q, m)| ((q / n - m * m).max(0.0).sqrt() as f32).max(MIN_SCALE))
-            .collect();
+        let scale =
+            sum_sq.iter().zip(&mean).map(|(q, m)| ((q / n - m * m).max(0.0).sqrt() as f32).max(MIN_SCALE)).collect();
         Self { mean: mean.iter().map(|&m| m as f32).collect(), scale }
     }
 

@@ -12,7 +12,8 @@ use crate::model::ais::AisConfig;
 /// A model with given W (V x H), b, c and z, all drawn from `seed` at the given scales.
 fn random_model(nv: usize, nh: usize, weight_scale: f32, seed: u64) -> GaussianRbm {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let mut normal = |scale: f32| -> f32 { let z: f32 = StandardNormal.sample(&mut rng);
+    let mut normal = |scale: f32| -> f32 {
+        let z: f32 = StandardNormal.sample(&mut rng);
         scale * z
     };
     let w: Vec<f32> = (0..nv * nh).map(|_| normal(weight_scale)).collect();
@@ -80,7 +81,8 @@ fn one_gibbs_step_has_the_conditional_moments() {
     let state = chains.state();
     for i in 0..nv {
         let row = &w[i * nh..(i + 1) * nh];
-        let mean = model.rbm().visible_bias()[i] as f64 + row.iter().zip(&p).map(|(&wij, &pj)| wij as f64 * pj).sum::<f64>();
+        let mean =
+            model.rbm().visible_bias()[i] as f64 + row.iter().zip(&p).map(|(&wij, &pj)| wij as f64 * pj).sum::<f64>();
         let variance = model.variances()[i]
             + row.iter().zip(&p).map(|(&wij, &pj)| (wij as f64).powi(2) * pj * (1.0 - pj)).sum::<f64>();
         let xs: Vec<f64> = (0..n).map(|r| state[r * nv + i] as f64).collect();
@@ -137,7 +139,11 @@ fn free_energy_derivatives_match_finite_differences() {
         up[i] += eps;
         down[i] -= eps;
         let numeric = (model.free_energy(&up) - model.free_energy(&down)) / (2.0 * eps as f64);
-        assert!((numeric - gradient[i]).abs() < 1e-3 * (1.0 + numeric.abs()), "dF/dv_{i}: {numeric} vs {}", gradient[i]);
+        assert!(
+            (numeric - gradient[i]).abs() < 1e-3 * (1.0 + numeric.abs()),
+            "dF/dv_{i}: {numeric} vs {}",
+            gradient[i]
+        );
     }
 
     let lr = 1e-3f32;
@@ -156,7 +162,8 @@ fn free_energy_derivatives_match_finite_differences() {
         let shifted = |delta: f32| {
             let mut m = model.clone();
             let (w, b, c, z) = m.parameters_mut();
-            let mut all: Vec<&mut f32> = w.iter_mut().chain(b.iter_mut()).chain(c.iter_mut()).chain(z.iter_mut()).collect();
+            let mut all: Vec<&mut f32> =
+                w.iter_mut().chain(b.iter_mut()).chain(c.iter_mut()).chain(z.iter_mut()).collect();
             *all[k] += delta;
             difference(&m)
         };
@@ -175,7 +182,8 @@ fn free_energy_derivatives_match_finite_differences() {
 fn training_raises_the_exact_likelihood_and_lowers_the_reconstruction_error() {
     let (nv, nh, rows) = (6, 4, 600);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(4);
-    let centres = [[1.5f32, 1.5, 1.5, -1.0, -1.0, -1.0], [-1.5, -1.5, 1.0, 1.0, 1.5, 1.5], [0.0, 1.0, -1.5, 1.5, -1.0, 0.5]];
+    let centres =
+        [[1.5f32, 1.5, 1.5, -1.0, -1.0, -1.0], [-1.5, -1.5, 1.0, 1.0, 1.5, 1.5], [0.0, 1.0, -1.5, 1.5, -1.0, 0.5]];
     let data: Vec<f32> = (0..rows)
         .flat_map(|r| {
             let centre = centres[r % 3];
@@ -192,7 +200,14 @@ fn training_raises_the_exact_likelihood_and_lowers_the_reconstruction_error() {
         average_log_likelihood(m, &data, rows, exact_log_z(m, Threads(1)).unwrap(), Threads(1)).unwrap()
     };
     let (ll_before, error_before) = (ll(&model), reconstruction_error(&model, &data, rows, Threads(1)));
-    let config = TrainingConfig { learning_rate: 0.01, k: 1, batch_size: 20, method: GradientMethod::Pcd, pcd_particles: 100, ..default_config() };
+    let config = TrainingConfig {
+        learning_rate: 0.01,
+        k: 1,
+        batch_size: 20,
+        method: GradientMethod::Pcd,
+        pcd_particles: 100,
+        ..default_config()
+    };
     let mut workspace = GaussianWorkspace::new(nv, nh, 20, 1);
     for step in 0..3000 {
         let first = (step * 20) % rows;
