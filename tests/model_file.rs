@@ -55,7 +55,12 @@ fn metadata(rows: usize, cols: usize, hidden: usize) -> ModelMetadata {
             momentum: 0.9,
             ..TrainingConfig::default()
         },
-        spec: ModelSpec { n_hidden: hidden, seed: 0xDEAD_BEEF_CAFE_F00D, initialisation: Initialisation::Hinton },
+        spec: ModelSpec {
+            n_hidden: hidden,
+            seed: 0xDEAD_BEEF_CAFE_F00D,
+            initialisation: Initialisation::Hinton,
+            ..ModelSpec::default()
+        },
     }
 }
 
