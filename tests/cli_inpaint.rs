@@ -18,7 +18,7 @@ fn fixtures() -> &'static (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().expect("a temporary folder");
         common::write_idx_folder(dir.path(), 1000, 200);
         let rbm = common::cd1_trained(24, 300, 7);
-        let spec = ModelSpec { n_hidden: 24, seed: 7, initialisation: Initialisation::Hinton, label_classes: 0 };
+        let spec = ModelSpec { n_hidden: 24, seed: 7, initialisation: Initialisation::Hinton, ..ModelSpec::default() };
         let model = dir.path().join("rbm24.safetensors");
         save_model(&model, &ModelFile::new(rbm, ModelMetadata::new("MNIST", 28, 28, TrainingConfig::default(), spec)))
             .expect("the model is saved");

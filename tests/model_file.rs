@@ -59,7 +59,7 @@ fn metadata(rows: usize, cols: usize, hidden: usize) -> ModelMetadata {
             n_hidden: hidden,
             seed: 0xDEAD_BEEF_CAFE_F00D,
             initialisation: Initialisation::Hinton,
-            label_classes: 0,
+            ..ModelSpec::default()
         },
     }
 }

@@ -29,7 +29,7 @@ struct Setup {
 /// be the better model of the test digits: see below).
 fn pcd_trained() -> Rbm {
     let config = TrainingConfig { planned_epochs: 5.0, learning_rate: 0.05, ..TrainingConfig::quality_recipe() };
-    let spec = ModelSpec { n_hidden: 16, seed: 3, initialisation: Initialisation::Hinton, label_classes: 0 };
+    let spec = ModelSpec { n_hidden: 16, seed: 3, initialisation: Initialisation::Hinton, ..ModelSpec::default() };
     let mut run = TrainingRun::new(mnist_slice(20_000, 100), spec, config, MathPool::new(2));
     for _ in 0..1000 {
         assert!(matches!(run.train_batch(), BatchOutcome::Trained(_)));

@@ -15,7 +15,7 @@ use rbm_lab::model::{
 use rbm_lab::trainer::{BatchOutcome, TrainingRun};
 
 fn spec() -> ModelSpec {
-    ModelSpec { n_hidden: 24, seed: 5, initialisation: Initialisation::Hinton, label_classes: 0 }
+    ModelSpec { n_hidden: 24, seed: 5, initialisation: Initialisation::Hinton, ..ModelSpec::default() }
 }
 
 /// Centered PCD on binary data with more particles than the batch and two Gibbs steps per update.

@@ -56,7 +56,7 @@ fn tempering_config() -> TrainingConfig {
 }
 
 fn spec() -> ModelSpec {
-    ModelSpec { n_hidden: 24, seed: 11, initialisation: Initialisation::Hinton, label_classes: 0 }
+    ModelSpec { n_hidden: 24, seed: 11, initialisation: Initialisation::Hinton, ..ModelSpec::default() }
 }
 
 fn bytes_of(run: &TrainingRun) -> Vec<u8> {

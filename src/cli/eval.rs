@@ -52,6 +52,9 @@ pub fn run_eval(args: &EvalArgs, window: &WindowArgs) -> Result<ExitCode> {
     settings.validate().context("bad --runs, --betas, --images, --raise-images or --raise-runs")?;
     let model =
         crate::io::load_labelled_model(&args.model).with_context(|| format!("cannot load {}", args.model.display()))?;
+    if model.gaussian.is_some() {
+        return super::gaussian::eval_gaussian(args, window, &model);
+    }
     let dataset = load_dataset(window.data.as_deref())?;
     if dataset.pixels_per_image() != model.rbm.n_visible() {
         bail!(

@@ -227,6 +227,7 @@ pub fn run_inpaint(args: &InpaintArgs, window: &WindowArgs) -> Result<ExitCode> 
     let spec = check_arguments(args)?;
     check_destination(&args.out).context("--out")?;
     let model = crate::io::load_model(&args.model).with_context(|| format!("cannot load {}", args.model.display()))?;
+    model.require_binary("`rbm-lab inpaint`")?;
     let rbm = &model.rbm;
     let (rows, cols) = (model.metadata.image_rows, model.metadata.image_cols);
     let (nv, nh) = (rbm.n_visible(), rbm.n_hidden());

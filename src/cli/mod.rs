@@ -3,6 +3,7 @@
 
 mod bench;
 mod eval;
+mod gaussian;
 mod inpaint;
 mod probe;
 mod sample;

@@ -32,6 +32,7 @@ pub fn run_probe(args: &ProbeArgs, window: &WindowArgs) -> Result<ExitCode> {
     let config = ProbeConfig { epochs: args.epochs, seed: args.seed, ..ProbeConfig::default() };
     config.validate().context("bad --epochs")?;
     let model = crate::io::load_model(&args.model).with_context(|| format!("cannot load {}", args.model.display()))?;
+    model.require_binary("`rbm-lab probe`")?;
     let dataset = load_dataset(window.data.as_deref())?;
     let nv = model.rbm.n_visible();
     if dataset.pixels_per_image() != nv {

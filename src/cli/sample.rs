@@ -67,6 +67,9 @@ pub fn run_sample(args: &SampleArgs, window: &WindowArgs) -> Result<()> {
             ),
         }
     }
+    if model.gaussian.is_some() {
+        return super::gaussian::sample_gaussian(args, window, &model);
+    }
     let (rows, cols) = (model.metadata.image_rows, model.metadata.image_cols);
     let nv = model.rbm.n_visible();
     if rows * cols != nv {

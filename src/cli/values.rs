@@ -6,7 +6,7 @@
 use clap::ValueEnum;
 use clap::builder::PossibleValue;
 
-use crate::model::{GradientMethod, Initialisation, LrSchedule, TemperatureSpacing, VisibleSampling};
+use crate::model::{GradientMethod, Initialisation, LrSchedule, TemperatureSpacing, VisibleSampling, VisibleType};
 
 /// Implements [`ValueEnum`] for a model enum from its `ALL` list and one name (and optional help
 /// text) per variant; the match is exhaustive, so a new variant cannot go without a name.
@@ -47,6 +47,11 @@ command_line_names!(LrSchedule {
     Constant => "constant";
     Linear => "linear";
     Exponential => "exponential";
+});
+
+command_line_names!(VisibleType {
+    Binary => "binary", "Binary visible units (the tutorial's model)";
+    Gaussian => "gaussian", "Real-valued visibles with learned per-pixel variances (Gaussian–Bernoulli RBM)";
 });
 
 command_line_names!(Initialisation {

@@ -18,9 +18,9 @@ use thiserror::Error;
 
 pub use export::{ExportError, LossCsvRow, write_loss_csv, write_png_gray};
 pub use model_file::{
-    FORMAT_VERSION, ModelFile, ModelFileError, ModelMetadata, labelled_model_from_bytes, load_labelled_model,
-    load_model, metadata_entry, model_from_bytes, model_to_bytes, model_to_bytes_with_entries, read_model_bytes,
-    save_model,
+    FORMAT_VERSION, GaussianVisibles, ModelFile, ModelFileError, ModelMetadata, labelled_model_from_bytes,
+    load_labelled_model, load_model, metadata_entry, model_from_bytes, model_to_bytes, model_to_bytes_with_entries,
+    read_model_bytes, save_model,
 };
 
 /// Distinguishes temporary files of concurrent saves within one process (say an autosave racing a

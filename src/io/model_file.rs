@@ -18,6 +18,10 @@
 //! [`load_model`] and [`model_from_bytes`] refuse files with label units, which every reader
 //! that cannot use them gets that way; [`load_labelled_model`] and
 //! [`labelled_model_from_bytes`] read them.
+//! Gaussian–Bernoulli models (`spec.visible` = `Gaussian` in the metadata) add three F32 tensors of
+//! shape `[V]`: `log_var` (z_i = ln σ_i², in standardised units), `data_mean` and `data_scale` (the
+//! per-pixel standardisation x = (v − mean) / scale of intensities in [0, 1]); W, b_v and b_h are
+//! its W, b and c. Files without `visible` in the spec are binary, as every older file is.
 //!
 //! Optionally, a training-state section (see `state_section`): the `rbm_lab_state` metadata entry
 //! and `state.*` tensors, with which a run continues exactly where it stopped. Readers that do not
@@ -44,6 +48,7 @@ use crate::limits::{
     LimitError, MAX_EPOCHS_TRAINED, MAX_MODEL_DATA_BYTES, MAX_MODEL_HEADER_BYTES, MAX_SAMPLES_SEEN,
     MAX_TENSOR_DIMENSIONS, grouped,
 };
+use crate::model::gaussian::{GaussianRbm, Standardisation, VisibleType};
 use crate::model::labels::LabelUnits;
 use crate::model::{ModelSpec, Rbm, ShapeError, TrainingConfig, TrainingState};
 
@@ -60,6 +65,10 @@ pub const HIDDEN_BIAS: &str = "b_h";
 /// The label units' tensors (only in files of classification RBMs).
 pub const LABEL_WEIGHTS: &str = "U";
 pub const LABEL_BIAS: &str = "d";
+/// The Gaussian model's tensors (see the module header).
+pub const LOG_VARIANCE: &str = "log_var";
+pub const DATA_MEAN: &str = "data_mean";
+pub const DATA_SCALE: &str = "data_scale";
 
 /// Safetensors files start with the header's length as a little-endian u64.
 const LENGTH_PREFIX: usize = 8;
@@ -132,13 +141,51 @@ pub struct ModelFile {
     pub state: Option<TrainingState>,
     /// The label units of a classification RBM (`metadata.spec.label_classes` of them).
     pub labels: Option<LabelUnits>,
+    /// The log variances and the standardisation of a Gaussian–Bernoulli model (present exactly
+    /// when `metadata.spec.visible` is `Gaussian`).
+    pub gaussian: Option<GaussianVisibles>,
 }
 
 impl ModelFile {
     /// A model file without a training state.
     pub fn new(rbm: Rbm, metadata: ModelMetadata) -> Self {
-        Self { rbm, metadata, state: None, labels: None }
+        Self { rbm, metadata, state: None, labels: None, gaussian: None }
     }
+
+    /// A Gaussian–Bernoulli model's file (no training state: its runs do not resume).
+    pub fn new_gaussian(model: GaussianRbm, standardisation: Standardisation, metadata: ModelMetadata) -> Self {
+        let (rbm, log_variance) = model.into_parts();
+        Self {
+            rbm,
+            metadata,
+            state: None,
+            labels: None,
+            gaussian: Some(GaussianVisibles { log_variance, standardisation }),
+        }
+    }
+
+    /// The Gaussian model and its standardisation, if the file holds one.
+    pub fn gaussian_model(&self) -> Option<(GaussianRbm, &Standardisation)> {
+        let parts = self.gaussian.as_ref()?;
+        let model = GaussianRbm::from_parts(self.rbm.clone(), parts.log_variance.clone()).ok()?;
+        Some((model, &parts.standardisation))
+    }
+
+    /// `Err` naming `what` for a Gaussian–Bernoulli model, which code made for binary visibles
+    /// (inpainting, probes, the window's trainer, resuming) cannot use.
+    pub fn require_binary(&self, what: &str) -> Result<(), ModelFileError> {
+        match self.metadata.spec.visible {
+            VisibleType::Binary => Ok(()),
+            VisibleType::Gaussian => Err(ModelFileError::GaussianNotSupported(what.to_owned())),
+        }
+    }
+}
+
+/// What a Gaussian–Bernoulli model stores beside W, b and c.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GaussianVisibles {
+    pub log_variance: Vec<f32>,
+    pub standardisation: Standardisation,
 }
 
 /// Why a model file could not be read or written. Each message says what was expected.
@@ -184,6 +231,12 @@ pub enum ModelFileError {
         grouped(u128::from(*.bytes)), grouped(u128::from(MAX_MODEL_DATA_BYTES))
     )]
     DataTooLarge { bytes: u64 },
+    /// A Gaussian–Bernoulli model given to something that works on binary models only.
+    #[error(
+        "this is a Gaussian–Bernoulli model (real-valued visibles), and {0} works on binary models only; \
+         use `rbm-lab eval` and `rbm-lab sample` with it"
+    )]
+    GaussianNotSupported(String),
     /// The model is larger than rbm-lab's limits (parameters, visible units).
     #[error(transparent)]
     Limit(#[from] LimitError),
@@ -334,7 +387,17 @@ pub fn labelled_model_from_bytes(bytes: &[u8]) -> Result<ModelFile, ModelFileErr
     }
     let labels = read_labels(&header, data, &metadata, n_hidden)?;
     let state = state_section::read(&header, data, &metadata, n_visible, n_hidden)?;
-    Ok(ModelFile { rbm, metadata, state, labels })
+    let gaussian = match metadata.spec.visible {
+        VisibleType::Binary => None,
+        VisibleType::Gaussian => Some(read_gaussian(&header, data, n_visible)?),
+    };
+    check_gaussian(&metadata, gaussian.as_ref(), n_visible)?;
+    if gaussian.is_some() && labels.is_some() {
+        return Err(ModelFileError::BadLabels(
+            "label units beside Gaussian visibles are not a model rbm-lab has".into(),
+        ));
+    }
+    Ok(ModelFile { rbm, metadata, state, labels, gaussian })
 }
 
 /// The label units, if the file has them, checked against the model and the metadata.
@@ -392,12 +455,13 @@ pub fn model_to_bytes_with_entries(
     model: &ModelFile,
     extra_entries: &BTreeMap<&str, String>,
 ) -> Result<Vec<u8>, ModelFileError> {
-    let ModelFile { rbm, metadata, state, labels } = model;
+    let ModelFile { rbm, metadata, state, labels, gaussian } = model;
     if !rbm.is_finite() {
         return Err(ModelFileError::NonFinite);
     }
     let (n_visible, n_hidden) = (rbm.n_visible(), rbm.n_hidden());
     check_metadata(metadata, n_visible)?;
+    check_gaussian(metadata, gaussian.as_ref(), n_visible)?;
     let json = serde_json::to_string(metadata)
         .map_err(|error| BadMetadata(format!("it cannot be written as JSON: {error}")))?;
     // Some values do not survive JSON (a NaN learning rate becomes null); catch that now rather
@@ -447,6 +511,11 @@ pub fn model_to_bytes_with_entries(
             "the metadata says {} label classes but the model has no label units",
             metadata.spec.label_classes
         )));
+    }
+    if let Some(parts) = gaussian {
+        tensors.push((LOG_VARIANCE, vec![n_visible], TensorValues::F32(&parts.log_variance)));
+        tensors.push((DATA_MEAN, vec![n_visible], TensorValues::F32(&parts.standardisation.mean)));
+        tensors.push((DATA_SCALE, vec![n_visible], TensorValues::F32(&parts.standardisation.scale)));
     }
     if let Some(state) = state {
         let (entry, state_tensors) = state_section::write(state, metadata, n_visible, n_hidden)?;
@@ -720,6 +789,59 @@ fn describe_safetensors_error(error: &SafeTensorError) -> String {
     }
 }
 
+/// The Gaussian model's tensors, each of shape [V], checked as saving checks them.
+fn read_gaussian(header: &Metadata, data: &[u8], n_visible: usize) -> Result<GaussianVisibles, ModelFileError> {
+    let vector = |name: &'static str| -> Result<Vec<f32>, ModelFileError> {
+        let (values, shape) = f32_tensor(header, data, name)?;
+        if shape != [n_visible] {
+            return Err(WrongShape {
+                tensor: name,
+                found: shape,
+                expected: format!("[{n_visible}], one value per visible unit of the Gaussian model"),
+            });
+        }
+        Ok(values)
+    };
+    let parts = GaussianVisibles {
+        log_variance: vector(LOG_VARIANCE)?,
+        standardisation: Standardisation { mean: vector(DATA_MEAN)?, scale: vector(DATA_SCALE)? },
+    };
+    Ok(parts)
+}
+
+/// A Gaussian model's parts are present exactly when its spec says Gaussian, with one finite log
+/// variance per visible unit and a valid standardisation.
+fn check_gaussian(
+    metadata: &ModelMetadata,
+    gaussian: Option<&GaussianVisibles>,
+    n_visible: usize,
+) -> Result<(), ModelFileError> {
+    match (metadata.spec.visible, gaussian) {
+        (VisibleType::Binary, None) => Ok(()),
+        (VisibleType::Binary, Some(_)) => {
+            Err(BadMetadata("it says the visible units are binary but the model has Gaussian variances".into()))
+        }
+        (VisibleType::Gaussian, None) => {
+            Err(BadMetadata("it says the visible units are Gaussian but the model has no variances".into()))
+        }
+        (VisibleType::Gaussian, Some(parts)) => {
+            if parts.log_variance.len() != n_visible || !parts.log_variance.iter().all(|z| z.is_finite()) {
+                return Err(BadMetadata(format!(
+                    "the Gaussian model needs {n_visible} finite log variances (`{LOG_VARIANCE}`)"
+                )));
+            }
+            if !parts.standardisation.is_valid_for(n_visible) {
+                return Err(BadMetadata(format!(
+                    "the Gaussian model's standardisation (`{DATA_MEAN}`, `{DATA_SCALE}`) needs {n_visible} finite \
+                     means and scales of at least {}",
+                    crate::model::gaussian::MIN_SCALE
+                )));
+            }
+            Ok(())
+        }
+    }
+}
+
 /// One F32 tensor's values and shape, by name.
 fn f32_tensor(header: &Metadata, data: &[u8], name: &'static str) -> Result<(Vec<f32>, Vec<usize>), ModelFileError> {
     let tensor = raw_tensor(header, data, name)?.ok_or(ModelFileError::MissingTensor(name))?;
@@ -831,4 +953,88 @@ fn check_metadata(metadata: &ModelMetadata, n_visible: usize) -> Result<(), Mode
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod gaussian_tests {
+    use super::*;
+    use crate::model::VisibleType;
+
+    fn gaussian_file() -> ModelFile {
+        let (nv, nh) = (6, 3);
+        let rbm = Rbm::from_parameters(
+            nv,
+            nh,
+            (0..nv * nh).map(|i| (i as f32 * 0.37).sin()).collect(),
+            (0..nv).map(|i| i as f32 * 0.1).collect(),
+            vec![0.2, -0.1, 0.05],
+        )
+        .unwrap();
+        let model = GaussianRbm::from_parts(rbm, (0..nv).map(|i| -0.3 * i as f32).collect()).unwrap();
+        let standardisation = Standardisation {
+            mean: (0..nv).map(|i| 0.05 * i as f32).collect(),
+            scale: vec![0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
+        };
+        let spec = ModelSpec { n_hidden: nh, visible: VisibleType::Gaussian, ..ModelSpec::default() };
+        ModelFile::new_gaussian(
+            model,
+            standardisation,
+            ModelMetadata::new("test", 2, 3, TrainingConfig::default(), spec),
+        )
+    }
+
+    #[test]
+    fn a_gaussian_model_round_trips_with_its_variances_and_standardisation() {
+        let file = gaussian_file();
+        let loaded = model_from_bytes(&model_to_bytes(&file).unwrap()).unwrap();
+        assert_eq!(loaded, file);
+        let (model, standardisation) = loaded.gaussian_model().unwrap();
+        let (original, _) = file.gaussian_model().unwrap();
+        let v = [0.3, -0.2, 1.0, 0.0, 0.5, -1.5];
+        assert_eq!(model.free_energy(&v).to_bits(), original.free_energy(&v).to_bits());
+        assert_eq!(standardisation.scale[5], 0.6);
+        // Code made for binary models says what it is given.
+        let refused = loaded.require_binary("inpainting").unwrap_err().to_string();
+        assert!(refused.contains("Gaussian") && refused.contains("inpainting"), "{refused}");
+    }
+
+    #[test]
+    fn visible_type_and_gaussian_tensors_must_agree() {
+        let mut says_binary = gaussian_file();
+        says_binary.metadata.spec.visible = VisibleType::Binary;
+        assert!(matches!(model_to_bytes(&says_binary), Err(BadMetadata(_))));
+        let mut no_variances = gaussian_file();
+        no_variances.gaussian = None;
+        assert!(matches!(model_to_bytes(&no_variances), Err(BadMetadata(_))));
+        let mut bad_scale = gaussian_file();
+        if let Some(parts) = bad_scale.gaussian.as_mut() {
+            parts.standardisation.scale[0] = 0.0;
+        }
+        assert!(matches!(model_to_bytes(&bad_scale), Err(BadMetadata(_))));
+    }
+
+    /// A file written before models had a visible type (its spec has no `visible`) loads as binary.
+    #[test]
+    fn files_without_a_visible_type_load_as_binary() {
+        let spec = ModelSpec { n_hidden: 3, ..ModelSpec::default() };
+        let file = ModelFile::new(Rbm::zeros(6, 3), ModelMetadata::new("test", 2, 3, TrainingConfig::default(), spec));
+        let bytes = model_to_bytes(&file).unwrap();
+        // Rewrite the header with `visible` taken out of the spec, as older builds wrote it.
+        let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let mut header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + header_len]).unwrap();
+        let entry = header["__metadata__"][METADATA_KEY].as_str().unwrap().to_owned();
+        let mut metadata: serde_json::Value = serde_json::from_str(&entry).unwrap();
+        assert!(metadata["spec"].as_object_mut().unwrap().remove("visible").is_some());
+        header["__metadata__"][METADATA_KEY] = serde_json::Value::String(metadata.to_string());
+        let mut json = serde_json::to_vec(&header).unwrap();
+        json.resize(json.len().next_multiple_of(8), b' ');
+        let mut old = (json.len() as u64).to_le_bytes().to_vec();
+        old.extend_from_slice(&json);
+        old.extend_from_slice(&bytes[8 + header_len..]);
+        let loaded = model_from_bytes(&old).unwrap();
+        assert_eq!(loaded.metadata.spec.visible, VisibleType::Binary);
+        assert_eq!(loaded.gaussian, None);
+        assert_eq!(loaded.rbm, file.rbm);
+        assert!(loaded.require_binary("inpainting").is_ok());
+    }
 }

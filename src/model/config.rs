@@ -331,6 +331,8 @@ pub struct ModelSpec {
     /// of the images. Left out of the JSON when 0, so files of plain models are as before.
     #[serde(skip_serializing_if = "is_zero")]
     pub label_classes: usize,
+    /// Binary or Gaussian visible units (older files, without it, are binary).
+    pub visible: super::VisibleType,
 }
 
 fn is_zero(value: &usize) -> bool {
@@ -339,7 +341,13 @@ fn is_zero(value: &usize) -> bool {
 
 impl Default for ModelSpec {
     fn default() -> Self {
-        Self { n_hidden: 256, seed: 0, initialisation: super::Initialisation::Xavier, label_classes: 0 }
+        Self {
+            n_hidden: 256,
+            seed: 0,
+            initialisation: super::Initialisation::Xavier,
+            label_classes: 0,
+            visible: super::VisibleType::Binary,
+        }
     }
 }
 

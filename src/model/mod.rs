@@ -6,6 +6,7 @@ pub mod ais;
 pub mod cd;
 pub mod config;
 pub mod eval;
+pub mod gaussian;
 pub mod gibbs;
 pub mod inpaint;
 pub mod labels;
@@ -23,6 +24,7 @@ pub use cd::{CdWorkspace, StepStats, SubnormalCensus, Velocity, WorkspaceState};
 pub use config::{
     ConfigError, GradientMethod, LrSchedule, ModelSpec, TemperatureSpacing, TrainingConfig, VisibleSampling,
 };
+pub use gaussian::{GaussianRbm, VisibleType};
 pub use gibbs::GibbsChains;
 pub use inpaint::{CompletionConfig, CompletionMode, CompletionSampler, CompletionStats, InpaintError, Mask};
 pub use linalg::Threads;

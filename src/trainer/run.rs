@@ -166,6 +166,9 @@ pub enum AdoptError {
     /// Neither the file's settings nor the current ones fit the model within rbm-lab's limits.
     #[error("{0}")]
     Limits(#[from] crate::model::ConfigError),
+    /// A Gaussian–Bernoulli model: this run trains binary models.
+    #[error("{0}")]
+    NotBinary(String),
 }
 
 /// One training run: see the module's documentation.
@@ -259,6 +262,8 @@ impl TrainingRun {
     /// training set, so that the run goes on exactly as the one that saved it would have.
     /// Otherwise the run continues from the file's position with a fresh state, and says why.
     pub fn adopt(&mut self, file: ModelFile) -> Result<Continuation, AdoptError> {
+        file.require_binary("training (the window, or `rbm-lab train --resume`)")
+            .map_err(|error| AdoptError::NotBinary(error.to_string()))?;
         let pixels = self.dataset.pixels_per_image();
         if file.rbm.n_visible() != pixels {
             return Err(AdoptError::VisibleMismatch {
@@ -274,7 +279,7 @@ impl TrainingRun {
         if !adopt_settings {
             self.config.validate_for(n_visible, n_hidden)?;
         }
-        let ModelFile { rbm, metadata, state, labels } = file;
+        let ModelFile { rbm, metadata, state, labels, .. } = file;
         self.rbm = rbm;
         // A labelled model's chains are not part of the saved state: it continues with fresh ones.
         let state = if labels.is_some() { None } else { state };
@@ -550,6 +555,7 @@ impl TrainingRun {
             // A labelled run's chains are not saved: it continues with fresh ones.
             state: self.labels.is_none().then(|| self.state()),
             labels: self.labels.clone(),
+            gaussian: None,
         }
     }
 

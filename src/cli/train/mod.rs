@@ -10,8 +10,10 @@
 //!
 //! Beside this file: `report.rs`, what the person sees while the run goes on (the progress bar and
 //! the epoch lines), and `saving.rs`, how the run's work is kept (checkpoints, a fallback file
-//! when the wanted one cannot be written, the command that resumes).
+//! when the wanted one cannot be written, the command that resumes), and `gaussian.rs`, the run of a
+//! Gaussian–Bernoulli model (`--visible gaussian`).
 
+pub(crate) mod gaussian;
 mod report;
 mod saving;
 
@@ -30,7 +32,7 @@ use super::{WindowArgs, command_line_name, default_threads, load_dataset};
 use crate::io::{ModelFile, check_destination, load_labelled_model, save_model};
 use crate::model::{
     GradientMethod, Initialisation, LrSchedule, MathPool, ModelSpec, TemperatureSpacing, TrainingConfig,
-    VisibleSampling,
+    VisibleSampling, VisibleType,
 };
 use crate::trainer::{BatchOutcome, Continuation, TrainingRun};
 
@@ -126,6 +128,10 @@ pub struct TrainArgs {
     /// longer than that. Removed when the run completes.
     #[arg(long, value_name = "MINUTES")]
     pub checkpoint_every: Option<f64>,
+    /// Visible units: binary (default) or gaussian (real-valued intensities with learned
+    /// variances, trained with CD or PCD; its defaults are CD-1 and --lr 0.001).
+    #[arg(long, value_enum)]
+    pub visible: Option<VisibleType>,
     /// Continue the run saved in this file (a model from `train` or the window, or a checkpoint) up
     /// to --epochs, exactly as it would have gone on; the settings not given here are the file's.
     #[arg(long)]
@@ -169,6 +175,7 @@ impl TrainArgs {
             seed: self.seed.unwrap_or(base.seed),
             initialisation: self.init.unwrap_or(base.initialisation),
             label_classes: base.label_classes,
+            visible: self.visible.unwrap_or(base.visible),
         }
     }
 }
@@ -178,6 +185,12 @@ impl TrainArgs {
 pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<ExitCode> {
     if args.epochs == 0 {
         bail!("--epochs must be at least 1");
+    }
+    if args.visible == Some(VisibleType::Gaussian) {
+        if args.labels {
+            bail!("--labels needs binary visibles: label units beside Gaussian visibles are not a model rbm-lab has");
+        }
+        return gaussian::run_train_gaussian(args, window);
     }
     let checkpoint_every = match args.checkpoint_every {
         Some(minutes) if !(minutes.is_finite() && (0.0..=1e6).contains(&minutes)) => {
@@ -379,7 +392,7 @@ mod tests {
 
     #[test]
     fn resume_arguments_that_contradict_the_file_are_named_as_typed() {
-        let spec = ModelSpec { n_hidden: 16, seed: 3, initialisation: Initialisation::Xavier, label_classes: 0 };
+        let spec = ModelSpec { n_hidden: 16, seed: 3, initialisation: Initialisation::Xavier, ..ModelSpec::default() };
         let metadata = ModelMetadata::new("MNIST", 28, 28, TrainingConfig::default(), spec);
         let file = ModelFile::new(Rbm::zeros(784, 16), metadata);
         let path = Path::new("run.safetensors");
