@@ -483,12 +483,12 @@ impl QualityView {
                     |f: fn(&RaiseBand) -> f64| -> Vec<[f64; 2]> { bands.iter().map(|b| [b.epoch, f(b)]).collect() };
                 if !bands.is_empty() {
                     plot.points(
-                        Points::new("RAISE lower bound", PlotPoints::from(ends(|b| b.raise_bound)))
+                        Points::new("RAISE: lower bound", PlotPoints::from(ends(|b| b.raise_bound)))
                             .shape(egui_plot::MarkerShape::Up)
                             .radius(5.0),
                     );
                     plot.points(
-                        Points::new("AIS, same images", PlotPoints::from(ends(|b| b.ais_estimate)))
+                        Points::new("AIS: estimate, same images", PlotPoints::from(ends(|b| b.ais_estimate)))
                             .shape(egui_plot::MarkerShape::Down)
                             .radius(5.0),
                     );

@@ -74,10 +74,10 @@ impl SwapHistory {
             .collect()
     }
 
-    /// "β 1.00↔0.93" for pair `k` when the ladder is known, "pair k+1" otherwise.
+    /// "β 1.00–0.93" for pair `k` when the ladder is known, "pair k+1" otherwise.
     fn pair_name(&self, k: usize) -> String {
         match (self.betas.get(k), self.betas.get(k + 1)) {
-            (Some(cold), Some(hot)) => format!("β {cold:.2}↔{hot:.2}"),
+            (Some(cold), Some(hot)) => format!("β {cold:.2}–{hot:.2}"),
             _ => format!("pair {}", k + 1),
         }
     }
@@ -143,9 +143,9 @@ mod tests {
         history.push(0.2, &[1.0, 0.8, 0.5], &[0.5, 0.1]);
         let series = history.series();
         assert_eq!(series.len(), 2);
-        assert_eq!(series[0], ("β 1.00↔0.80".to_string(), vec![[0.1, 0.6], [0.2, 0.5]]));
-        assert_eq!(series[1], ("β 0.80↔0.50".to_string(), vec![[0.1, 0.2], [0.2, 0.1]]));
-        assert_eq!(history.weakest_pair(), Some(("β 0.80↔0.50".to_string(), 0.1)));
+        assert_eq!(series[0], ("β 1.00–0.80".to_string(), vec![[0.1, 0.6], [0.2, 0.5]]));
+        assert_eq!(series[1], ("β 0.80–0.50".to_string(), vec![[0.1, 0.2], [0.2, 0.1]]));
+        assert_eq!(history.weakest_pair(), Some(("β 0.80–0.50".to_string(), 0.1)));
     }
 
     #[test]
@@ -157,7 +157,7 @@ mod tests {
         assert_eq!(history.series().len(), 3);
         // Betas that do not fit the rates (the ladder changed, the sampler not yet): pairs unnamed.
         history.push(0.3, &[1.0, 0.5], &[0.7, 0.6, 0.5]);
-        assert_eq!(history.series()[0].0, "β 1.00↔0.90");
+        assert_eq!(history.series()[0].0, "β 1.00–0.90");
         history.push(0.4, &[1.0, 0.5], &[0.7, 0.6]);
         assert_eq!(history.series()[0].0, "pair 1");
     }
