@@ -266,12 +266,19 @@ impl ChainView {
                  (it does not change with the model it judges). A few tall bars: the chains are stuck on \
                  a few digits",
             );
-        let bars: Vec<Bar> =
-            counts.iter().enumerate().map(|(class, &n)| Bar::new(class as f64, n as f64).width(0.7)).collect();
+        let bars: Vec<Bar> = counts
+            .iter()
+            .enumerate()
+            .map(|(class, &n)| Bar::new(class as f64, n as f64).width(0.7).name(class))
+            .collect();
         let plot = Plot::new("chain_class_counts")
             .width(width.min(360.0))
             .height(COUNTS_HEIGHT)
             .include_y(0.0)
+            .include_x(-0.6)
+            .include_x(counts.len() as f64 - 0.4)
+            // A tick per class.
+            .x_grid_spacer(egui_plot::uniform_grid_spacer(|_| [1.0, 5.0, 10.0]))
             .allow_drag(false)
             .allow_zoom(false)
             .allow_scroll(false)

@@ -401,21 +401,22 @@ impl QualityView {
             {
                 self.start_probe(ui.ctx(), snapshot, dataset.clone(), threads);
             }
+            // The settings before the progress bar, so that they stay put while a probe runs.
+            let s = &mut self.probe_settings;
+            ui.add(egui::Slider::new(&mut s.train_images, 100..=60_000).logarithmic(true).text("training images"))
+                .on_hover_text("The first this many training images train the probe");
+            ui.add(egui::Slider::new(&mut s.config.epochs, 1..=50).text("probe epochs"))
+                .on_hover_text("Passes of SGD over those images");
             if let Some(job) = &self.probe_job {
                 ui.add(egui::ProgressBar::new(self.probe_progress as f32).desired_width(160.0).show_percentage());
                 if ui.button("Cancel probe").on_hover_text("Stop the probe").clicked() {
                     job.cancel();
                 }
             }
-            let s = &mut self.probe_settings;
-            ui.add(egui::Slider::new(&mut s.train_images, 100..=60_000).logarithmic(true).text("training images"))
-                .on_hover_text("The first this many training images train the probe");
-            ui.add(egui::Slider::new(&mut s.config.epochs, 1..=50).text("probe epochs"))
-                .on_hover_text("Passes of SGD over those images");
-            if let Some(status) = &self.probe_status {
-                ui.label(status);
-            }
         });
+        if let Some(status) = &self.probe_status {
+            ui.label(status);
+        }
     }
 
     fn probe_plot(&self, ui: &mut egui::Ui, dataset: &Arc<Dataset>) {
