@@ -368,10 +368,14 @@ impl QualityView {
                     .on_hover_text("Reverse runs per image (Burda et al.: 10 or more)");
             }
         });
+        self.probe_controls(ui, snapshot, dataset, threads);
+        // The statuses below every button, so that a status appearing moves no button.
         if let Some(status) = &self.status {
             ui.label(status);
         }
-        self.probe_controls(ui, snapshot, dataset, threads);
+        if let Some(status) = &self.probe_status {
+            ui.label(status);
+        }
         let width = ui.available_width();
         let height = ((ui.available_height() - 40.0) / 2.0).max(150.0);
         ui.horizontal_top(|ui| {
@@ -414,9 +418,6 @@ impl QualityView {
                 }
             }
         });
-        if let Some(status) = &self.probe_status {
-            ui.label(status);
-        }
     }
 
     fn probe_plot(&self, ui: &mut egui::Ui, dataset: &Arc<Dataset>) {
@@ -455,8 +456,10 @@ impl QualityView {
     fn likelihood_plot(&self, ui: &mut egui::Ui) {
         ui.vertical(|ui| {
             ui.label("Average log-likelihood (nats) of binarised images; bars: ±3σ of AIS").on_hover_text(
-                "With RAISE on, a wide pale band per evaluation runs from RAISE's lower bound (bottom) to \
-                 AIS's estimate (top) on the same test images: the true value is most likely between them",
+                "With RAISE on, a wide pale band per evaluation joins RAISE's lower bound (upward triangle) and AIS's \
+                 estimate (downward triangle) on the same test images: the true value most likely lies between them. RAISE \
+                 above AIS means the schedule is too short for either to be trusted (RAISE then bounds the \
+                 annealed model, not the RBM): use the paper's schedule",
             );
             let test: Vec<[f64; 2]> = self.evaluations.iter().map(|e| [e.epoch, e.test_log_likelihood]).collect();
             let train: Vec<[f64; 2]> = self.evaluations.iter().map(|e| [e.epoch, e.train_log_likelihood]).collect();
