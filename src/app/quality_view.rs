@@ -456,10 +456,10 @@ impl QualityView {
     fn likelihood_plot(&self, ui: &mut egui::Ui) {
         ui.vertical(|ui| {
             ui.label("Average log-likelihood (nats) of binarised images; bars: ±3σ of AIS").on_hover_text(
-                "With RAISE on, a wide pale band per evaluation joins RAISE's lower bound (upward triangle) and AIS's \
-                 estimate (downward triangle) on the same test images: the true value most likely lies between them. RAISE \
-                 above AIS means the schedule is too short for either to be trusted (RAISE then bounds the \
-                 annealed model, not the RBM): use the paper's schedule",
+                "With RAISE on, a wide pale band per evaluation joins RAISE's lower bound (upward triangle) \
+                 and AIS's estimate (downward triangle) on the same test images: the true value most likely \
+                 lies between them. RAISE above AIS means the schedule is too short for either to be trusted \
+                 (RAISE then bounds the annealed model, not the RBM): use the paper's schedule",
             );
             let test: Vec<[f64; 2]> = self.evaluations.iter().map(|e| [e.epoch, e.test_log_likelihood]).collect();
             let train: Vec<[f64; 2]> = self.evaluations.iter().map(|e| [e.epoch, e.train_log_likelihood]).collect();
