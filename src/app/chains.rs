@@ -1,14 +1,22 @@
-//! The Gibbs chain panel: what the model generates, beside where each chain started.
+//! The Gibbs chain panel: what the model generates, beside where each chain started, and, once
+//! the Quality tab has a raw-pixel probe, which digit each chain's sample looks like and how many
+//! chains show each digit (a sampler stuck on a few classes shows as a few tall bars).
 
 use std::sync::Arc;
 
-use crate::images::{GrayImage, chain_grid};
-use crate::model::VisibleSampling;
+use egui_plot::{Bar, BarChart, Plot};
+
+use crate::images::{CHAINS_PER_ROW, GrayImage, GridLayout, chain_grid};
+use crate::model::probe::{Probe, class_counts};
+use crate::model::{MathPool, SubnormalMode, VisibleSampling};
 use crate::trainer::{ChainCommand, ChainSnapshot, ChainStart, Command};
 
 use super::labels;
 use super::software_render::Render;
 use super::texture::{GrayTexture, fit_size};
+
+/// Height of the class-count bars.
+const COUNTS_HEIGHT: f32 = 90.0;
 
 pub struct ChainView {
     pub count: usize,
@@ -24,6 +32,12 @@ pub struct ChainView {
     pub class: Option<usize>,
     snapshot: Option<Arc<ChainSnapshot>>,
     texture: GrayTexture,
+    /// The classifier of the samples and its test accuracy.
+    classifier: Option<(Arc<Probe>, f64)>,
+    /// The class of each chain's current p(v|h), by `classifier`.
+    classes: Vec<u8>,
+    /// A one-thread pool for the classifier (made when the first classifier comes).
+    pool: Option<MathPool>,
 }
 
 impl Default for ChainView {
@@ -55,6 +69,9 @@ impl ChainView {
             class: None,
             snapshot: None,
             texture: GrayTexture::default(),
+            classifier: None,
+            classes: Vec::new(),
+            pool: None,
         }
     }
 
@@ -62,6 +79,47 @@ impl ChainView {
         self.running = snapshot.running;
         self.texture.set(ctx, "chains", &Self::render(&snapshot));
         self.snapshot = Some(snapshot);
+        self.classify();
+    }
+
+    /// The classifier of the samples (`None`: no labels); the samples are labelled again when it
+    /// changes.
+    pub fn set_classifier(&mut self, classifier: Option<(Arc<Probe>, f64)>) {
+        let same = match (&self.classifier, &classifier) {
+            (Some((a, _)), Some((b, _))) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            self.classifier = classifier;
+            self.classify();
+        }
+    }
+
+    /// Labels the current samples: tens of small images through a linear classifier, cheap enough
+    /// for the window's thread at the chains' snapshot rate.
+    fn classify(&mut self) {
+        self.classes.clear();
+        let (Some((probe, _)), Some(snapshot)) = (&self.classifier, &self.snapshot) else { return };
+        let pixels: Vec<u8> = snapshot.mean_images.iter().map(|&p| (p.clamp(0.0, 1.0) * 255.0).round() as u8).collect();
+        // Subnormals kept (IEEE), as on the window's thread everywhere else.
+        let pool = self.pool.get_or_insert_with(|| MathPool::with_mode(1, SubnormalMode::Keep));
+        if let Ok(classes) = probe.classify(&pixels, pool) {
+            self.classes = classes;
+        }
+    }
+
+    /// The class of each chain's current sample (empty without a classifier or chains).
+    pub fn sample_classes(&self) -> &[u8] {
+        &self.classes
+    }
+
+    /// How many chains' samples look like each class (empty without a classifier).
+    pub fn class_counts(&self) -> Vec<usize> {
+        match &self.classifier {
+            Some((probe, _)) if !self.classes.is_empty() => class_counts(&self.classes, probe.classes()),
+            _ => Vec::new(),
+        }
     }
 
     pub fn has_texture(&self) -> bool {
@@ -165,15 +223,76 @@ impl ChainView {
             self.class_ui(ui, commands);
         }
         ui.label("Top row of each pair: where the chain started. Below: p(v|h) now.");
+        let counts = self.class_counts();
+        // Room for the class counts below the chains.
+        let below = if counts.is_empty() { 0.0 } else { COUNTS_HEIGHT + 40.0 };
         match self.texture.size() {
             Some(pixels) => {
-                let size = fit_size(pixels, egui::vec2(width, ui.available_height()));
-                self.texture.show(ui, size, egui::Sense::hover());
+                let size = fit_size(pixels, egui::vec2(width, (ui.available_height() - below).max(60.0)));
+                let response = self.texture.show(ui, size, egui::Sense::hover());
+                self.class_labels_ui(ui, response.rect, pixels);
             }
             None => {
                 ui.label("Waiting for the chains…");
             }
         }
+        if let Some((_, accuracy)) = &self.classifier
+            && !counts.is_empty()
+        {
+            self.counts_ui(ui, &counts, *accuracy, width);
+        }
+    }
+
+    /// Each chain's class in a corner of its current sample's tile.
+    fn class_labels_ui(&self, ui: &egui::Ui, rect: egui::Rect, pixels: [usize; 2]) {
+        let Some(snapshot) = &self.snapshot else { return };
+        if self.classes.len() != snapshot.count || pixels[0] == 0 {
+            return;
+        }
+        let per_row = snapshot.count.clamp(1, CHAINS_PER_ROW);
+        let layout = GridLayout::with_columns(usize::MAX, per_row, snapshot.image_cols, snapshot.image_rows);
+        let scale = rect.width() / pixels[0] as f32;
+        let font = egui::FontId::proportional((10.0 * scale).clamp(9.0, 14.0));
+        let painter = ui.painter_at(rect);
+        for (chain, &class) in self.classes.iter().enumerate() {
+            // Chain c's current sample is in the second row of its group of `per_row` chains.
+            let tile = (2 * (chain / per_row) + 1) * per_row + chain % per_row;
+            let (x, y) = layout.origin(tile);
+            let corner = rect.min
+                + egui::vec2((x + snapshot.image_cols) as f32, (y + snapshot.image_rows) as f32) * scale
+                - egui::vec2(2.0, 1.0);
+            let galley = painter.layout_no_wrap(class.to_string(), font.clone(), egui::Color32::from_rgb(255, 200, 80));
+            let text_rect = egui::Align2::RIGHT_BOTTOM.anchor_size(corner, galley.size());
+            painter.rect_filled(text_rect.expand(1.0), 2.0, egui::Color32::from_black_alpha(170));
+            painter.galley(text_rect.min, galley, egui::Color32::WHITE);
+        }
+    }
+
+    fn counts_ui(&self, ui: &mut egui::Ui, counts: &[usize], accuracy: f64, width: f32) {
+        ui.label(format!("Chains per class, by the raw-pixel probe ({:.1}% on test images)", 100.0 * accuracy))
+            .on_hover_text(
+                "Each chain's p(v|h) classified by the linear probe on raw pixels trained in the Quality tab \
+                 (it does not change with the model it judges). A few tall bars: the chains are stuck on \
+                 a few digits",
+            );
+        let bars: Vec<Bar> = counts
+            .iter()
+            .enumerate()
+            .map(|(class, &n)| Bar::new(class as f64, n as f64).width(0.7).name(class))
+            .collect();
+        let plot = Plot::new("chain_class_counts")
+            .width(width.min(360.0))
+            .height(COUNTS_HEIGHT)
+            .include_y(0.0)
+            .include_x(-0.6)
+            .include_x(counts.len() as f64 - 0.4)
+            // A tick per class.
+            .x_grid_spacer(egui_plot::uniform_grid_spacer(|_| [1.0, 5.0, 10.0]))
+            .allow_drag(false)
+            .allow_zoom(false)
+            .allow_scroll(false)
+            .show_axes([true, true]);
+        plot.show(ui, |plot| plot.bar_chart(BarChart::new("chains", bars)));
     }
 
     /// The class choice of a model with label units: Any, or a class every chain draws.

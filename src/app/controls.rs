@@ -5,6 +5,7 @@ use crate::model::{GradientMethod, Initialisation, LrSchedule, ModelSpec, Traini
 use crate::trainer::Command;
 
 use super::labels;
+use super::swap_plot::SwapHistory;
 
 pub struct ControlPanel {
     /// What the sliders show; sent to the trainer whenever it differs from `sent`.
@@ -16,8 +17,8 @@ pub struct ControlPanel {
     pub running: bool,
     /// The trainer has died: nothing here can reach it (the window's banner says what to do).
     pub trainer_stopped: bool,
-    /// Parallel tempering's swap rates as the trainer last reported them, coldest pair first.
-    pub swap_rates: Vec<f64>,
+    /// Parallel tempering's swap rates as the trainer reported them over training.
+    pub swap_history: SwapHistory,
 }
 
 /// Why Start, Step and Reset are greyed out once the trainer has died.
@@ -25,7 +26,14 @@ const STOPPED_HINT: &str = "The trainer has stopped: save the last weights or re
 
 impl ControlPanel {
     pub fn new(config: TrainingConfig, spec: ModelSpec) -> Self {
-        Self { sent: config.clone(), config, spec, running: false, trainer_stopped: false, swap_rates: Vec::new() }
+        Self {
+            sent: config.clone(),
+            config,
+            spec,
+            running: false,
+            trainer_stopped: false,
+            swap_history: SwapHistory::default(),
+        }
     }
 
     /// The trainer changed the configuration itself (e.g. a model was loaded): show that.
@@ -111,8 +119,8 @@ impl ControlPanel {
             self.spec.initialisation = Initialisation::Hinton;
         }
         let c = &mut self.config;
-        let rates = &self.swap_rates;
-        egui::CollapsingHeader::new("Method").default_open(false).show(ui, |ui| method_ui(ui, c, rates));
+        let swaps = &self.swap_history;
+        egui::CollapsingHeader::new("Method").default_open(false).show(ui, |ui| method_ui(ui, c, swaps));
         if self.config != self.sent && self.config.validate().is_ok() {
             self.sent = self.config.clone();
             commands.push(Command::SetConfig(self.config.clone()));
@@ -157,7 +165,7 @@ impl ControlPanel {
 }
 
 /// The methods beyond the tutorial's CD (all off by default).
-fn method_ui(ui: &mut egui::Ui, c: &mut TrainingConfig, swap_rates: &[f64]) {
+fn method_ui(ui: &mut egui::Ui, c: &mut TrainingConfig, swaps: &SwapHistory) {
     ui.horizontal(|ui| {
         ui.selectable_value(&mut c.method, GradientMethod::Cd, "CD")
             .on_hover_text("Contrastive divergence: each chain starts at its data vector");
@@ -177,13 +185,8 @@ fn method_ui(ui: &mut egui::Ui, c: &mut TrainingConfig, swap_rates: &[f64]) {
             .on_hover_text("Chains per particle, one per inverse temperature from 1 down to the lowest");
         ui.add(egui::Slider::new(&mut c.min_beta, 0.05..=1.0).text("lowest β"))
             .on_hover_text("The hottest chain's inverse temperature (0.5: half-way to the pixels' base rates)");
-        if !swap_rates.is_empty() {
-            let text: Vec<String> = swap_rates.iter().map(|r| format!("{r:.2}")).collect();
-            ui.label(format!("swap rates (coldest pair first): {}", text.join(" "))).on_hover_text(
-                "How often neighbouring temperatures exchanged states lately; rates near 0 mean the \
-                 ladder is too coarse there",
-            );
-        }
+        // Beside the ladder's settings, so that the effect of a change shows where it is made.
+        swaps.ui(ui);
     }
     ui.add(egui::Slider::new(&mut c.momentum, 0.0..=0.99).text("momentum"))
         .on_hover_text("Momentum after the warm-up (0 = none; Hinton's guide: 0.9)");

@@ -17,6 +17,7 @@ mod run;
 pub mod session;
 pub mod software_render;
 pub mod status;
+pub mod swap_plot;
 pub mod texture;
 
 use std::sync::Arc;
@@ -265,7 +266,9 @@ impl RbmLabApp {
             Update::EpochFinished { epoch, mean_loss } => self.loss.history.push_epoch_mean(epoch, mean_loss),
             Update::Progress(progress) => {
                 self.controls.running = progress.running;
-                self.controls.swap_rates.clone_from(&progress.swap_rates);
+                let ladder = progress.config.temperature_ladder();
+                self.controls.swap_history.push(progress.epoch_position(), &ladder, &progress.swap_rates);
+                self.quality.samples_seen = progress.samples_seen;
                 self.chains.label_classes = progress.spec.label_classes;
                 self.saves.progress(progress.samples_seen);
                 self.progress = Some(progress);
@@ -293,6 +296,7 @@ impl RbmLabApp {
             Update::ModelReplaced { description, .. } => {
                 self.loss.history.clear();
                 self.quality.clear();
+                self.controls.swap_history.clear();
                 if !std::mem::take(&mut self.restarting) {
                     self.saves.replaced(self.samples_seen());
                 }
@@ -629,6 +633,7 @@ impl RbmLabApp {
                 egui::ScrollArea::vertical().show(ui, |ui| self.controls.ui(ui, &mut commands));
             });
         }
+        self.chains.set_classifier(self.quality.sample_classifier(&self.dataset));
         egui::CentralPanel::default().show(ui, |ui| {
             self.stopped_banner_ui(ui);
             self.notice_ui(ui);

@@ -1,16 +1,21 @@
 //! The Quality tab: the model's log-likelihood in nats (AIS on a background thread, with progress
-//! and Cancel, while training goes on), the cheap monitors against epochs, and what the parameters,
-//! the updates and the hidden units look like.
+//! and Cancel, while training goes on; optionally RAISE's lower bound beside it, drawn as a band),
+//! the cheap monitors against epochs, the linear probe's test accuracy against training samples
+//! (on its own thread), and what the parameters, the updates and the hidden units look like.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
-use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, Points};
+use egui_plot::{Bar, BarChart, HLine, Legend, Line, Plot, PlotPoints, Points};
 
 use crate::data::Dataset;
 use crate::decimate::merge_pairs;
 use crate::images::{GrayImage, GridLayout, image_grid};
 use crate::model::Rbm;
-use crate::quality::{Evaluation, EvaluationEvent, EvaluationJob, EvaluationSettings, Histogram, MonitorPoint};
+use crate::model::probe::{Accuracy, Probe};
+use crate::quality::{
+    Evaluation, EvaluationEvent, EvaluationJob, EvaluationSettings, Histogram, JobEvent, MonitorPoint, PixelBaseline,
+    ProbeJob, ProbeMeasurement, ProbeSettings,
+};
 use crate::trainer::{Diagnostics, ModelSnapshot};
 
 use super::software_render::Render;
@@ -18,6 +23,23 @@ use super::texture::{GrayTexture, fit_size};
 
 /// Keeps the monitor history bounded: about 500 epochs at four points per epoch.
 pub const MAX_MONITOR_POINTS: usize = 2000;
+
+/// Keeps the probe history bounded (each probe is a click).
+pub const MAX_PROBES: usize = 1000;
+
+/// Test images RAISE bounds when it is switched on: with 10 runs each, 500 reverse runs, five times
+/// the paper's 100 AIS runs, on the same schedule.
+pub const DEFAULT_RAISE_IMAGES: usize = 50;
+
+/// One evaluation's RAISE band in the log-likelihood plot: between RAISE's stochastic lower bound
+/// and the estimate from AIS's log Z, both on the same test images.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RaiseBand {
+    pub epoch: f64,
+    pub images: usize,
+    pub raise_bound: f64,
+    pub ais_estimate: f64,
+}
 
 pub struct QualityView {
     pub monitors: Vec<MonitorPoint>,
@@ -29,6 +51,23 @@ pub struct QualityView {
     job: Option<EvaluationJob>,
     progress: f64,
     status: Option<String>,
+    /// RAISE's lower bound in each evaluation, on `raise_images` test images
+    /// (`settings.raise_images` is 0 while it is off).
+    pub raise: bool,
+    pub raise_images: usize,
+    /// Probes of the model as training went on, oldest first.
+    pub probes: Vec<ProbeMeasurement>,
+    pub probe_settings: ProbeSettings,
+    probe_job: Option<ProbeJob>,
+    probe_progress: f64,
+    probe_status: Option<String>,
+    /// The raw-pixel probe of the dataset it was trained on (held weakly: a dataset that has
+    /// been replaced is told apart by its address, which the weak reference keeps from reuse).
+    baseline: Option<(Weak<Dataset>, PixelBaseline)>,
+    /// The dataset of the running probe, for the baseline it brings back.
+    baseline_key: Option<Weak<Dataset>>,
+    /// Training samples the model has seen, as the trainer last said: the probes' x.
+    pub samples_seen: u64,
     diagnostics: Option<Arc<Diagnostics>>,
     hidden_texture: GrayTexture,
     /// How plot backgrounds and the hidden-unit image are drawn.
@@ -55,6 +94,16 @@ impl Default for QualityView {
             job: None,
             progress: 0.0,
             status: None,
+            raise: false,
+            raise_images: DEFAULT_RAISE_IMAGES,
+            probes: Vec::new(),
+            probe_settings: ProbeSettings::default(),
+            probe_job: None,
+            probe_progress: 0.0,
+            probe_status: None,
+            baseline: None,
+            baseline_key: None,
+            samples_seen: 0,
             diagnostics: None,
             hidden_texture: GrayTexture::default(),
             render: Render::default(),
@@ -91,6 +140,9 @@ impl QualityView {
         self.status = None;
         self.accuracy = None;
         self.accuracy_text = None;
+        self.probes.clear();
+        self.probe_job = None;
+        self.probe_status = None;
     }
 
     pub fn set_diagnostics(&mut self, ctx: &egui::Context, diagnostics: Arc<Diagnostics>) {
@@ -99,8 +151,111 @@ impl QualityView {
         self.diagnostics = Some(diagnostics);
     }
 
+    /// An evaluation or a probe runs.
     pub fn is_evaluating(&self) -> bool {
-        self.job.is_some()
+        self.job.is_some() || self.probe_job.is_some()
+    }
+
+    pub fn is_probing(&self) -> bool {
+        self.probe_job.is_some()
+    }
+
+    /// The bands the log-likelihood plot draws, one per evaluation with a RAISE bound.
+    pub fn raise_bands(&self) -> Vec<RaiseBand> {
+        self.evaluations
+            .iter()
+            .filter_map(|e| {
+                let r = e.raise.as_ref()?;
+                Some(RaiseBand {
+                    epoch: e.epoch,
+                    images: r.images,
+                    raise_bound: r.bound,
+                    ais_estimate: r.log_z_estimate,
+                })
+            })
+            .collect()
+    }
+
+    /// The dataset's raw-pixel probe, once one has been trained on `dataset`.
+    pub fn pixel_baseline(&self, dataset: &Arc<Dataset>) -> Option<&PixelBaseline> {
+        self.baseline.as_ref().filter(|(d, _)| std::ptr::eq(d.as_ptr(), Arc::as_ptr(dataset))).map(|(_, b)| b)
+    }
+
+    /// The classifier that labels the chains' samples: the raw-pixel probe, which does not change
+    /// with the model it judges, and its test accuracy.
+    pub fn sample_classifier(&self, dataset: &Arc<Dataset>) -> Option<(Arc<Probe>, f64)> {
+        self.pixel_baseline(dataset).map(|b| (b.probe.clone(), b.accuracy.rate()))
+    }
+
+    /// Starts a probe of the model in `snapshot` (the raw-pixel baseline too if `dataset` has none).
+    pub fn start_probe(
+        &mut self,
+        ctx: &egui::Context,
+        snapshot: &ModelSnapshot,
+        dataset: Arc<Dataset>,
+        threads: usize,
+    ) {
+        let rbm = match snapshot_rbm(snapshot) {
+            Ok(rbm) => rbm,
+            Err(e) => {
+                self.probe_status = Some(format!("Cannot probe: {e}"));
+                return;
+            }
+        };
+        let baseline = self.pixel_baseline(&dataset).cloned();
+        if baseline.is_none() {
+            self.baseline = None;
+        }
+        let settings = ProbeSettings { threads, ..self.probe_settings.clone() };
+        let key = Arc::downgrade(&dataset);
+        let wake_ctx = ctx.clone();
+        let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || wake_ctx.request_repaint());
+        let at = (self.samples_seen, snapshot.epoch_position);
+        match ProbeJob::start_probe(rbm, dataset, at, settings, baseline, Some(wake)) {
+            Ok(job) => {
+                self.probe_job = Some(job);
+                self.probe_progress = 0.0;
+                self.baseline_key = Some(key);
+                self.probe_status = Some(format!("Probing the model of epoch {:.2}…", snapshot.epoch_position));
+            }
+            Err(e) => self.probe_status = Some(format!("Cannot start the probe thread: {e}")),
+        }
+    }
+
+    fn poll_probe(&mut self) {
+        let Some(job) = &mut self.probe_job else { return };
+        let mut finished = false;
+        for event in job.poll() {
+            match event {
+                JobEvent::Progress(p) => self.probe_progress = p,
+                JobEvent::Done(mut measurement) => {
+                    if let (Some(baseline), Some(key)) = (measurement.baseline.take(), self.baseline_key.take()) {
+                        self.baseline = Some((key, baseline));
+                    }
+                    self.probe_status = Some(format!(
+                        "Linear probe on p(h|v) of epoch {:.2}: test accuracy {:.2}%",
+                        measurement.epoch,
+                        100.0 * measurement.accuracy.rate()
+                    ));
+                    if self.probes.len() >= MAX_PROBES {
+                        self.probes.remove(0);
+                    }
+                    self.probes.push(measurement);
+                    finished = true;
+                }
+                JobEvent::Failed(message) => {
+                    self.probe_status = Some(format!("Probe failed: {message}"));
+                    finished = true;
+                }
+                JobEvent::Cancelled => {
+                    self.probe_status = Some("Probe cancelled".into());
+                    finished = true;
+                }
+            }
+        }
+        if finished {
+            self.probe_job = None;
+        }
     }
 
     /// Starts an evaluation of the model in `snapshot`.
@@ -111,13 +266,7 @@ impl QualityView {
         dataset: Arc<Dataset>,
         threads: usize,
     ) {
-        let rbm = match Rbm::from_parameters(
-            snapshot.n_visible,
-            snapshot.n_hidden,
-            snapshot.weights.clone(),
-            snapshot.visible_bias.clone(),
-            snapshot.hidden_bias.clone(),
-        ) {
+        let rbm = match snapshot_rbm(snapshot) {
             Ok(rbm) => rbm,
             Err(e) => {
                 self.status = Some(format!("Cannot evaluate: {e}"));
@@ -127,6 +276,7 @@ impl QualityView {
         let settings = EvaluationSettings {
             betas: (!self.paper_schedule).then_some(self.fast_betas),
             threads,
+            raise_images: if self.raise { self.raise_images } else { 0 },
             ..self.settings.clone()
         };
         let wake_ctx = ctx.clone();
@@ -226,6 +376,10 @@ impl QualityView {
         if let Some(snapshot) = snapshot.filter(|s| s.labels.is_some()) {
             self.accuracy_ui(ui, snapshot, dataset);
         }
+        self.poll_probe();
+        // While training runs a job takes one core and leaves it the rest.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = if training { 1 } else { cores.min(crate::limits::MAX_THREADS) };
         ui.horizontal(|ui| {
             ui.strong("Log-likelihood");
             // AIS estimates log Z of models without label units.
@@ -238,9 +392,6 @@ impl QualityView {
                 .clicked()
                 && let Some(snapshot) = snapshot
             {
-                // While training runs the evaluation takes one core and leaves it the rest.
-                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-                let threads = if training { 1 } else { cores.min(crate::limits::MAX_THREADS) };
                 self.start_evaluation(ui.ctx(), snapshot, dataset.clone(), threads);
             }
             if let Some(job) = &self.job {
@@ -261,7 +412,24 @@ impl QualityView {
                     .on_hover_text("Number of inverse temperatures of the uniform schedule");
             }
         });
+        ui.horizontal(|ui| {
+            ui.checkbox(&mut self.raise, "RAISE lower bound").on_hover_text(
+                "Reverse AIS (Burda, Grosse & Salakhutdinov 2015) on some test images: a stochastic lower \
+                 bound of their log-likelihood, to set beside AIS's estimate, which can be too high",
+            );
+            if self.raise {
+                ui.add(egui::Slider::new(&mut self.raise_images, 1..=10_000).logarithmic(true).text("images"))
+                    .on_hover_text("Test images RAISE bounds (each costs its runs times the schedule)");
+                ui.add(egui::Slider::new(&mut self.settings.raise_runs, 1..=100).logarithmic(true).text("runs"))
+                    .on_hover_text("Reverse runs per image (Burda et al.: 10 or more)");
+            }
+        });
+        self.probe_controls(ui, snapshot, dataset, threads);
+        // The statuses below every button, so that a status appearing moves no button.
         if let Some(status) = &self.status {
+            ui.label(status);
+        }
+        if let Some(status) = &self.probe_status {
             ui.label(status);
         }
         let width = ui.available_width();
@@ -271,17 +439,89 @@ impl QualityView {
             ui.allocate_ui(egui::vec2(width * 0.5 - 8.0, height), |ui| self.monitor_plot(ui));
         });
         ui.horizontal_top(|ui| {
-            ui.allocate_ui(egui::vec2(width * 0.62, height), |ui| self.histograms_ui(ui));
-            ui.allocate_ui(egui::vec2(width * 0.36, height), |ui| self.hidden_ui(ui));
+            ui.allocate_ui(egui::vec2(width * 0.40, height), |ui| self.histograms_ui(ui));
+            ui.allocate_ui(egui::vec2(width * 0.32, height), |ui| self.probe_plot(ui, dataset));
+            ui.allocate_ui(egui::vec2(width * 0.26, height), |ui| self.hidden_ui(ui));
+        });
+    }
+
+    fn probe_controls(
+        &mut self,
+        ui: &mut egui::Ui,
+        snapshot: Option<&Arc<ModelSnapshot>>,
+        dataset: &Arc<Dataset>,
+        threads: usize,
+    ) {
+        ui.horizontal(|ui| {
+            let can_start = self.probe_job.is_none() && snapshot.is_some();
+            let hint = "Softmax regression on p(h|v) of the training images, scored on the test images, beside \
+                        the same on the raw pixels (trained once per dataset)";
+            if ui.add_enabled(can_start, egui::Button::new("Linear probe")).on_hover_text(hint).clicked()
+                && let Some(snapshot) = snapshot
+            {
+                self.start_probe(ui.ctx(), snapshot, dataset.clone(), threads);
+            }
+            // The settings before the progress bar, so that they stay put while a probe runs.
+            let s = &mut self.probe_settings;
+            ui.add(egui::Slider::new(&mut s.train_images, 100..=60_000).logarithmic(true).text("training images"))
+                .on_hover_text("The first this many training images train the probe");
+            ui.add(egui::Slider::new(&mut s.config.epochs, 1..=50).text("probe epochs"))
+                .on_hover_text("Passes of SGD over those images");
+            if let Some(job) = &self.probe_job {
+                ui.add(egui::ProgressBar::new(self.probe_progress as f32).desired_width(160.0).show_percentage());
+                if ui.button("Cancel probe").on_hover_text("Stop the probe").clicked() {
+                    job.cancel();
+                }
+            }
+        });
+    }
+
+    fn probe_plot(&self, ui: &mut egui::Ui, dataset: &Arc<Dataset>) {
+        ui.vertical(|ui| {
+            let baseline = self.pixel_baseline(dataset);
+            ui.label("Linear probe: test accuracy (%) over training samples");
+            let points: Vec<[f64; 2]> =
+                self.probes.iter().map(|p| [p.samples_seen as f64, 100.0 * p.accuracy.rate()]).collect();
+            let plot = Plot::new("probe_plot")
+                .legend(Legend::default())
+                .x_axis_label("training samples")
+                .height((ui.available_height() - 60.0).max(80.0));
+            self.render.show_plot(ui, plot, |plot| {
+                plot.points(Points::new("on p(h|v)", PlotPoints::from(points.clone())).radius(4.0));
+                plot.line(Line::new("on p(h|v)", PlotPoints::from(points)));
+                if let Some(b) = baseline {
+                    plot.hline(HLine::new("raw pixels", 100.0 * b.accuracy.rate()));
+                }
+            });
+            if let Some(latest) = self.probes.last() {
+                let header = match baseline {
+                    Some(b) => format!(
+                        "per class: p(h|v) {:.2}% / pixels {:.2}%",
+                        100.0 * latest.accuracy.rate(),
+                        100.0 * b.accuracy.rate()
+                    ),
+                    None => format!("per class: p(h|v) {:.2}%", 100.0 * latest.accuracy.rate()),
+                };
+                egui::CollapsingHeader::new(header).id_salt("probe_per_class").show(ui, |ui| {
+                    per_class_ui(ui, &latest.accuracy, baseline.map(|b| &b.accuracy));
+                });
+            }
         });
     }
 
     fn likelihood_plot(&self, ui: &mut egui::Ui) {
         ui.vertical(|ui| {
-            ui.label("Average log-likelihood (nats) of binarised images; bars: ±3σ of AIS");
+            ui.label("Average log-likelihood (nats) of binarised images; bars: ±3σ of AIS").on_hover_text(
+                "With RAISE on, a wide pale band per evaluation joins RAISE's lower bound (upward triangle) \
+                 and AIS's estimate (downward triangle) on the same test images: the true value most likely \
+                 lies between them. RAISE above AIS means the schedule is too short for either to be trusted \
+                 (RAISE then bounds the annealed model, not the RBM): use the paper's schedule",
+            );
             let test: Vec<[f64; 2]> = self.evaluations.iter().map(|e| [e.epoch, e.test_log_likelihood]).collect();
             let train: Vec<[f64; 2]> = self.evaluations.iter().map(|e| [e.epoch, e.train_log_likelihood]).collect();
-            let plot = Plot::new("likelihood_plot").legend(Legend::default()).x_axis_label("epoch");
+            let plot = Plot::new("likelihood_plot")
+                .legend(Legend::default().position(egui_plot::Corner::RightBottom))
+                .x_axis_label("epoch");
             self.render.show_plot(ui, plot, |plot| {
                 plot.points(Points::new("test", PlotPoints::from(test.clone())).radius(4.0));
                 plot.line(Line::new("test", PlotPoints::from(test)));
@@ -293,6 +533,27 @@ impl QualityView {
                             Line::new("test", PlotPoints::from(vec![[e.epoch, low], [e.epoch, high]])).width(2.0),
                         );
                     }
+                }
+                let bands = self.raise_bands();
+                let band_color = egui::Color32::from_rgba_unmultiplied(230, 160, 60, 90);
+                for band in &bands {
+                    let name = format!("RAISE–AIS band ({} images)", band.images);
+                    let ends = vec![[band.epoch, band.raise_bound], [band.epoch, band.ais_estimate]];
+                    plot.line(Line::new(name, PlotPoints::from(ends)).width(10.0).color(band_color));
+                }
+                let ends =
+                    |f: fn(&RaiseBand) -> f64| -> Vec<[f64; 2]> { bands.iter().map(|b| [b.epoch, f(b)]).collect() };
+                if !bands.is_empty() {
+                    plot.points(
+                        Points::new("RAISE: lower bound", PlotPoints::from(ends(|b| b.raise_bound)))
+                            .shape(egui_plot::MarkerShape::Up)
+                            .radius(5.0),
+                    );
+                    plot.points(
+                        Points::new("AIS: estimate, same images", PlotPoints::from(ends(|b| b.ais_estimate)))
+                            .shape(egui_plot::MarkerShape::Down)
+                            .radius(5.0),
+                    );
                 }
             });
         });
@@ -353,6 +614,36 @@ impl QualityView {
             }
         });
     }
+}
+
+/// Each class's accuracy on p(h|v), and on the raw pixels when known.
+fn per_class_ui(ui: &mut egui::Ui, hidden: &Accuracy, pixels: Option<&Accuracy>) {
+    egui::Grid::new("probe_classes").striped(true).show(ui, |ui| {
+        ui.label("class");
+        ui.label("p(h|v)");
+        ui.label("pixels");
+        ui.label("images");
+        ui.end_row();
+        let percent = |rate: Option<f64>| rate.map_or_else(|| "–".to_owned(), |r| format!("{:.1}%", 100.0 * r));
+        for (label, &(_, images)) in hidden.per_class.iter().enumerate() {
+            ui.label(label.to_string());
+            ui.label(percent(hidden.class_rate(label)));
+            ui.label(percent(pixels.and_then(|p| p.class_rate(label))));
+            ui.label(images.to_string());
+            ui.end_row();
+        }
+    });
+}
+
+/// The model of a snapshot, for a job of its own.
+fn snapshot_rbm(snapshot: &ModelSnapshot) -> Result<Rbm, crate::model::ShapeError> {
+    Rbm::from_parameters(
+        snapshot.n_visible,
+        snapshot.n_hidden,
+        snapshot.weights.clone(),
+        snapshot.visible_bias.clone(),
+        snapshot.hidden_bias.clone(),
+    )
 }
 
 fn histogram_plot(ui: &mut egui::Ui, render: &Render, name: &str, histogram: &Histogram, size: egui::Vec2) {

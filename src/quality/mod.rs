@@ -2,7 +2,8 @@
 //! plain values and functions, no threads), the full evaluation (`evaluation`: AIS estimate of
 //! log Z, then the average log-likelihood of the binarised test images and of a training subset of
 //! the same size), and the job that runs an evaluation on its own thread (`job`: cancellation,
-//! progress and result events).
+//! progress and result events), and the linear probe as a monitor (`probe_monitor`: a classifier on
+//! p(h|v) against one on the raw pixels, on a job of its own).
 //!
 //! The protocol is the standard one for MNIST RBMs (Salakhutdinov & Murray 2008): test images
 //! binarised once by sampling each pixel from its intensity with a fixed seed; AIS from a base-rate
@@ -11,10 +12,12 @@
 mod evaluation;
 mod job;
 mod monitors;
+mod probe_monitor;
 
 pub use evaluation::{DEFAULT_RAISE_RUNS, EXACT_LIMIT, Evaluation, EvaluationSettings, evaluate};
-pub use job::{EvaluationEvent, EvaluationJob, EvaluationWork, ThreadEnded};
+pub use job::{EvaluationEvent, EvaluationJob, EvaluationWork, Job, JobEvent, JobStop, JobWork, ThreadEnded};
 pub use monitors::{Histogram, MONITOR_VALUES, MonitorData, MonitorPoint, update_ratio};
+pub use probe_monitor::{PixelBaseline, ProbeJob, ProbeMeasurement, ProbeSettings, measure_probe};
 
 use crate::data::ImageSet;
 use crate::model::eval::binarise;
