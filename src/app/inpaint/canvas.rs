@@ -314,7 +314,11 @@ impl Canvas {
                     && (response.drag_started() || response.clicked() || response.dragged())
                 {
                     if self.stroke_last.is_none() {
-                        self.begin_stroke(at);
+                        // A drag is recognised only once the pointer has moved: it starts where
+                        // the button went down.
+                        let origin = ui.input(|i| i.pointer.press_origin()).map(to_image).unwrap_or(at);
+                        self.begin_stroke(origin);
+                        self.continue_stroke(at);
                     } else {
                         self.continue_stroke(at);
                     }

@@ -397,19 +397,22 @@ impl InpaintView {
     fn inference_ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal_wrapped(|ui| {
             ui.label("Inference:");
-            if ui.button("Step").on_hover_text("One step of every chain").clicked() {
+            if ui.button("Step chains").on_hover_text("One step of every chain").clicked() {
                 self.running = false;
                 self.send(RunnerCommand::Step(1));
             }
-            let (label, hover) =
-                if self.running { ("Pause", "Stop stepping") } else { ("Run", "Step continuously at the rate set") };
+            let (label, hover) = if self.running {
+                ("Pause chains", "Stop stepping")
+            } else {
+                ("Run chains", "Step continuously at the rate set")
+            };
             if ui.button(label).on_hover_text(hover).clicked() {
                 self.running = !self.running;
                 let command =
                     if self.running { RunnerCommand::Run(self.steps_per_second) } else { RunnerCommand::Pause };
                 self.send(command);
             }
-            if ui.button("Restart").on_hover_text("Every chain back to the start picture").clicked() {
+            if ui.button("Restart chains").on_hover_text("Every chain back to the start picture").clicked() {
                 self.send(RunnerCommand::Restart);
             }
             let before = self.steps_per_second;
