@@ -114,3 +114,26 @@ fn running_steps_until_paused_and_a_hidden_tab_pauses() {
     harness.get_by_label("Inpaint").click();
     step_until(&mut harness, "the chains to pause", |app| app.inpaint.frame().is_some_and(|f| !f.running));
 }
+
+#[test]
+fn a_box_dragged_on_the_canvas_is_hidden_from_where_the_button_went_down() {
+    let (mut harness, side) = played::lab(|_, _| {});
+    side.mailboxes.model.put(Arc::new(snapshot(7)));
+    feed(&mut harness, &side, vec![Update::Progress(progress(640, false))]);
+    open_tab(&mut harness);
+    harness.get_by_label("Hide box").click();
+    harness.run_steps(1);
+    let rect = harness.state().inpaint.canvas.rect().expect("the canvas is drawn");
+    let point = |col: f32, row: f32| rect.min + egui::vec2(col + 0.5, row + 0.5) * (rect.width() / 28.0);
+    harness.drag_at(point(2.0, 3.0));
+    harness.run_steps(1);
+    for (col, row) in [(3.0, 4.0), (5.0, 7.0)] {
+        harness.hover_at(point(col, row));
+        harness.run_steps(1);
+    }
+    harness.drop_at(point(5.0, 7.0));
+    harness.run_steps(2);
+    let hidden = harness.state().inpaint.canvas.mask().hidden_indices();
+    let expected: Vec<usize> = (3..=7).flat_map(|r| (2..=5).map(move |c| r * 28 + c)).collect();
+    assert_eq!(hidden, expected, "columns 2 to 5 of rows 3 to 7");
+}

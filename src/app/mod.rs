@@ -159,7 +159,7 @@ impl RbmLabApp {
             chains,
             toy: ToyExplorer::default(),
             quality: QualityView::default(),
-            inpaint: inpaint::InpaintView::default(),
+            inpaint: inpaint::InpaintView::with_waker(frame_rate.waker()),
             tab: Tab::Training,
             progress: None,
             notice: None,

@@ -331,7 +331,8 @@ impl Canvas {
                 if response.drag_started()
                     && let Some(at) = pointer
                 {
-                    self.box_start = Some(at);
+                    // Where the button went down, not where the drag was recognised.
+                    self.box_start = Some(ui.input(|i| i.pointer.press_origin()).map_or(at, to_image));
                 }
                 if let (Some(start), Some(now)) = (self.box_start, pointer) {
                     // The box being dragged, outlined.

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use crate::data::Dataset;
 use crate::images::GrayImage;
 use crate::model::inpaint::{CompletionMode, Half, StartFill};
-use crate::trainer::ModelSnapshot;
+use crate::trainer::{ModelSnapshot, Waker};
 
 use super::software_render::Render;
 use super::texture::{GrayTexture, fit_size};
@@ -78,6 +78,8 @@ pub struct InpaintView {
     chains_shown: Option<(Arc<InpaintFrame>, Show)>,
     pub why: WhyPanel,
     curves: CurvePlots,
+    /// What the thread calls after each frame: the window's paced repaint.
+    waker: Option<Waker>,
 }
 
 impl Default for InpaintView {
@@ -105,11 +107,18 @@ impl Default for InpaintView {
             chains_shown: None,
             why: WhyPanel::default(),
             curves: CurvePlots::default(),
+            waker: None,
         }
     }
 }
 
 impl InpaintView {
+    /// A view whose frames repaint the window through `waker` (the window's frame pacer, so that
+    /// running chains repaint no faster than the frame rate chosen for training).
+    pub fn with_waker(waker: Waker) -> Self {
+        Self { waker: Some(waker), ..Self::default() }
+    }
+
     /// Images and plot backgrounds as `render` draws them.
     pub fn use_render(&mut self, render: &Render) {
         self.chain_textures.iter_mut().for_each(|t| t.use_render(render));
@@ -152,8 +161,11 @@ impl InpaintView {
         if self.runner.is_some() {
             return true;
         }
-        let wake_ctx = ctx.clone();
-        match Runner::spawn(Some(Arc::new(move || wake_ctx.request_repaint()))) {
+        let waker = self.waker.clone().unwrap_or_else(|| {
+            let ctx = ctx.clone();
+            Arc::new(move || ctx.request_repaint())
+        });
+        match Runner::spawn(Some(waker)) {
             Ok(runner) => {
                 self.runner = Some(runner);
                 let (chain, k) = (self.why.chain, self.why.k);
@@ -446,7 +458,9 @@ impl InpaintView {
     fn pictures_ui(&mut self, ui: &mut egui::Ui) {
         let (rows, cols) = (self.canvas.rows(), self.canvas.cols());
         let width = (ui.available_width() - 4.0 * 12.0) / 4.0;
-        let size = fit_size([cols, rows], egui::vec2(width, 260.0));
+        // About half the height left, the rest for the plots and the units below.
+        let height = (ui.available_height() * 0.5 - 24.0).clamp(120.0, 420.0);
+        let size = fit_size([cols, rows], egui::vec2(width, height));
         self.refresh_chain_textures(ui.ctx(), rows, cols);
         let frame = self.frame.clone();
         ui.horizontal_top(|ui| {
