@@ -210,6 +210,7 @@ impl RbmLabApp {
             ui.selectable_value(&mut self.tab, Tab::Training, training);
             ui.selectable_value(&mut self.tab, Tab::Quality, "Quality (log-likelihood)");
             ui.selectable_value(&mut self.tab, Tab::Toy, "Toy RBM (5 units)");
+            ui.selectable_value(&mut self.tab, Tab::Inpaint, "Inpaint");
         });
     }
 

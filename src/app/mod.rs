@@ -6,6 +6,7 @@ pub mod file_dialog;
 pub mod files;
 pub mod filters;
 pub mod frame_rate;
+pub mod inpaint;
 pub mod labels;
 pub mod loss_plot;
 #[cfg(test)]
@@ -54,6 +55,7 @@ pub enum Tab {
     Training,
     Quality,
     Toy,
+    Inpaint,
 }
 
 /// A message for the person, shown above the views until dismissed or replaced.
@@ -82,6 +84,7 @@ pub struct RbmLabApp {
     pub chains: ChainView,
     pub toy: ToyExplorer,
     pub quality: QualityView,
+    pub inpaint: inpaint::InpaintView,
     pub tab: Tab,
     progress: Option<Progress>,
     notice: Option<Notice>,
@@ -157,6 +160,7 @@ impl RbmLabApp {
             chains,
             toy: ToyExplorer::default(),
             quality: QualityView::default(),
+            inpaint: inpaint::InpaintView::with_waker(frame_rate.waker()),
             tab: Tab::Training,
             progress: None,
             notice: None,
@@ -228,6 +232,7 @@ impl RbmLabApp {
         self.filters.use_render(render);
         self.chains.use_render(render);
         self.quality.use_render(render);
+        self.inpaint.use_render(render);
         self.loss.render = render.clone();
         self.software = Some(software);
     }
@@ -644,8 +649,12 @@ impl RbmLabApp {
                     self.quality.ui(ui, self.filters.snapshot(), &self.dataset, training);
                 }
                 Tab::Toy => self.toy.ui(ui),
+                Tab::Inpaint => self.inpaint.ui(ui, self.filters.snapshot(), &self.dataset),
             }
         });
+        if self.tab != Tab::Inpaint {
+            self.inpaint.hidden();
+        }
 
         self.files.dialog_ui(ui);
         self.confirmation_ui(ui);

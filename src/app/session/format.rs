@@ -247,6 +247,7 @@ pub enum SavedTab {
     Training,
     Quality,
     Toy,
+    Inpaint,
 }
 
 impl From<Tab> for SavedTab {
@@ -255,6 +256,7 @@ impl From<Tab> for SavedTab {
             Tab::Training => SavedTab::Training,
             Tab::Quality => SavedTab::Quality,
             Tab::Toy => SavedTab::Toy,
+            Tab::Inpaint => SavedTab::Inpaint,
         }
     }
 }
@@ -265,6 +267,7 @@ impl From<SavedTab> for Tab {
             SavedTab::Training => Tab::Training,
             SavedTab::Quality => Tab::Quality,
             SavedTab::Toy => Tab::Toy,
+            SavedTab::Inpaint => Tab::Inpaint,
         }
     }
 }
