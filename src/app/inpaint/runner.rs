@@ -398,6 +398,7 @@ mod tests {
             hidden_bias: vec![0.0; nh],
             epoch_position: 1.0,
             version,
+            labels: None,
         })
     }
 
