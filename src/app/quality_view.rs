@@ -33,6 +33,8 @@ pub struct QualityView {
     hidden_texture: GrayTexture,
     /// How plot backgrounds and the hidden-unit image are drawn.
     render: Render,
+    /// Earlier runs' test log-likelihoods, overlaid on the likelihood plot.
+    pub run_overlays: Vec<super::runs::RunSeries>,
 }
 
 impl Default for QualityView {
@@ -49,6 +51,7 @@ impl Default for QualityView {
             diagnostics: None,
             hidden_texture: GrayTexture::default(),
             render: Render::default(),
+            run_overlays: Vec::new(),
         }
     }
 }
@@ -227,6 +230,11 @@ impl QualityView {
             let train: Vec<[f64; 2]> = self.evaluations.iter().map(|e| [e.epoch, e.train_log_likelihood]).collect();
             let plot = Plot::new("likelihood_plot").legend(Legend::default()).x_axis_label("epoch");
             self.render.show_plot(ui, plot, |plot| {
+                for run in &self.run_overlays {
+                    let points = PlotPoints::Borrowed(&run.points);
+                    plot.points(Points::new(run.name.as_str(), points).radius(3.0).color(run.color));
+                    plot.line(Line::new(run.name.as_str(), PlotPoints::Borrowed(&run.points)).color(run.color));
+                }
                 plot.points(Points::new("test", PlotPoints::from(test.clone())).radius(4.0));
                 plot.line(Line::new("test", PlotPoints::from(test)));
                 plot.points(Points::new("train subset", PlotPoints::from(train)).radius(3.0));
