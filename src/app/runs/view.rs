@@ -155,13 +155,15 @@ impl RunsWindow {
         let mut changes = Vec::new();
         let (id, run) = (entry.id, &entry.run);
         if current {
-            ui.add_enabled(false, egui::Checkbox::new(&mut true, ""))
+            ui.add_enabled(false, egui::Checkbox::without_text(&mut true))
                 .on_disabled_hover_text("The current run: the plots' own lines");
         } else {
             let mut shown = run.shown;
             let color = run_color(id);
             let response = ui.horizontal(|ui| {
-                let response = ui.checkbox(&mut shown, "");
+                let response = ui.add(egui::Checkbox::without_text(&mut shown));
+                let label = format!("show {}", run.name);
+                response.widget_info(|| egui::WidgetInfo::selected(egui::accesskit::Role::CheckBox, true, shown, &label));
                 let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
                 ui.painter().rect_filled(rect, 2.0, color);
                 response
@@ -171,7 +173,10 @@ impl RunsWindow {
             }
         }
         let mut selected = entry.selected;
-        if ui.checkbox(&mut selected, "").on_hover_text("Export this run").changed() {
+        let response = ui.add(egui::Checkbox::without_text(&mut selected));
+        let label = format!("select {}", run.name);
+        response.widget_info(|| egui::WidgetInfo::selected(egui::accesskit::Role::CheckBox, true, selected, &label));
+        if response.on_hover_text("Export this run").changed() {
             changes.push(RowChange::Selected(id, selected));
         }
         let current_thumbnail = self.current_thumbnail.as_ref().map(|(_, _, t)| t.clone());
@@ -206,6 +211,7 @@ impl RunsWindow {
             ui.add_enabled(false, egui::Button::new("Delete"))
                 .on_disabled_hover_text("The current run cannot be deleted: Reset starts a new one");
         } else if ui.button("Delete").on_hover_text(format!("Forget {}", run.name)).clicked() {
+            // The row's position in the table is the run's: the button's label is the same on each row.
             changes.push(RowChange::Deleted(id));
         }
         changes
