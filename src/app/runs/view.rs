@@ -82,7 +82,10 @@ impl RunsWindow {
     pub fn ui(&mut self, ctx: &egui::Context, runs: &mut RunHistory) -> Option<RunsAction> {
         let mut open = self.open;
         let mut action = None;
-        egui::Window::new("Runs").open(&mut open).default_width(900.0).resizable(true).show(ctx, |ui| {
+        // At first in the lower right, over the chains: the plots it overlays stay in view.
+        let corner = ctx.content_rect().right_bottom() - egui::vec2(16.0, 40.0);
+        let window = egui::Window::new("Runs").open(&mut open).pivot(egui::Align2::RIGHT_BOTTOM);
+        window.default_pos(corner).default_width(900.0).resizable(true).show(ctx, |ui| {
             action = self.table_ui(ui, runs);
         });
         self.open = open;
@@ -183,11 +186,10 @@ impl RunsWindow {
         let thumbnail = if current { current_thumbnail.as_ref() } else { run.thumbnail.as_ref() };
         self.thumbnail_ui(ui, id, thumbnail);
         let mut name = self.editing.get(&id).cloned().unwrap_or_else(|| run.name.clone());
-        let response = ui.add(
-            egui::TextEdit::singleline(&mut name)
-                .desired_width(140.0)
-                .char_limit(super::MAX_RUN_NAME_CHARS)
-                .id_salt(("run_name", id)),
+        // Sized, not left to the grid: a grid's first frame gives a text field the width of its text.
+        let response = ui.add_sized(
+            [150.0, ui.spacing().interact_size.y],
+            egui::TextEdit::singleline(&mut name).char_limit(super::MAX_RUN_NAME_CHARS).id_salt(("run_name", id)),
         );
         if response.has_focus() {
             // Renamed when the edit ends, so that the legend does not change at every key.
