@@ -18,12 +18,12 @@ use egui_kittest::kittest::Queryable;
 use played::{HIDDEN, feed, options, progress, sent, snapshot, step_until};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
+use rbm_lab::app::runs::{KeptRuns, Run, RunLikelihood, RunSettings, Thumbnail};
 use rbm_lab::app::session::{
     Bounded, ChainSettings, DatasetSource, PREVIOUS_SESSION_FILE, SESSION_KEY, SavedEvaluation, SavedLoss, SavedMarker,
     SavedMonitor, SavedRaise, SavedTab, Session, SessionOptions, SessionSettings, SessionState, SessionStore,
     decode_session, encode_session,
 };
-use rbm_lab::app::runs::{KeptRuns, Run, RunLikelihood, RunSettings, Thumbnail};
 use rbm_lab::app::{RbmLabApp, Tab};
 use rbm_lab::io::{ModelFile, ModelMetadata, load_model, model_to_bytes, model_to_bytes_with_entries};
 use rbm_lab::model::{MathPool, ModelSpec, Rbm, TrainingConfig, VisibleSampling};
@@ -113,10 +113,8 @@ fn full_session(model: ModelFile) -> Session {
 
 /// A runs table of an earlier run (shown on the plots) and the current one.
 fn kept_runs() -> KeptRuns {
-    let settings = RunSettings {
-        spec: ModelSpec { n_hidden: HIDDEN, ..ModelSpec::default() },
-        config: TrainingConfig::default(),
-    };
+    let settings =
+        RunSettings { spec: ModelSpec { n_hidden: HIDDEN, ..ModelSpec::default() }, config: TrainingConfig::default() };
     let run = |name: &str, shown: bool| Run {
         name: name.into(),
         dataset: "MNIST".into(),

@@ -114,7 +114,9 @@ impl FileRequest {
             FileRequest::ExportFilters(_) => save("Export filters as PNG", "PNG images", "png", "filters.png"),
             FileRequest::ExportSamples(_) => save("Export samples as PNG", "PNG images", "png", "samples.png"),
             FileRequest::ExportLossCsv(_) => save("Export loss history as CSV", "CSV files", "csv", "loss.csv"),
-            FileRequest::ExportRuns(RunsExport::Json(_)) => save("Export runs as JSON", "JSON files", "json", "runs.json"),
+            FileRequest::ExportRuns(RunsExport::Json(_)) => {
+                save("Export runs as JSON", "JSON files", "json", "runs.json")
+            }
             FileRequest::ExportRuns(RunsExport::Csv(_)) => save("Export runs as CSV", "CSV files", "csv", "runs.csv"),
             FileRequest::ImportRuns => PathRequest {
                 kind: PathKind::OpenFile,

@@ -398,12 +398,7 @@ impl RunHistory {
     }
 
     /// The current run with its curves as the plots hold them now, and its filters' thumbnail.
-    pub fn current_run(
-        &self,
-        loss: &LossHistory,
-        evaluations: &[Evaluation],
-        snapshot: Option<&ModelSnapshot>,
-    ) -> Run {
+    pub fn current_run(&self, loss: &LossHistory, evaluations: &[Evaluation], snapshot: Option<&ModelSnapshot>) -> Run {
         let mut run = self.current.run.clone();
         run.loss = Bounded(thinned(loss.batch_points(), MAX_RUN_LOSS_POINTS));
         run.epoch_means = Bounded(thinned(loss.epoch_means(), MAX_RUN_EPOCH_MEANS));
@@ -560,8 +555,10 @@ mod hex_bytes {
 
     pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let text: String =
-            bytes.iter().flat_map(|b| [DIGITS[usize::from(b >> 4)] as char, DIGITS[usize::from(b & 15)] as char]).collect();
+        let text: String = bytes
+            .iter()
+            .flat_map(|b| [DIGITS[usize::from(b >> 4)] as char, DIGITS[usize::from(b & 15)] as char])
+            .collect();
         serializer.serialize_str(&text)
     }
 

@@ -70,7 +70,8 @@ impl RunsWindow {
             (texture, Thumbnail { width: 0, height: 0, pixels: Vec::new() })
         });
         if shown != thumbnail || texture.size().is_none() {
-            let image = GrayImage { width: thumbnail.width, height: thumbnail.height, pixels: thumbnail.pixels.clone() };
+            let image =
+                GrayImage { width: thumbnail.width, height: thumbnail.height, pixels: thumbnail.pixels.clone() };
             texture.set(ui.ctx(), &format!("run_thumbnail_{id}"), &image);
             *shown = thumbnail.clone();
         }
@@ -166,7 +167,8 @@ impl RunsWindow {
             let response = ui.horizontal(|ui| {
                 let response = ui.add(egui::Checkbox::without_text(&mut shown));
                 let label = format!("show {}", run.name);
-                response.widget_info(|| egui::WidgetInfo::selected(egui::accesskit::Role::CheckBox, true, shown, &label));
+                response
+                    .widget_info(|| egui::WidgetInfo::selected(egui::accesskit::Role::CheckBox, true, shown, &label));
                 let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
                 ui.painter().rect_filled(rect, 2.0, color);
                 response

@@ -56,8 +56,12 @@ impl RbmLabApp {
         let ctx = ui.ctx().clone();
         let Some(action) = self.runs_window.ui(&ctx, &mut self.runs) else { return };
         match action {
-            RunsAction::ExportJson => self.files.start(&ctx, FileRequest::ExportRuns(RunsExport::Json(self.selected_runs()))),
-            RunsAction::ExportCsv => self.files.start(&ctx, FileRequest::ExportRuns(RunsExport::Csv(self.selected_runs()))),
+            RunsAction::ExportJson => {
+                self.files.start(&ctx, FileRequest::ExportRuns(RunsExport::Json(self.selected_runs())))
+            }
+            RunsAction::ExportCsv => {
+                self.files.start(&ctx, FileRequest::ExportRuns(RunsExport::Csv(self.selected_runs())))
+            }
             RunsAction::Import => self.files.start(&ctx, FileRequest::ImportRuns),
         }
     }
