@@ -500,11 +500,17 @@ impl RunHistory {
         Ok(imported)
     }
 
-    /// The runs for a session: the earlier runs whole, the current one without its curves.
+    /// Whether the trainer has reported on the current run (its dataset and sizes are known).
+    pub fn current_is_known(&self) -> bool {
+        self.current.run.n_visible > 0
+    }
+
+    /// The runs for a session: the earlier runs whole, the current one without its curves (once
+    /// the trainer has reported on it).
     pub fn kept(&self) -> KeptRuns {
         KeptRuns {
             earlier: Bounded(self.earlier.iter().map(|e| e.run.clone()).collect()),
-            current: Some(self.current.run.clone()),
+            current: self.current_is_known().then(|| self.current.run.clone()),
         }
     }
 
@@ -653,6 +659,15 @@ mod tests {
         // A run that did not train is not kept.
         runs.start_new(&loss, &[], None, ModelSpec::default(), TrainingConfig::default());
         assert_eq!(runs.earlier().len(), 1);
+    }
+
+    #[test]
+    fn a_current_run_without_a_report_is_not_kept_so_that_a_session_always_writes() {
+        let mut runs = RunHistory::default();
+        assert_eq!(runs.kept().current, None);
+        assert!(runs.kept().check().is_ok());
+        runs.observe(&progress(0, "MNIST", false), Instant::now());
+        assert!(runs.kept().current.is_some() && runs.kept().check().is_ok());
     }
 
     #[test]

@@ -71,7 +71,7 @@ impl RbmLabApp {
         let snapshot = self.filters.snapshot().map(|s| &**s);
         let current = self.runs.current();
         let mut runs: Vec<Run> = self.runs.earlier().iter().filter(|e| e.selected).map(|e| e.run.clone()).collect();
-        if current.selected {
+        if current.selected && self.runs.current_is_known() {
             runs.push(self.runs.current_run(&self.loss.history, &self.quality.evaluations, snapshot));
         }
         runs
