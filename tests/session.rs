@@ -18,6 +18,7 @@ use egui_kittest::kittest::Queryable;
 use played::{HIDDEN, feed, options, progress, sent, snapshot, step_until};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
+use rbm_lab::app::runs::{KeptRuns, Run, RunLikelihood, RunSettings, Thumbnail};
 use rbm_lab::app::session::{
     Bounded, ChainSettings, DatasetSource, PREVIOUS_SESSION_FILE, SESSION_KEY, SavedEvaluation, SavedLoss, SavedMarker,
     SavedMonitor, SavedRaise, SavedTab, Session, SessionOptions, SessionSettings, SessionState, SessionStore,
@@ -105,8 +106,33 @@ fn full_session(model: ModelFile) -> Session {
                 },
                 tab: SavedTab::Quality,
             },
+            runs: kept_runs(),
         },
     }
+}
+
+/// A runs table of an earlier run (shown on the plots) and the current one.
+fn kept_runs() -> KeptRuns {
+    let settings =
+        RunSettings { spec: ModelSpec { n_hidden: HIDDEN, ..ModelSpec::default() }, config: TrainingConfig::default() };
+    let run = |name: &str, shown: bool| Run {
+        name: name.into(),
+        dataset: "MNIST".into(),
+        n_visible: 784,
+        n_hidden: HIDDEN,
+        first: settings.clone(),
+        last: RunSettings { config: TrainingConfig { k: 1, ..TrainingConfig::default() }, ..settings.clone() },
+        epochs: 1.5,
+        samples_seen: 90_000,
+        samples_at_start: 0,
+        training_seconds: 42.5,
+        loss: Bounded(vec![[0.0, 0.3], [1.0, 0.2]]),
+        epoch_means: Bounded(vec![[0.5, 0.25]]),
+        likelihood: Bounded(vec![RunLikelihood { epoch: 1.0, test: -120.0, train: -119.0 }]),
+        thumbnail: Some(Thumbnail { width: 3, height: 2, pixels: vec![0, 50, 100, 150, 200, 255] }),
+        shown,
+    };
+    KeptRuns { earlier: Bounded(vec![run("baseline, lr 0.005", true)]), current: Some(run("Run 2", false)) }
 }
 
 #[test]
@@ -120,6 +146,7 @@ fn a_session_round_trips_through_its_file_which_also_opens_as_a_model() {
 
     let back = store.read().expect("readable").expect("there");
     assert_eq!(back, session, "model, training state, history, monitors, evaluations and settings");
+    assert_eq!(back.state.runs, kept_runs(), "the runs table");
     assert_eq!(model_to_bytes(&back.model).expect("encodable"), model_to_bytes(&session.model).expect("encodable"));
     assert!(back.state.evaluations.0[1].log_z_high.is_infinite() && back.state.monitors.0[0].free_energy_gap.is_nan());
     assert_eq!(encode_session(&back).expect("encodable"), std::fs::read(&path).expect("readable"), "deterministic");
@@ -157,10 +184,23 @@ fn damaged_newer_and_oversized_sessions_are_refused_with_what_is_wrong() {
     assert!(error(&bad_rate).contains("training settings are invalid"), "{}", error(&bad_rate));
     let long_label = with_edited_json(&session, |json| json["loss"]["markers"][0]["label"] = "x".repeat(500).into());
     assert!(error(&long_label).contains("label"), "{}", error(&long_label));
+    let bad_run = with_edited_json(&session, |json| json["runs"]["earlier"][0]["n_hidden"] = 0.into());
+    assert!(error(&bad_run).contains("runs table: run 1: a 784x0 model"), "{}", error(&bad_run));
     // Writing refuses what reading would refuse.
     let mut unwritable = session.clone();
     unwritable.state.settings.chains.count = 0;
     assert!(encode_session(&unwritable).is_err());
+}
+
+#[test]
+fn a_session_written_before_the_runs_table_existed_still_reads() {
+    let session = full_session(trained_file(HIDDEN, 2, 2));
+    let older = with_edited_json(&session, |json| {
+        json.as_object_mut().expect("an object").remove("runs");
+    });
+    let back = decode_session(&older).expect("an older session reads");
+    assert_eq!(back.state.runs, KeptRuns::default());
+    assert_eq!(back.state.settings, session.state.settings);
 }
 
 /// The writer side of the kill -9 test: when started by it (RBM_LAB_SESSION_WRITER_DIR set), writes
@@ -366,6 +406,72 @@ fn closing_keeps_the_session_and_continue_brings_all_of_it_back() {
     second.get_by_label("Reset model").click();
     second.run_steps(2);
     assert!(second.state().confirmation().is_some(), "the question before Reset still comes");
+}
+
+#[test]
+fn closing_keeps_the_runs_table_and_continue_brings_it_back() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SessionStore::new(dir.path().join("rbm-lab"));
+    let file = trained_file(HIDDEN, 3, 4);
+    let (mut first, side) = lab(&store, SessionOptions { fresh: true, ..SessionOptions::default() });
+    let losses = |level: f32| (0..50).map(|i| LossPoint { epoch: f64::from(i) / 100.0, loss: level }).collect();
+    side.mailboxes.model.put(Arc::new(snapshot(1)));
+    feed(
+        &mut first,
+        &side,
+        vec![Update::Progress(progress(0, true)), Update::Losses(losses(0.3)), Update::Progress(progress(3200, false))],
+    );
+    first.get_by_label("Reset model").click();
+    first.run_steps(4);
+    first.get_by_label("Discard").click();
+    first.run_steps(2);
+    assert_eq!(sent(&side), ["Reset 16"]);
+    feed(
+        &mut first,
+        &side,
+        vec![
+            Update::ModelReplaced { description: "new".into(), epoch_position: 0.0 },
+            Update::Progress(progress(0, true)),
+            Update::Losses(losses(0.2)),
+            Update::Progress(progress(file.metadata.samples_seen, false)),
+        ],
+    );
+    let app = first.state_mut();
+    let earlier = app.runs.earlier()[0].id;
+    app.runs.rename(earlier, "baseline");
+    app.runs.set_shown(earlier, true);
+    let current = app.runs.current().id;
+    app.runs.rename(current, "more hidden units");
+    first.run_steps(2);
+    let answering = answer_model_file(side, file.clone());
+    first.state_mut().keep_session_on_close().expect("a session is written on close");
+    answering.join().expect("the played trainer");
+    let kept = store.read().expect("readable").expect("there");
+    assert_eq!(kept.state.runs.earlier.0.len(), 1);
+
+    let (mut second, side) = lab(&store, SessionOptions::default());
+    step_until(&mut second, "the offer", |app| app.session_keeper().is_some_and(|k| k.offer().is_some()));
+    second.get_by_label("Continue").click();
+    second.run_steps(2);
+    feed(
+        &mut second,
+        &side,
+        vec![
+            Update::ModelReplaced { description: "loaded".into(), epoch_position: file.metadata.epochs_trained },
+            Update::ConfigApplied {
+                epoch_position: file.metadata.epochs_trained,
+                config: file.metadata.training.clone(),
+            },
+            Update::Progress(progress(file.metadata.samples_seen, true)),
+        ],
+    );
+    let (a, b) = (first.state(), second.state());
+    let runs = |app: &RbmLabApp| app.runs.earlier().iter().map(|e| e.run.clone()).collect::<Vec<_>>();
+    assert_eq!(runs(b), runs(a), "the earlier run, its curves, settings, thumbnail and show tick");
+    assert_eq!(b.runs.current().run.name, "more hidden units");
+    assert_eq!(b.runs.current().run.samples_seen, file.metadata.samples_seen);
+    assert_eq!(b.loss.overlays.len(), 1, "the shown run is on the loss plot again");
+    assert_eq!(b.loss.drawn_series().first().map(String::as_str), Some("baseline"));
 }
 
 #[test]

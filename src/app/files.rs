@@ -21,6 +21,9 @@ use crate::images::GrayImage;
 use crate::io::ModelFile;
 use crate::io::export::{LossCsvRow, write_loss_csv, write_png_gray};
 
+use super::runs::Run;
+use super::runs::export::{read_runs_file, write_runs_csv, write_runs_json};
+
 /// rfd returning `None` sooner than this after it was asked means no dialog was shown: nobody
 /// opens a dialog and cancels it within a quarter of a second.
 pub const NO_DIALOG_BEFORE: Duration = Duration::from_millis(250);
@@ -46,6 +49,17 @@ pub enum FileRequest {
     ExportFilters(GrayImage),
     ExportSamples(GrayImage),
     ExportLossCsv(Vec<LossCsvRow>),
+    /// The runs table's selected runs.
+    ExportRuns(RunsExport),
+    ImportRuns,
+}
+
+/// Runs to export, and as what.
+pub enum RunsExport {
+    /// Everything the runs keep (Import JSON… reads it back).
+    Json(Vec<Run>),
+    /// One row per run.
+    Csv(Vec<Run>),
 }
 
 /// Which request an outcome answers, where that matters (a cancelled save path).
@@ -55,6 +69,7 @@ pub enum Purpose {
     LoadModel,
     SaveModel,
     Export,
+    ImportRuns,
 }
 
 impl FileRequest {
@@ -63,9 +78,11 @@ impl FileRequest {
             FileRequest::OpenDataset => Purpose::OpenDataset,
             FileRequest::LoadModel => Purpose::LoadModel,
             FileRequest::ChooseSavePath => Purpose::SaveModel,
-            FileRequest::ExportFilters(_) | FileRequest::ExportSamples(_) | FileRequest::ExportLossCsv(_) => {
-                Purpose::Export
-            }
+            FileRequest::ExportFilters(_)
+            | FileRequest::ExportSamples(_)
+            | FileRequest::ExportLossCsv(_)
+            | FileRequest::ExportRuns(_) => Purpose::Export,
+            FileRequest::ImportRuns => Purpose::ImportRuns,
         }
     }
 
@@ -97,6 +114,17 @@ impl FileRequest {
             FileRequest::ExportFilters(_) => save("Export filters as PNG", "PNG images", "png", "filters.png"),
             FileRequest::ExportSamples(_) => save("Export samples as PNG", "PNG images", "png", "samples.png"),
             FileRequest::ExportLossCsv(_) => save("Export loss history as CSV", "CSV files", "csv", "loss.csv"),
+            FileRequest::ExportRuns(RunsExport::Json(_)) => {
+                save("Export runs as JSON", "JSON files", "json", "runs.json")
+            }
+            FileRequest::ExportRuns(RunsExport::Csv(_)) => save("Export runs as CSV", "CSV files", "csv", "runs.csv"),
+            FileRequest::ImportRuns => PathRequest {
+                kind: PathKind::OpenFile,
+                title: "Import runs".into(),
+                filter_name: "rbm-lab runs (JSON)".into(),
+                extensions: vec!["json".into()],
+                file_name: None,
+            },
         }
     }
 }
@@ -109,6 +137,8 @@ pub enum FileOutcome {
     /// A model the window wrote itself (see [`FileJobs::write_model`]).
     ModelWritten(PathBuf),
     Exported(PathBuf),
+    /// A runs file was read and its runs checked.
+    RunsImported(Vec<Run>, PathBuf),
     Cancelled(Purpose),
     Failed(String),
     /// A folder chosen from File > Dataset's recent folders no longer reads (see
@@ -382,6 +412,20 @@ fn run(request: FileRequest, path: &Path) -> FileOutcome {
         FileRequest::ExportLossCsv(rows) => match write_loss_csv(&path, &rows) {
             Ok(()) => FileOutcome::Exported(path),
             Err(e) => FileOutcome::Failed(format!("Could not write {}: {e}", path.display())),
+        },
+        FileRequest::ExportRuns(export) => {
+            let written = match &export {
+                RunsExport::Json(runs) => write_runs_json(&path, runs).map_err(|e| e.to_string()),
+                RunsExport::Csv(runs) => write_runs_csv(&path, runs).map_err(|e| e.to_string()),
+            };
+            match written {
+                Ok(()) => FileOutcome::Exported(path),
+                Err(e) => FileOutcome::Failed(format!("Could not write {}: {e}", path.display())),
+            }
+        }
+        FileRequest::ImportRuns => match read_runs_file(&path) {
+            Ok(runs) => FileOutcome::RunsImported(runs, path),
+            Err(e) => FileOutcome::Failed(format!("Could not import {}: {e}; no run was added", path.display())),
         },
     }
 }

@@ -215,9 +215,19 @@ pub struct LossPlotView {
     pub render: Render,
     /// The x-range and pixel width the plot had last frame, for [`pixel_envelope`].
     last_view: Option<((f64, f64), usize)>,
+    /// Earlier runs' loss curves drawn under this run's, each named after its run.
+    pub overlays: Vec<super::runs::RunSeries>,
+    /// The names of the lines drawn last frame, in order.
+    drawn: Vec<String>,
 }
 
 impl LossPlotView {
+    /// The names of the lines the plot drew in its last frame: earlier runs' overlays first,
+    /// then this run's batch line.
+    pub fn drawn_series(&self) -> &[String] {
+        &self.drawn
+    }
+
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         let history = &self.history;
         let all = history.batch_points();
@@ -240,9 +250,26 @@ impl LossPlotView {
             .include_x(if all.is_empty() { 1.0 } else { 0.0 })
             .allow_scroll(false);
         // The colours are egui_plot's first three automatic ones.
-        let batch_line = Line::new(batches, PlotPoints::Borrowed(&shown)).width(1.0).color(series_color(0));
+        let batch_line = Line::new(batches.clone(), PlotPoints::Borrowed(&shown)).width(1.0).color(series_color(0));
         let plain = super::look::is_light_look(ui.ctx());
+        let overlays: Vec<(&super::runs::RunSeries, Vec<PlotPoint>)> = self
+            .overlays
+            .iter()
+            .map(|run| {
+                let shown = match self.last_view {
+                    Some((range, columns)) => pixel_envelope(&run.points, range, columns),
+                    None => run.points.clone(),
+                };
+                (run, shown)
+            })
+            .collect();
+        let mut drawn = Vec::new();
         let response = self.render.show_plot(ui, plot, |plot| {
+            for (run, shown) in &overlays {
+                plot.line(Line::new(run.name.as_str(), PlotPoints::Borrowed(shown)).width(1.5).color(run.color));
+                drawn.push(run.name.clone());
+            }
+            drawn.push(batches.clone());
             if plain {
                 plot.add(NotAntiAliased(batch_line));
             } else {
@@ -267,6 +294,7 @@ impl LossPlotView {
                 );
             }
         });
+        self.drawn = drawn;
         let bounds = response.transform.bounds();
         let (x0, x1) = (*bounds.range_x().start(), *bounds.range_x().end());
         self.last_view = Some(((x0, x1), response.transform.frame().width().max(1.0) as usize));

@@ -183,6 +183,9 @@ impl RbmLabApp {
                     look::set_light_look(ui.ctx(), light);
                 }
                 ui.checkbox(&mut self.show_frame_timing, "Frame timing in the status bar");
+                ui.checkbox(&mut self.runs_window.open, "Runs").on_hover_text(
+                    "The runs of this session side by side: show them on the plots, rename, delete, export, import",
+                );
                 self.frame_rate.menu_ui(ui);
                 let (hint, fixed) = match self.files.mode() {
                     files::DialogMode::Auto if self.files.system_missing() => (

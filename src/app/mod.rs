@@ -15,6 +15,7 @@ pub mod menu;
 pub mod quality_view;
 pub mod replace;
 mod run;
+pub mod runs;
 pub mod session;
 pub mod software_render;
 pub mod status;
@@ -107,6 +108,9 @@ pub struct RbmLabApp {
     stats_log: Option<StatsLog>,
     /// The kept session (see `session`): offered at start, written on close and while training.
     session: Option<session::SessionKeeper>,
+    /// The earlier runs and the current one (see `runs`), and their window.
+    pub runs: runs::RunHistory,
+    pub runs_window: runs::view::RunsWindow,
 }
 
 /// Periodic one-line reports on stderr (`--stats-every`), for measuring the window from scripts.
@@ -140,6 +144,7 @@ impl RbmLabApp {
         frame_rate: FrameRate,
     ) -> Self {
         let controls = ControlPanel::new(options.config.clone(), options.spec.clone());
+        let runs = runs::RunHistory::new(options.spec.clone(), options.config.clone());
         let chains = ChainView::new(
             options.chain_count,
             options.chain_start,
@@ -177,6 +182,8 @@ impl RbmLabApp {
             software: None,
             stats_log: None,
             session: None,
+            runs,
+            runs_window: runs::view::RunsWindow::default(),
         }
     }
 
@@ -233,6 +240,7 @@ impl RbmLabApp {
         self.chains.use_render(render);
         self.quality.use_render(render);
         self.inpaint.use_render(render);
+        self.runs_window.use_render(render);
         self.loss.render = render.clone();
         self.software = Some(software);
     }
@@ -276,6 +284,7 @@ impl RbmLabApp {
                 self.quality.samples_seen = progress.samples_seen;
                 self.chains.label_classes = progress.spec.label_classes;
                 self.saves.progress(progress.samples_seen);
+                self.runs_progress(&progress);
                 self.progress = Some(progress);
             }
             Update::ConfigApplied { epoch_position, config } => {
@@ -299,10 +308,15 @@ impl RbmLabApp {
             }
             Update::Monitors(point) => self.quality.push_monitor(point),
             Update::ModelReplaced { description, .. } => {
+                // A restarted trainer's model is the same run's.
+                let restarted = std::mem::take(&mut self.restarting);
+                if !restarted {
+                    self.runs_model_replaced();
+                }
                 self.loss.history.clear();
                 self.quality.clear();
                 self.controls.swap_history.clear();
-                if !std::mem::take(&mut self.restarting) {
+                if !restarted {
                     self.saves.replaced(self.samples_seen());
                 }
                 self.say(format!("Model: {description}"), false);
@@ -542,6 +556,7 @@ impl RbmLabApp {
                 FileOutcome::SavePathChosen(path) => self.save_to(ctx, path),
                 FileOutcome::ModelWritten(path) => self.saved(&path),
                 FileOutcome::Exported(path) => self.say(format!("Wrote {}", path.display()), false),
+                FileOutcome::RunsImported(runs, path) => self.runs_imported(runs, &path),
                 FileOutcome::Cancelled(Purpose::SaveModel)
                     if self.confirmation.as_ref().is_some_and(|c| c.waiting_for_save) =>
                 {
@@ -625,6 +640,7 @@ impl RbmLabApp {
             self.trainer_stopped = Some("the trainer thread ended without saying why".into());
         }
         self.controls.trainer_stopped = self.trainer_stopped.is_some();
+        self.runs_overlays();
         let mut commands = Vec::new();
         if ui.input(|i| i.modifiers.command && i.key_pressed(egui::Key::Q)) {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
@@ -656,6 +672,7 @@ impl RbmLabApp {
             self.inpaint.hidden();
         }
 
+        self.runs_ui(ui);
         self.files.dialog_ui(ui);
         self.confirmation_ui(ui);
         self.session_ui(ui);

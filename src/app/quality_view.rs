@@ -72,6 +72,8 @@ pub struct QualityView {
     hidden_texture: GrayTexture,
     /// How plot backgrounds and the hidden-unit image are drawn.
     render: Render,
+    /// Earlier runs' test log-likelihoods, overlaid on the likelihood plot.
+    pub run_overlays: Vec<super::runs::RunSeries>,
     /// A classification RBM's test accuracy: being measured, or the last result.
     accuracy: Option<AccuracyJob>,
     accuracy_text: Option<String>,
@@ -107,6 +109,7 @@ impl Default for QualityView {
             diagnostics: None,
             hidden_texture: GrayTexture::default(),
             render: Render::default(),
+            run_overlays: Vec::new(),
             accuracy: None,
             accuracy_text: None,
         }
@@ -523,6 +526,11 @@ impl QualityView {
                 .legend(Legend::default().position(egui_plot::Corner::RightBottom))
                 .x_axis_label("epoch");
             self.render.show_plot(ui, plot, |plot| {
+                for run in &self.run_overlays {
+                    let points = PlotPoints::Borrowed(&run.points);
+                    plot.points(Points::new(run.name.as_str(), points).radius(3.0).color(run.color));
+                    plot.line(Line::new(run.name.as_str(), PlotPoints::Borrowed(&run.points)).color(run.color));
+                }
                 plot.points(Points::new("test", PlotPoints::from(test.clone())).radius(4.0));
                 plot.line(Line::new("test", PlotPoints::from(test)));
                 plot.points(Points::new("train subset", PlotPoints::from(train)).radius(3.0));

@@ -88,6 +88,16 @@ impl Outbox {
     /// Tries to deliver everything pending; returns true if anything was sent.
     pub(super) fn flush(&mut self) -> bool {
         let mut sent = false;
+        // The losses waiting are all the new model's when a model replacement waits (the old
+        // model's were discarded then): the replacement goes first, so that they start its history
+        // instead of ending the old one's.
+        let replaced = self.pending_events.iter().rposition(|u| matches!(u, Update::ModelReplaced { .. }));
+        for _ in 0..replaced.map_or(0, |i| i + 1) {
+            if !self.send_next_event() {
+                return sent;
+            }
+            sent = true;
+        }
         // Losses first, so that events such as Diverged come after the points before them.
         if !self.pending_losses.is_empty() {
             let batch = std::mem::take(&mut self.pending_losses);
@@ -100,22 +110,28 @@ impl Outbox {
                 Err(_) => return sent,
             }
         }
-        while let Some(update) = self.pending_events.pop_front() {
-            let kind = Periodic::of(&update);
-            match self.tx.try_send(update) {
-                Ok(()) => {
-                    sent = true;
-                    if let Some(kind) = kind {
-                        self.pending_periodic[kind as usize] -= 1;
-                    }
-                }
-                Err(TrySendError::Full(update) | TrySendError::Disconnected(update)) => {
-                    self.pending_events.push_front(update);
-                    break;
-                }
-            }
+        while self.send_next_event() {
+            sent = true;
         }
         sent
+    }
+
+    /// Sends the oldest pending event; false when there is none or the channel is full.
+    fn send_next_event(&mut self) -> bool {
+        let Some(update) = self.pending_events.pop_front() else { return false };
+        let kind = Periodic::of(&update);
+        match self.tx.try_send(update) {
+            Ok(()) => {
+                if let Some(kind) = kind {
+                    self.pending_periodic[kind as usize] -= 1;
+                }
+                true
+            }
+            Err(TrySendError::Full(update) | TrySendError::Disconnected(update)) => {
+                self.pending_events.push_front(update);
+                false
+            }
+        }
     }
 
     /// Losses not yet sent are dropped (they belong to a model that has just been replaced).
@@ -174,6 +190,29 @@ impl Throughput {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_new_models_losses_come_after_its_replacement() {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let mut outbox = Outbox::new(tx, None);
+        outbox.push_loss(LossPoint { epoch: 0.5, loss: 0.2 });
+        outbox.flush();
+        // Reset: the old model's unsent losses are dropped, the event waits, the new model trains.
+        outbox.push_loss(LossPoint { epoch: 0.51, loss: 0.2 });
+        outbox.discard_losses();
+        outbox.event(Update::ModelReplaced { description: "new".into(), epoch_position: 0.0 });
+        outbox.push_loss(LossPoint { epoch: 0.0, loss: 0.48 });
+        outbox.flush();
+        let names: Vec<String> = rx
+            .try_iter()
+            .map(|u| match u {
+                Update::Losses(points) => format!("losses at {:?}", points.iter().map(|p| p.epoch).collect::<Vec<_>>()),
+                Update::ModelReplaced { .. } => "replaced".into(),
+                _ => "other".into(),
+            })
+            .collect();
+        assert_eq!(names, ["losses at [0.5]", "replaced", "losses at [0.0]"]);
+    }
 
     #[test]
     fn an_unread_backlog_of_losses_is_halved_by_averaging_neighbours() {

@@ -12,6 +12,7 @@ use super::{SESSION_KEY, SESSION_VERSION, SessionError};
 use crate::app::Tab;
 use crate::app::loss_plot::{MAX_BATCH_POINTS, MAX_EPOCH_MEANS, MAX_MARKERS};
 use crate::app::quality_view::MAX_MONITOR_POINTS;
+use crate::app::runs::KeptRuns;
 use crate::data::Dataset;
 use crate::io::{ModelFile, labelled_model_from_bytes, metadata_entry};
 use crate::limits::{MAX_GIBBS_CHAINS, MAX_MARKER_LABEL_CHARS, MAX_SESSION_EVALUATIONS};
@@ -297,6 +298,9 @@ pub struct SessionState {
     pub monitors: Bounded<SavedMonitor, MAX_MONITOR_POINTS>,
     pub evaluations: Bounded<SavedEvaluation, MAX_SESSION_EVALUATIONS>,
     pub settings: SessionSettings,
+    /// The runs table (absent in sessions written before it existed).
+    #[serde(default)]
+    pub runs: KeptRuns,
 }
 
 impl SessionState {
@@ -332,7 +336,7 @@ impl SessionState {
         {
             return bad("its dataset folder is an empty path".into());
         }
-        Ok(())
+        self.runs.check().or_else(|e| bad(format!("its runs table: {e}")))
     }
 }
 

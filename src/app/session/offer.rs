@@ -210,6 +210,7 @@ impl RbmLabApp {
         self.last_marker_at = None;
         self.quality.monitors = state.monitors.0.iter().map(MonitorPoint::from).collect();
         self.quality.evaluations = state.evaluations.0.iter().map(Evaluation::from).collect();
+        self.runs.restore(&state.runs);
         self.saves.continued(samples_seen, state.unsaved_samples);
         if state.settings.config != self.controls.config {
             // The panel sends what differs from the trainer's settings at its next frame.

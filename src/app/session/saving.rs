@@ -167,6 +167,7 @@ impl RbmLabApp {
                 },
                 tab: self.tab.into(),
             },
+            runs: self.runs.kept(),
         };
         Session { model, state }
     }
