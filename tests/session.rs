@@ -451,6 +451,8 @@ fn closing_keeps_the_runs_table_and_continue_brings_it_back() {
 
     let (mut second, side) = lab(&store, SessionOptions::default());
     step_until(&mut second, "the offer", |app| app.session_keeper().is_some_and(|k| k.offer().is_some()));
+    // The offer is drawn from the frame after it is read.
+    second.run_steps(2);
     second.get_by_label("Continue").click();
     second.run_steps(2);
     feed(
