@@ -4,6 +4,7 @@
 //! a save never leaves a half-written file where a good one used to be: the old file stays until the
 //! new one is complete and on disk.
 
+mod container;
 pub mod export;
 pub mod model_file;
 pub mod state_section;

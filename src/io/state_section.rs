@@ -29,9 +29,8 @@ use serde::{Deserialize, Serialize};
 use safetensors::Dtype;
 use safetensors::tensor::Metadata;
 
-use super::model_file::{
-    ModelFileError, ModelMetadata, NamedTensor, RawTensor, TensorValues, decode_f32, decode_u64, raw_tensor,
-};
+use super::container::{NamedTensor, RawTensor, TensorValues, decode_f32, decode_u64, raw_tensor};
+use super::model_file::{ModelFileError, ModelMetadata};
 use crate::model::rng::RowStreams;
 use crate::model::rng::{stream_from_words, stream_words};
 use crate::model::{Tempering, TrainingState, Velocity, WorkspaceState};
