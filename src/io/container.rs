@@ -6,10 +6,13 @@ use std::collections::BTreeMap;
 
 use safetensors::tensor::Metadata;
 use safetensors::{Dtype, SafeTensorError};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use super::model_file::ModelFileError;
+use std::fmt;
+
 use super::model_file::ModelFileError::{BadMetadata, NotSafetensors};
+use super::model_file::{LENGTH_PREFIX, MAX_HEADER_BYTES, ModelFileError, WEIGHTS};
+use crate::limits::{MAX_MODEL_DATA_BYTES, MAX_TENSOR_DIMENSIONS, grouped};
 
 /// A tensor to write: its name, shape and values.
 pub(super) type NamedTensor<'a> = (&'static str, Vec<usize>, TensorValues<'a>);

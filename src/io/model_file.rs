@@ -32,25 +32,23 @@
 //! the file. Saving refuses what loading would refuse, so that no save produces an unloadable file.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
+use safetensors::SafeTensors;
 use safetensors::tensor::Metadata;
-use safetensors::{Dtype, SafeTensorError, SafeTensors};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::atomic_write;
 use super::container::{
-    NamedTensor, TensorValues, check_header, declared_header_len, describe_safetensors_error, encode_safetensors,
-    f32_tensor, raw_tensor,
+    TensorValues, check_header, declared_header_len, describe_safetensors_error, encode_safetensors, f32_tensor,
+    raw_tensor,
 };
 use super::state_section;
 use crate::limits::{
-    LimitError, MAX_EPOCHS_TRAINED, MAX_MODEL_DATA_BYTES, MAX_MODEL_HEADER_BYTES, MAX_SAMPLES_SEEN,
-    MAX_TENSOR_DIMENSIONS, grouped,
+    LimitError, MAX_EPOCHS_TRAINED, MAX_MODEL_DATA_BYTES, MAX_MODEL_HEADER_BYTES, MAX_SAMPLES_SEEN, grouped,
 };
 use crate::model::gaussian::{GaussianRbm, Standardisation, VisibleType};
 use crate::model::labels::LabelUnits;
@@ -75,11 +73,11 @@ pub const DATA_MEAN: &str = "data_mean";
 pub const DATA_SCALE: &str = "data_scale";
 
 /// Safetensors files start with the header's length as a little-endian u64.
-const LENGTH_PREFIX: usize = 8;
+pub(super) const LENGTH_PREFIX: usize = 8;
 /// rbm-lab's limit on the JSON header (see [`MAX_MODEL_HEADER_BYTES`]), below the safetensors
 /// crate's own 100 MB. Checking it up front lets [`load_model`] reject a file picked by mistake (a
 /// video, an archive) after reading 8 bytes instead of all of it.
-const MAX_HEADER_BYTES: u64 = MAX_MODEL_HEADER_BYTES;
+pub(super) const MAX_HEADER_BYTES: u64 = MAX_MODEL_HEADER_BYTES;
 /// The longest file [`load_model`] reads: the length prefix, the longest header and the most
 /// tensor data. Anything longer is refused before a byte is read.
 pub const MAX_MODEL_FILE_BYTES: u64 = LENGTH_PREFIX as u64 + MAX_MODEL_HEADER_BYTES + MAX_MODEL_DATA_BYTES;
