@@ -1,10 +1,14 @@
-//! The Gaussian–Bernoulli RBM in the trainer: a run that trains it (falling reconstruction error,
-//! the same bits on 1 and 2 threads), its model file round trip, and the trainer thread's Reset,
-//! weight snapshot, chains and Save → Load.
+//! The Gaussian–Bernoulli RBM in the window: a run that trains it (falling reconstruction error,
+//! the same bits on 1 and 2 threads), its model file round trip, the trainer thread's Reset,
+//! weight snapshot, chains and Save → Load, and the control panel's choice of visible units.
 
 mod common;
 
 use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use rbm_lab::app::controls::ControlPanel;
 
 use rbm_lab::io::{load_labelled_model, save_model};
 use rbm_lab::model::{ConfigError, GradientMethod, MathPool, ModelSpec, TrainingConfig, VisibleType};
@@ -181,4 +185,32 @@ fn the_trainer_thread_trains_shows_and_saves_a_gaussian_model() {
         _ => None,
     });
     assert!(loaded.contains("no exact resume"), "{loaded}");
+}
+
+#[test]
+fn choosing_gaussian_visible_units_makes_reset_ask_for_them() {
+    let panel = ControlPanel::new(TrainingConfig::default(), ModelSpec::default());
+    let mut harness = Harness::builder().with_size(egui::vec2(400.0, 1200.0)).build_ui_state(
+        |ui, (panel, commands): &mut (ControlPanel, Vec<Command>)| panel.ui(ui, commands),
+        (panel, Vec::new()),
+    );
+    harness.run();
+    harness.get_by_label("visible units").click();
+    harness.run();
+    harness.get_by_label("Gaussian").click();
+    harness.run();
+    harness.state_mut().1.clear();
+    harness.get_by_label("Reset model").click();
+    harness.run();
+    let resets: Vec<ModelSpec> = harness
+        .state()
+        .1
+        .iter()
+        .filter_map(|c| match c {
+            Command::Reset(spec) => Some(spec.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(resets.len(), 1, "one Reset");
+    assert_eq!(resets[0].visible, VisibleType::Gaussian);
 }
