@@ -363,6 +363,7 @@ impl Worker {
                 visible_bias: rbm.visible_bias().to_vec(),
                 hidden_bias: rbm.hidden_bias().to_vec(),
                 labels: self.run.labels().cloned(),
+                gaussian: self.run.gaussian().is_some(),
                 epoch_position: self.run.epoch_position(),
                 version: self.snapshot_version,
             }));
