@@ -346,7 +346,8 @@ impl TrainingRun {
         let (n_visible, n_hidden) = (model.n_visible(), model.n_hidden());
         let usable = |config: &TrainingConfig| {
             config.validate_for(n_visible, n_hidden).and_then(|()| {
-                crate::model::gaussian::check_config(config).map_err(|e| crate::model::ConfigError::Gaussian(e.to_string()))
+                crate::model::gaussian::check_config(config)
+                    .map_err(|e| crate::model::ConfigError::Gaussian(e.to_string()))
             })
         };
         let adopt_settings = usable(&file.metadata.training).is_ok();
@@ -387,8 +388,7 @@ impl TrainingRun {
         self.workspace_generation = 0;
         // A labelled run trains with its own workspace; the plain one stays minimal, so that the
         // run holds what `TrainingConfig::validate_for` counted.
-        let plain_capacity =
-            if self.labels.is_some() || self.gaussian.is_some() { 1 } else { self.config.batch_size };
+        let plain_capacity = if self.labels.is_some() || self.gaussian.is_some() { 1 } else { self.config.batch_size };
         self.workspace = self.new_workspace(plain_capacity);
         self.labelled_workspace = self.new_labelled_workspace(self.config.batch_size);
         let (seed, batch) = (self.spec.seed, self.config.batch_size.min(self.dataset.train.count).max(1));

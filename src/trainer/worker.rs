@@ -155,8 +155,9 @@ impl Worker {
                         }
                     });
                 let checked = checked.and_then(|()| match gaussian {
-                    true => crate::model::gaussian::check_config(&config)
-                        .map_err(|e| ConfigError::Gaussian(e.to_string())),
+                    true => {
+                        crate::model::gaussian::check_config(&config).map_err(|e| ConfigError::Gaussian(e.to_string()))
+                    }
                     false => Ok(()),
                 });
                 match checked {
