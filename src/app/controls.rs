@@ -1,7 +1,9 @@
 //! The control panel: run state, hyperparameters (applied at the next batch) and the model's shape
 //! and seed (applied on Reset).
 
-use crate::model::{GradientMethod, Initialisation, LrSchedule, ModelSpec, TrainingConfig, VisibleSampling};
+use crate::model::{
+    GradientMethod, Initialisation, LrSchedule, ModelSpec, TrainingConfig, VisibleSampling, VisibleType,
+};
 use crate::trainer::Command;
 
 use super::labels;
@@ -146,6 +148,19 @@ impl ControlPanel {
             })
             .response
             .on_hover_text("Xavier: W ~ N(0, 2/(V+H)), zero biases. Hinton: W ~ N(0, 0.01²), b_v = logit(pixel means)");
+        egui::ComboBox::from_label("visible units")
+            .selected_text(visible_type_name(s.visible))
+            .show_ui(ui, |ui| {
+                for visible in VisibleType::ALL {
+                    ui.selectable_value(&mut s.visible, visible, visible_type_name(visible));
+                }
+            })
+            .response
+            .on_hover_text(
+                "Binary: pixels are on/off units (every method). Gaussian: real-valued pixels, standardised per \
+                 pixel, with learned variances (CD or PCD, no momentum, centering or sparsity; lr about 0.001). \
+                 Its loss is the mean squared reconstruction error",
+            );
         let mut with_labels = s.label_classes > 0;
         ui.checkbox(&mut with_labels, "label units").on_hover_text(
             "A classification RBM: one softmax unit per class beside the pixels, trained on each image with its \
@@ -222,5 +237,12 @@ fn method_ui(ui: &mut egui::Ui, c: &mut TrainingConfig, swaps: &SwapHistory) {
             .on_hover_text("Length of the schedule");
         ui.add(egui::Slider::new(&mut c.final_lr_fraction, 0.0..=1.0).text("final lr fraction"))
             .on_hover_text("Learning rate at the end, as a fraction of the learning rate");
+    }
+}
+
+fn visible_type_name(visible: VisibleType) -> &'static str {
+    match visible {
+        VisibleType::Binary => "binary",
+        VisibleType::Gaussian => "Gaussian",
     }
 }

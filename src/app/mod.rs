@@ -425,6 +425,9 @@ impl RbmLabApp {
     fn last_weights_file(&self) -> Result<ModelFile, String> {
         let snapshot: &ModelSnapshot =
             self.filters.snapshot().ok_or("The trainer stopped before it sent any weights")?;
+        if snapshot.gaussian {
+            return Err("The last weights are a Gaussian–Bernoulli model's without its variances: Reset".into());
+        }
         let rbm = Rbm::from_parameters(
             snapshot.n_visible,
             snapshot.n_hidden,

@@ -386,7 +386,7 @@ impl QualityView {
         ui.horizontal(|ui| {
             ui.strong("Log-likelihood");
             // AIS estimates log Z of models without label units.
-            let can_start = self.job.is_none() && snapshot.is_some_and(|s| s.labels.is_none());
+            let can_start = self.job.is_none() && snapshot.is_some_and(|s| s.labels.is_none() && !s.gaussian);
             if ui
                 .add_enabled(can_start, egui::Button::new("Evaluate now"))
                 .on_hover_text(

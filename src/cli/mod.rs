@@ -53,6 +53,10 @@ pub struct WindowArgs {
     /// Hidden units of the model the window starts with.
     #[arg(long = "window-hidden", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub window_hidden: u64,
+    /// Visible units of the model the window starts with: binary (default), or gaussian (a
+    /// Gaussian–Bernoulli RBM, with that model's defaults: CD-1, lr 0.001).
+    #[arg(long = "window-visible", value_enum)]
+    pub window_visible: Option<crate::model::VisibleType>,
     /// Print the trainer's samples/s and the frame statistics to stderr every this many seconds.
     #[arg(long, value_name = "SECONDS", value_parser = parse_stats_interval)]
     pub stats_every: Option<f64>,

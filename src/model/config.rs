@@ -224,6 +224,9 @@ pub enum ConfigError {
     Hidden(usize),
     #[error("{0}")]
     Labels(String),
+    /// Settings or a spec the Gaussian–Bernoulli model cannot be trained with.
+    #[error("{0}")]
+    Gaussian(String),
     #[error("{name} must be a finite number in {range} (got {value})")]
     OutOfRange { name: &'static str, range: &'static str, value: f32 },
     #[error("PCD particles must be between 0 (= batch size) and {MAX_BATCH} (got {0})")]
@@ -378,6 +381,14 @@ impl ModelSpec {
         config.validate_for(n_visible, self.n_hidden)?;
         if self.label_classes > 0 {
             super::labels::train::check_config(config).map_err(ConfigError::Labels)?;
+        }
+        if self.visible == super::VisibleType::Gaussian {
+            if self.label_classes > 0 {
+                return Err(ConfigError::Gaussian(
+                    "label units beside Gaussian visibles are not a model rbm-lab has: turn label units off".into(),
+                ));
+            }
+            super::gaussian::check_config(config).map_err(|e| ConfigError::Gaussian(e.to_string()))?;
         }
         Ok(())
     }

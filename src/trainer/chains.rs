@@ -8,8 +8,9 @@ use rand::Rng;
 
 use super::run::{Stream, TrainingRun, stream_rng};
 use super::{ChainCommand, ChainSnapshot, ChainStart, Mailboxes, TrainerOptions};
+use crate::model::gaussian::GaussianChains;
 use crate::model::labels::LabelledChains;
-use crate::model::{GibbsChains, VisibleSampling};
+use crate::model::{GibbsChains, Threads, VisibleSampling};
 
 /// Most chain steps taken at once to catch up: a slow batch never makes the chains monopolise the
 /// thread.
@@ -21,6 +22,9 @@ pub(super) struct DisplayChains {
     /// clamped to (`None`: the label is sampled too).
     labelled: Option<LabelledChains>,
     class: Option<usize>,
+    /// The chains of a Gaussian–Bernoulli model (instead of `sampler`), in standardised units, and
+    /// the seed that restarts them.
+    gaussian: Option<(GaussianChains, u64)>,
     running: bool,
     steps_per_second: f32,
     /// Restart from the start images every this many steps (0: never).
@@ -44,6 +48,7 @@ impl DisplayChains {
             sampler: GibbsChains::new(Vec::new(), n_visible, n_hidden, 0),
             labelled: None,
             class: None,
+            gaussian: None,
             running: options.chains_running,
             steps_per_second: options.chain_steps_per_second.max(0.1),
             restart_every: options.chain_restart_every,
@@ -103,7 +108,13 @@ impl DisplayChains {
             let class = self.class.filter(|&c| labels.check_class(c).is_ok());
             LabelledChains::new(start.clone(), nv, labels, class, seed).ok()
         });
-        self.sampler = GibbsChains::new(if self.labelled.is_some() { Vec::new() } else { start }, nv, nh, seed);
+        self.gaussian = run.gaussian().map(|(_, standardisation)| {
+            let mut standardised = start.clone();
+            standardisation.apply(&mut standardised);
+            (GaussianChains::new(standardised, nv, nh, seed), seed)
+        });
+        let plain = self.labelled.is_none() && self.gaussian.is_none();
+        self.sampler = GibbsChains::new(if plain { start } else { Vec::new() }, nv, nh, seed);
         self.changed = true;
         self.next_step_at = Instant::now();
     }
@@ -138,6 +149,14 @@ impl DisplayChains {
     fn step_once(&mut self, run: &TrainingRun) {
         let config = run.config();
         let sampling = self.sampling.unwrap_or(config.sampling);
+        if let (Some((chains, seed)), Some((model, _))) = (&mut self.gaussian, run.gaussian()) {
+            if self.restart_every > 0 && chains.steps() >= self.restart_every {
+                *chains = GaussianChains::new(chains.start().to_vec(), model.n_visible(), model.n_hidden(), *seed);
+            }
+            // Single-threaded: the display chains must not take the pool from training.
+            chains.step(model, Threads(1));
+            return;
+        }
         if let (Some(chains), Some(labels)) = (&mut self.labelled, run.labels()) {
             if self.restart_every > 0 && chains.steps() >= self.restart_every {
                 chains.restart();
@@ -159,16 +178,23 @@ impl DisplayChains {
         self.changed = false;
         let sampler = &self.sampler;
         let dataset = run.dataset();
-        let (count, start_images, mean_images, steps) = match &self.labelled {
-            Some(chains) => (chains.count(), chains.start_images(), chains.mean_images(), chains.steps()),
-            None => (sampler.count(), sampler.start_images(), sampler.mean_images(), sampler.steps()),
+        let (count, start_images, mean_images, steps) = match (&self.labelled, &self.gaussian) {
+            (Some(chains), _) => (chains.count(), chains.start_images(), chains.mean_images(), chains.steps()),
+            (None, Some((chains, _))) => (chains.count(), chains.start(), chains.means(), chains.steps()),
+            (None, None) => (sampler.count(), sampler.start_images(), sampler.mean_images(), sampler.steps()),
         };
+        let (mut start_images, mut mean_images) = (start_images.to_vec(), mean_images.to_vec());
+        // Gaussian chains run in standardised units: shown as intensities, clipped to [0, 1].
+        if let (Some(_), Some((_, standardisation))) = (&self.gaussian, run.gaussian()) {
+            standardisation.undo_for_display(&mut start_images);
+            standardisation.undo_for_display(&mut mean_images);
+        }
         mailboxes.chains.put(Arc::new(ChainSnapshot {
             count,
             image_rows: dataset.rows,
             image_cols: dataset.cols,
-            start_images: start_images.to_vec(),
-            mean_images: mean_images.to_vec(),
+            start_images,
+            mean_images,
             steps,
             running: self.running,
             steps_per_second: self.steps_per_second,

@@ -117,6 +117,9 @@ pub struct ModelSnapshot {
     pub hidden_bias: Vec<f32>,
     /// The label units of a classification RBM (None for a plain RBM).
     pub labels: Option<crate::model::labels::LabelUnits>,
+    /// The model has Gaussian visible units (W, b and c are its; its variances are not here): the
+    /// evaluations made for binary models do not apply to it.
+    pub gaussian: bool,
     pub epoch_position: f64,
     /// Counts snapshots, so that views can tell a new one from the last.
     pub version: u64,

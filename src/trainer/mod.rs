@@ -8,6 +8,7 @@
 
 mod chains;
 mod error;
+mod gaussian;
 mod messages;
 mod outbox;
 pub mod run;

@@ -17,13 +17,15 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use thiserror::Error;
 
 use super::LossPoint;
+use super::gaussian::GaussianRun;
 use crate::data::Dataset;
 use crate::io::{ModelFile, ModelMetadata};
 use crate::model::ais::base_rate_visible_bias;
+use crate::model::gaussian::Standardisation;
 use crate::model::labels::{LabelUnits, LabelledCd};
 use crate::model::{
-    CdWorkspace, GradientMethod, Initialisation, MathPool, ModelSpec, Rbm, StateError, TrainingConfig, TrainingState,
-    WorkspaceState, epoch_position,
+    CdWorkspace, GaussianRbm, GradientMethod, Initialisation, MathPool, ModelSpec, Rbm, StateError, TrainingConfig,
+    TrainingState, VisibleType, WorkspaceState, epoch_position,
 };
 
 /// Separate random streams derived from the one seed, so that e.g. changing the chain count does not
@@ -196,6 +198,9 @@ pub struct TrainingRun {
     labels: Option<LabelUnits>,
     labels_before_batch: Option<LabelUnits>,
     labelled_workspace: Option<LabelledCd>,
+    /// A Gaussian–Bernoulli model (`spec.visible` is `Gaussian`), trained by this part instead of
+    /// `workspace`; `rbm` and `rbm_before_batch` hold copies of its W, b and c for the views.
+    gaussian: Option<GaussianRun>,
 }
 
 impl TrainingRun {
@@ -221,6 +226,7 @@ impl TrainingRun {
             labels: None,
             labels_before_batch: None,
             labelled_workspace: None,
+            gaussian: None,
             dataset,
             spec,
             config,
@@ -244,6 +250,17 @@ impl TrainingRun {
     /// A fresh model from `spec`; the run starts over at epoch 0.
     pub fn reset(&mut self, spec: ModelSpec) {
         let n_visible = self.dataset.pixels_per_image();
+        if spec.visible == VisibleType::Gaussian {
+            let gaussian = GaussianRun::new(&self.dataset, &spec);
+            self.rbm.clone_from(gaussian.model().rbm());
+            self.gaussian = Some(gaussian);
+            self.labels = None;
+            self.spec = spec;
+            self.samples_seen = 0;
+            self.start_fresh_state(0, 0);
+            return;
+        }
+        self.gaussian = None;
         let means =
             if spec.initialisation == Initialisation::Hinton { self.pixel_means().to_vec() } else { Vec::new() };
         let mut init_rng = stream_rng(spec.seed, Stream::Init, 0);
@@ -262,16 +279,9 @@ impl TrainingRun {
     /// training set, so that the run goes on exactly as the one that saved it would have.
     /// Otherwise the run continues from the file's position with a fresh state, and says why.
     pub fn adopt(&mut self, file: ModelFile) -> Result<Continuation, AdoptError> {
-        file.require_binary("training (the window, or `rbm-lab train --resume`)")
-            .map_err(|error| AdoptError::NotBinary(error.to_string()))?;
-        let pixels = self.dataset.pixels_per_image();
-        if file.rbm.n_visible() != pixels {
-            return Err(AdoptError::VisibleMismatch {
-                model: file.rbm.n_visible(),
-                rows: self.dataset.rows,
-                cols: self.dataset.cols,
-                pixels,
-            });
+        self.check_visible_count(&file)?;
+        if file.metadata.spec.visible == VisibleType::Gaussian {
+            return self.adopt_gaussian(file);
         }
         // The file's settings if they fit its shape, else the current ones, which must fit it then.
         let (n_visible, n_hidden) = (file.rbm.n_visible(), file.rbm.n_hidden());
@@ -289,6 +299,7 @@ impl TrainingRun {
             ..metadata.spec
         };
         self.labels = labels;
+        self.gaussian = None;
         if adopt_settings {
             self.config = metadata.training;
         }
@@ -306,15 +317,65 @@ impl TrainingRun {
             None => Continuation::FreshState("the file has no training state".into()),
         };
         if continuation != Continuation::Exact {
-            let position = metadata.epochs_trained;
-            let position = if position.is_finite() && position >= 0.0 { position } else { 0.0 };
-            let epoch = position.floor();
-            let cursor = ((position - epoch) * images as f64).round() as usize;
-            // Saturating conversion: a position beyond usize is refused by the file checks anyway.
-            let epoch = epoch as usize;
-            if cursor >= images { self.start_fresh_state(epoch + 1, 0) } else { self.start_fresh_state(epoch, cursor) }
+            self.start_at_position(metadata.epochs_trained);
         }
         Ok(continuation)
+    }
+
+    fn check_visible_count(&self, file: &ModelFile) -> Result<(), AdoptError> {
+        let pixels = self.dataset.pixels_per_image();
+        if file.rbm.n_visible() != pixels {
+            return Err(AdoptError::VisibleMismatch {
+                model: file.rbm.n_visible(),
+                rows: self.dataset.rows,
+                cols: self.dataset.cols,
+                pixels,
+            });
+        }
+        Ok(())
+    }
+
+    /// [`TrainingRun::adopt`] for a Gaussian–Bernoulli model: its weights, variances and
+    /// standardisation, its settings when it can be trained with them (else the current ones, which
+    /// must fit), at its position with a fresh workspace (its file has no training state).
+    fn adopt_gaussian(&mut self, file: ModelFile) -> Result<Continuation, AdoptError> {
+        let Some((model, standardisation)) = file.gaussian_model() else {
+            return Err(AdoptError::NotBinary("the file's Gaussian visible units are incomplete".into()));
+        };
+        let standardisation = standardisation.clone();
+        let (n_visible, n_hidden) = (model.n_visible(), model.n_hidden());
+        let usable = |config: &TrainingConfig| {
+            config.validate_for(n_visible, n_hidden).and_then(|()| {
+                crate::model::gaussian::check_config(config)
+                    .map_err(|e| crate::model::ConfigError::Gaussian(e.to_string()))
+            })
+        };
+        let adopt_settings = usable(&file.metadata.training).is_ok();
+        if !adopt_settings {
+            usable(&self.config)?;
+        }
+        let ModelFile { metadata, .. } = file;
+        self.rbm.clone_from(model.rbm());
+        self.gaussian = Some(GaussianRun::from_model(model, standardisation));
+        self.labels = None;
+        self.spec = ModelSpec { n_hidden, label_classes: 0, ..metadata.spec };
+        if adopt_settings {
+            self.config = metadata.training;
+        }
+        self.samples_seen = metadata.samples_seen;
+        self.start_at_position(metadata.epochs_trained);
+        Ok(Continuation::FreshState("Gaussian–Bernoulli model files hold no training state, so no exact resume".into()))
+    }
+
+    /// A fresh state at `position` epochs (a file's), with the order the seed gives that epoch.
+    fn start_at_position(&mut self, position: f64) {
+        let images = self.images_per_epoch();
+        let position = if position.is_finite() && position >= 0.0 { position } else { 0.0 };
+        let epoch = position.floor();
+        let cursor = ((position - epoch) * images as f64).round() as usize;
+        // Saturating conversion: a position beyond usize is refused by the file checks anyway.
+        let epoch = epoch as usize;
+        if cursor >= images { self.start_fresh_state(epoch + 1, 0) } else { self.start_fresh_state(epoch, cursor) }
     }
 
     /// Fresh streams, workspace and order at `cursor` images into epoch `epoch` (the seed and the
@@ -327,9 +388,13 @@ impl TrainingRun {
         self.workspace_generation = 0;
         // A labelled run trains with its own workspace; the plain one stays minimal, so that the
         // run holds what `TrainingConfig::validate_for` counted.
-        let plain_capacity = if self.labels.is_some() { 1 } else { self.config.batch_size };
+        let plain_capacity = if self.labels.is_some() || self.gaussian.is_some() { 1 } else { self.config.batch_size };
         self.workspace = self.new_workspace(plain_capacity);
         self.labelled_workspace = self.new_labelled_workspace(self.config.batch_size);
+        let (seed, batch) = (self.spec.seed, self.config.batch_size.min(self.dataset.train.count).max(1));
+        if let Some(gaussian) = &mut self.gaussian {
+            gaussian.new_workspace(batch, seed, 0);
+        }
         self.rbm_before_batch.clone_from(&self.rbm);
         self.last_batch.clear();
     }
@@ -385,6 +450,9 @@ impl TrainingRun {
         }
         if self.labels.is_some() {
             return self.train_labelled_batch(span, images);
+        }
+        if self.gaussian.is_some() {
+            return self.train_gaussian_batch(span, images);
         }
         if self.workspace.capacity() < self.config.batch_size.min(images) {
             self.workspace_generation += 1;
@@ -481,6 +549,33 @@ impl TrainingRun {
         self.finish_batch(span, images, stats.reconstruction_l1, stats.learning_rate)
     }
 
+    /// [`TrainingRun::train_batch`] for a Gaussian–Bernoulli model.
+    fn train_gaussian_batch(&mut self, span: Range<usize>, images: usize) -> BatchOutcome {
+        let (seed, batch_size) = (self.spec.seed, self.config.batch_size.min(images));
+        let Some(gaussian) = &mut self.gaussian else {
+            return BatchOutcome::NoTrainingData;
+        };
+        if gaussian.capacity() < batch_size {
+            self.workspace_generation += 1;
+            gaussian.new_workspace(batch_size, seed, self.workspace_generation);
+        }
+        let position = self.epochs.position();
+        let batch = &self.epochs.order[span.clone()];
+        match gaussian.train(&self.dataset, batch, &self.config, position, &self.pool) {
+            Ok(stats) => {
+                // The views read W, b and c from `rbm`, the update size from `rbm_before_batch`.
+                std::mem::swap(&mut self.rbm, &mut self.rbm_before_batch);
+                self.rbm.clone_from(gaussian.model().rbm());
+                self.finish_batch(span, images, stats.reconstruction_error as f32, stats.learning_rate)
+            }
+            Err(learning_rate) => {
+                self.workspace_generation += 1;
+                gaussian.new_workspace(batch_size, seed, self.workspace_generation);
+                BatchOutcome::Diverged { epoch_position: position, learning_rate }
+            }
+        }
+    }
+
     /// Back to the state before the latest batch. The restore point was checked finite (it is the
     /// state after the previous batch, which was checked), so rebuilding the workspace from it only
     /// fails if that reasoning is broken; a fresh workspace is then the safe fallback.
@@ -537,25 +632,34 @@ impl TrainingRun {
         }
     }
 
-    /// The model as a file, with its training state.
+    /// The model as a file, with its training state (a Gaussian–Bernoulli model's has none).
     pub fn model_file(&self) -> ModelFile {
+        if let Some(gaussian) = &self.gaussian {
+            let (model, standardisation) = (gaussian.model().clone(), gaussian.standardisation().clone());
+            return ModelFile::new_gaussian(model, standardisation, self.metadata());
+        }
         ModelFile {
             rbm: self.rbm.clone(),
-            metadata: ModelMetadata {
-                epochs_trained: self.epoch_position(),
-                samples_seen: self.samples_seen,
-                ..ModelMetadata::new(
-                    self.dataset.name.clone(),
-                    self.dataset.rows,
-                    self.dataset.cols,
-                    self.config.clone(),
-                    self.spec.clone(),
-                )
-            },
+            metadata: self.metadata(),
             // A labelled run's chains are not saved: it continues with fresh ones.
             state: self.labels.is_none().then(|| self.state()),
             labels: self.labels.clone(),
             gaussian: None,
+        }
+    }
+
+    /// What a model file records about this run besides the model and its training state.
+    fn metadata(&self) -> ModelMetadata {
+        ModelMetadata {
+            epochs_trained: self.epoch_position(),
+            samples_seen: self.samples_seen,
+            ..ModelMetadata::new(
+                self.dataset.name.clone(),
+                self.dataset.rows,
+                self.dataset.cols,
+                self.config.clone(),
+                self.spec.clone(),
+            )
         }
     }
 
@@ -566,6 +670,11 @@ impl TrainingRun {
     /// The label units of a classification RBM (None for a plain RBM).
     pub fn labels(&self) -> Option<&LabelUnits> {
         self.labels.as_ref()
+    }
+
+    /// A Gaussian–Bernoulli model and the standardisation of its data (None for binary visibles).
+    pub fn gaussian(&self) -> Option<(&GaussianRbm, &Standardisation)> {
+        self.gaussian.as_ref().map(|g| (g.model(), g.standardisation()))
     }
 
     /// The weights before the latest batch (after a batch that diverged: the current ones).

@@ -146,6 +146,7 @@ impl Worker {
             }
             Command::SetConfig(config) => {
                 let labelled = self.run.labels().is_some();
+                let gaussian = self.run.gaussian().is_some();
                 let checked =
                     config.validate_for(self.run.rbm().n_visible(), self.run.rbm().n_hidden()).and_then(|()| {
                         match labelled {
@@ -153,6 +154,12 @@ impl Worker {
                             false => Ok(()),
                         }
                     });
+                let checked = checked.and_then(|()| match gaussian {
+                    true => {
+                        crate::model::gaussian::check_config(&config).map_err(|e| ConfigError::Gaussian(e.to_string()))
+                    }
+                    false => Ok(()),
+                });
                 match checked {
                     Ok(()) => {
                         if self.run.set_config(config) {
@@ -196,7 +203,8 @@ impl Worker {
     fn new_model_description(&self) -> String {
         let rbm = self.run.rbm();
         let labels = self.run.labels().map_or(String::new(), |l| format!(" with {} label units", l.classes()));
-        format!("new {}x{} model{labels}, seed {}", rbm.n_visible(), rbm.n_hidden(), self.run.spec().seed)
+        let kind = if self.run.gaussian().is_some() { "Gaussian–Bernoulli " } else { "" };
+        format!("new {}x{} {kind}model{labels}, seed {}", rbm.n_visible(), rbm.n_hidden(), self.run.spec().seed)
     }
 
     /// Common to Reset, Load and a dataset of another size: the history shown so far ends.
@@ -257,7 +265,9 @@ impl Worker {
         let position = report.loss.epoch;
         // Every quarter epoch: the cheap quality monitors (a few ms on 1,000 + 1,000 images).
         let quarter = |images: usize| (4 * images) / report.images_per_epoch;
-        if quarter(report.span.end) != quarter(report.span.start) {
+        // The monitors and diagnostics compute binary units' quantities: not shown for Gaussian ones.
+        let binary = self.run.gaussian().is_none();
+        if binary && quarter(report.span.end) != quarter(report.span.start) {
             let ratio = update_ratio(self.run.weights_before_batch(), self.run.rbm().weights_slice());
             let data = self.monitor_data.get_or_insert_with(|| MonitorData::new(self.run.dataset(), 1000));
             let rbm = self.run.rbm();
@@ -266,7 +276,7 @@ impl Worker {
                 self.outbox.event(Update::Monitors(point));
             }
         }
-        if self.last_diagnostics.elapsed() >= Duration::from_millis(500) {
+        if binary && self.last_diagnostics.elapsed() >= Duration::from_millis(500) {
             self.last_diagnostics = Instant::now();
             if let Some(diagnostics) = self.diagnostics(position) {
                 self.mailboxes.diagnostics.put(Arc::new(diagnostics));
@@ -354,6 +364,7 @@ impl Worker {
                 visible_bias: rbm.visible_bias().to_vec(),
                 hidden_bias: rbm.hidden_bias().to_vec(),
                 labels: self.run.labels().cloned(),
+                gaussian: self.run.gaussian().is_some(),
                 epoch_position: self.run.epoch_position(),
                 version: self.snapshot_version,
             }));

@@ -66,6 +66,7 @@ pub fn snapshot(version: u64) -> ModelSnapshot {
     let (nv, nh) = (784, HIDDEN);
     ModelSnapshot {
         labels: None,
+        gaussian: false,
         n_visible: nv,
         n_hidden: nh,
         image_rows: 28,

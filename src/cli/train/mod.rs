@@ -210,6 +210,9 @@ pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<ExitCode> {
         None => None,
     };
     if let Some((path, file)) = &resumed {
+        // Gaussian–Bernoulli files hold no training state to resume from (the window still
+        // continues training from their weights).
+        file.require_binary("`rbm-lab train --resume`")?;
         check_resume_arguments(args, path, file)?;
     }
     let dataset = Arc::new(load_dataset(window.data.as_deref())?);

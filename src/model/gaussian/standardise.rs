@@ -24,10 +24,22 @@ impl Standardisation {
     /// Mean and floored standard deviation of each pixel over `rows` rows of `width` intensities.
     /// Accumulated in f64 in row order, so the result is the same on every machine.
     pub fn from_data(data: &[f32], rows: usize, width: usize) -> Self {
+        // Rows past the end of `data` add nothing, as zeros add nothing to the sums.
+        Self::from_rows(rows, width, |r, row| match data.get(r * width..(r + 1) * width) {
+            Some(values) => row.copy_from_slice(values),
+            None => row.fill(0.0),
+        })
+    }
+
+    /// [`Standardisation::from_data`] of `rows` rows that `fill(r, row)` writes one at a time, so
+    /// that a whole training set need not be held as intensities at once.
+    pub fn from_rows(rows: usize, width: usize, mut fill: impl FnMut(usize, &mut [f32])) -> Self {
         let mut sum = vec![0.0f64; width];
         let mut sum_sq = vec![0.0f64; width];
-        for row in data.chunks_exact(width).take(rows) {
-            for ((s, q), &x) in sum.iter_mut().zip(&mut sum_sq).zip(row) {
+        let mut row = vec![0.0f32; width];
+        for r in 0..rows {
+            fill(r, &mut row);
+            for ((s, q), &x) in sum.iter_mut().zip(&mut sum_sq).zip(&row) {
                 *s += x as f64;
                 *q += x as f64 * x as f64;
             }
