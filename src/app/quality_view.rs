@@ -456,7 +456,8 @@ impl QualityView {
         threads: usize,
     ) {
         ui.horizontal(|ui| {
-            let can_start = self.probe_job.is_none() && snapshot.is_some();
+            // The probe's features are the binary RBM's p(h|v).
+            let can_start = self.probe_job.is_none() && snapshot.is_some_and(|s| !s.gaussian);
             let hint = "Softmax regression on p(h|v) of the training images, scored on the test images, beside \
                         the same on the raw pixels (trained once per dataset)";
             if ui.add_enabled(can_start, egui::Button::new("Linear probe")).on_hover_text(hint).clicked()

@@ -265,6 +265,14 @@ impl InpaintView {
             }
             return;
         }
+        if snapshot.is_some_and(|s| s.gaussian) {
+            // The completion sampler is the binary RBM's; a Gaussian model's conditionals differ.
+            ui.label(
+                "The Inpaint tab completes images with binary visible units; this model has Gaussian ones. \
+                 Reset with binary visibles, or load a binary model, to inpaint.",
+            );
+            return;
+        }
         if (self.canvas.rows(), self.canvas.cols()) != (dataset.rows, dataset.cols) {
             self.canvas = Canvas::new(dataset.rows, dataset.cols);
             self.start_from_test(dataset, 0);

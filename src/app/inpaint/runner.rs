@@ -399,6 +399,7 @@ mod tests {
             epoch_position: 1.0,
             version,
             labels: None,
+            gaussian: false,
         })
     }
 

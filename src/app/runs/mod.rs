@@ -624,6 +624,7 @@ mod tests {
             epoch_position: 1.0,
             version: 1,
             labels: None,
+            gaussian: false,
         }
     }
 
