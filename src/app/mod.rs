@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use crate::data::Dataset;
 use crate::io::export::LossCsvRow;
 use crate::io::{ModelFile, ModelMetadata};
-use crate::model::{Rbm, TrainingConfig};
+use crate::model::TrainingConfig;
 use crate::toy::view::ToyExplorer;
 use crate::trainer::{
     ChainCommand, Command, ModelSnapshot, Progress, TrainerError, TrainerHandle, TrainerLink, TrainerOptions, Update,
@@ -428,14 +428,7 @@ impl RbmLabApp {
         if snapshot.gaussian {
             return Err("The last weights are a Gaussian–Bernoulli model's without its variances: Reset".into());
         }
-        let rbm = Rbm::from_parameters(
-            snapshot.n_visible,
-            snapshot.n_hidden,
-            snapshot.weights.clone(),
-            snapshot.visible_bias.clone(),
-            snapshot.hidden_bias.clone(),
-        )
-        .map_err(|e| format!("The last weights cannot be used: {e}"))?;
+        let rbm = snapshot.rbm().map_err(|e| format!("The last weights cannot be used: {e}"))?;
         let (config, spec) = match &self.progress {
             Some(p) => (p.config.clone(), p.spec.clone()),
             None => (self.trainer_options.config.clone(), self.trainer_options.spec.clone()),

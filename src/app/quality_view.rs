@@ -10,7 +10,6 @@ use egui_plot::{Bar, BarChart, HLine, Legend, Line, Plot, PlotPoints, Points};
 use crate::data::Dataset;
 use crate::decimate::merge_pairs;
 use crate::images::{GrayImage, GridLayout, image_grid};
-use crate::model::Rbm;
 use crate::model::probe::{Accuracy, Probe};
 use crate::quality::{
     Evaluation, EvaluationEvent, EvaluationJob, EvaluationSettings, Histogram, JobEvent, MonitorPoint, PixelBaseline,
@@ -198,7 +197,7 @@ impl QualityView {
         dataset: Arc<Dataset>,
         threads: usize,
     ) {
-        let rbm = match snapshot_rbm(snapshot) {
+        let rbm = match snapshot.rbm() {
             Ok(rbm) => rbm,
             Err(e) => {
                 self.probe_status = Some(format!("Cannot probe: {e}"));
@@ -269,7 +268,7 @@ impl QualityView {
         dataset: Arc<Dataset>,
         threads: usize,
     ) {
-        let rbm = match snapshot_rbm(snapshot) {
+        let rbm = match snapshot.rbm() {
             Ok(rbm) => rbm,
             Err(e) => {
                 self.status = Some(format!("Cannot evaluate: {e}"));
@@ -644,17 +643,6 @@ fn per_class_ui(ui: &mut egui::Ui, hidden: &Accuracy, pixels: Option<&Accuracy>)
     });
 }
 
-/// The model of a snapshot, for a job of its own.
-fn snapshot_rbm(snapshot: &ModelSnapshot) -> Result<Rbm, crate::model::ShapeError> {
-    Rbm::from_parameters(
-        snapshot.n_visible,
-        snapshot.n_hidden,
-        snapshot.weights.clone(),
-        snapshot.visible_bias.clone(),
-        snapshot.hidden_bias.clone(),
-    )
-}
-
 fn histogram_plot(ui: &mut egui::Ui, render: &Render, name: &str, histogram: &Histogram, size: egui::Vec2) {
     let width = ((histogram.max - histogram.min) / histogram.counts.len().max(1) as f32) as f64;
     let bars: Vec<Bar> = histogram
@@ -707,14 +695,7 @@ fn start_accuracy(
     if dataset.pixels_per_image() != snapshot.n_visible {
         return Err("The model does not fit the dataset's images".into());
     }
-    let rbm = Rbm::from_parameters(
-        snapshot.n_visible,
-        snapshot.n_hidden,
-        snapshot.weights.clone(),
-        snapshot.visible_bias.clone(),
-        snapshot.hidden_bias.clone(),
-    )
-    .map_err(|e| format!("Cannot measure the accuracy: {e}"))?;
+    let rbm = snapshot.rbm().map_err(|e| format!("Cannot measure the accuracy: {e}"))?;
     let (sender, result) = std::sync::mpsc::channel();
     let (dataset, ctx) = (dataset.clone(), ctx.clone());
     std::thread::Builder::new()

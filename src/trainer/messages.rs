@@ -125,6 +125,20 @@ pub struct ModelSnapshot {
     pub version: u64,
 }
 
+impl ModelSnapshot {
+    /// The binary RBM of these weights (a copy), for work of its own: an evaluation, a probe, the
+    /// Inpaint tab, a save after the trainer has stopped.
+    pub fn rbm(&self) -> Result<crate::model::Rbm, crate::model::ShapeError> {
+        crate::model::Rbm::from_parameters(
+            self.n_visible,
+            self.n_hidden,
+            self.weights.clone(),
+            self.visible_bias.clone(),
+            self.hidden_bias.clone(),
+        )
+    }
+}
+
 /// The Gibbs chains at one moment.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChainSnapshot {

@@ -243,13 +243,7 @@ impl Stepper {
     }
 
     fn set_model(&mut self, snapshot: &ModelSnapshot) {
-        let rbm = match Rbm::from_parameters(
-            snapshot.n_visible,
-            snapshot.n_hidden,
-            snapshot.weights.clone(),
-            snapshot.visible_bias.clone(),
-            snapshot.hidden_bias.clone(),
-        ) {
+        let rbm = match snapshot.rbm() {
             Ok(rbm) => rbm,
             Err(e) => return self.problem(format!("The model's weights cannot be used: {e}")),
         };
