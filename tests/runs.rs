@@ -197,3 +197,19 @@ fn runs_export_as_json_and_csv_import_back_and_a_malformed_file_changes_nothing(
     assert_eq!(table_names(&harness), ["Run 1", "Run 1", "Run 2", "Run 2"]);
     step_until(&mut harness, "no file job left", |app| app.files.in_flight() == 0);
 }
+
+/// A Gaussian–Bernoulli model's loss is a squared error, and the loss plot names it so; a binary
+/// model's stays the tutorial's L1.
+#[test]
+fn the_loss_plot_names_a_gaussian_models_loss_as_a_squared_error() {
+    let folder = tempfile::tempdir().unwrap();
+    let (mut harness, side) = lab(folder.path());
+    train(&mut harness, &side, 0.3, 1);
+    harness.run_steps(2);
+    assert_eq!(harness.state().loss.drawn_series().last().map(String::as_str), Some("batch L1"));
+    let mut gaussian = progress(6400, false);
+    gaussian.spec.visible = rbm_lab::model::VisibleType::Gaussian;
+    feed(&mut harness, &side, vec![Update::Progress(gaussian)]);
+    harness.run_steps(2);
+    assert_eq!(harness.state().loss.drawn_series().last().map(String::as_str), Some("batch squared error"));
+}

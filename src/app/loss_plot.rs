@@ -219,6 +219,8 @@ pub struct LossPlotView {
     pub overlays: Vec<super::runs::RunSeries>,
     /// The names of the lines drawn last frame, in order.
     drawn: Vec<String>,
+    /// The model has Gaussian visibles: its loss is the squared reconstruction error, not L1.
+    pub squared_error: bool,
 }
 
 impl LossPlotView {
@@ -236,15 +238,20 @@ impl LossPlotView {
             (None, Some(a), Some(b)) => pixel_envelope(all, (a.x, b.x), ui.available_width() as usize),
             _ => Vec::new(),
         };
-        let batches = if history.stride() > 1 {
-            format!("batch L1 (mean of {} batches)", history.stride())
+        let (loss, axis) = if self.squared_error {
+            ("batch squared error", "squared reconstruction error")
         } else {
-            "batch L1".to_string()
+            ("batch L1", "L1 reconstruction loss")
+        };
+        let batches = if history.stride() > 1 {
+            format!("{loss} (mean of {} batches)", history.stride())
+        } else {
+            loss.to_string()
         };
         let plot = Plot::new("loss_plot")
             .legend(Legend::default())
             .x_axis_label("epoch")
-            .y_axis_label("L1 reconstruction loss")
+            .y_axis_label(axis)
             .include_y(0.0)
             .include_x(0.0)
             .include_x(if all.is_empty() { 1.0 } else { 0.0 })
