@@ -184,7 +184,7 @@ impl RbmLabApp {
                 }
                 ui.checkbox(&mut self.show_frame_timing, "Frame timing in the status bar");
                 ui.checkbox(&mut self.runs_window.open, "Runs").on_hover_text(
-                    "The runs of this session side by side: show them on the plots, rename, delete, export, import",
+                    "Earlier runs and the current one side by side: show them on the plots, rename, delete, export, import",
                 );
                 self.frame_rate.menu_ui(ui);
                 let (hint, fixed) = match self.files.mode() {

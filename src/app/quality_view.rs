@@ -73,6 +73,8 @@ pub struct QualityView {
     render: Render,
     /// Earlier runs' test log-likelihoods, overlaid on the likelihood plot.
     pub run_overlays: Vec<super::runs::RunSeries>,
+    /// The machine's cores, read once: asking the system reads cgroup files, too slow for every frame.
+    cores: usize,
     /// A classification RBM's test accuracy: being measured, or the last result.
     accuracy: Option<AccuracyJob>,
     accuracy_text: Option<String>,
@@ -109,6 +111,7 @@ impl Default for QualityView {
             hidden_texture: GrayTexture::default(),
             render: Render::default(),
             run_overlays: Vec::new(),
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             accuracy: None,
             accuracy_text: None,
         }
@@ -380,8 +383,7 @@ impl QualityView {
         }
         self.poll_probe();
         // While training runs a job takes one core and leaves it the rest.
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let threads = if training { 1 } else { cores.min(crate::limits::MAX_THREADS) };
+        let threads = if training { 1 } else { self.cores.min(crate::limits::MAX_THREADS) };
         ui.horizontal(|ui| {
             ui.strong("Log-likelihood");
             // AIS estimates log Z of models without label units.
