@@ -30,6 +30,10 @@
 //! Loading checks everything a hand-made or damaged file could get wrong (structure, names, dtypes,
 //! shapes, metadata, finiteness) and says which, so the UI can tell the person what is wrong with
 //! the file. Saving refuses what loading would refuse, so that no save produces an unloadable file.
+//!
+//! The parts: this file holds the format's names and [`ModelFile`]; `metadata.rs` the `rbm_lab`
+//! JSON and its checks; `read.rs` and `write.rs` loading and saving; `gaussian.rs` the Gaussian
+//! model's tensors; `error.rs` [`ModelFileError`].
 
 mod error;
 mod gaussian;

@@ -18,6 +18,11 @@
 //! pre-activations rather than to W. With several threads the runs are split into one block per
 //! thread and each block runs its own chain (as `CdWorkspace` does); every run draws from its own
 //! random stream, so a seed gives the same result on any number of threads.
+//!
+//! The parts: this file holds the estimator and the base-rate model; `anneal.rs` the annealing loop
+//! (shared with [`super::raise`]); `kernels.rs` its vectorised inner loops; `schedule.rs` the β
+//! schedules.
+
 mod anneal;
 mod kernels;
 mod schedule;

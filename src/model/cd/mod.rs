@@ -20,6 +20,11 @@
 //!   b_v += Δb − ΔW λ,  b_h += Δc − ΔWᵀ μ.
 //! Moving the offsets afterwards does not change the modelled distribution (it is defined by the
 //! standard parameters), which is the reparametrisation of the paper.
+//!
+//! The parts: this file holds the step and the workspace's buffers; `chain.rs` the positive phase,
+//! the negative chains and the column means; `update.rs` the weight update with its extras;
+//! `state.rs` what a workspace carries from step to step (and its checks); `stats.rs` what a step
+//! reports.
 
 mod chain;
 mod state;
