@@ -25,7 +25,7 @@
 //! Everything here is pure math: the sampler owns its random streams (one per image, as
 //! [`RowStreams`](super::rng::RowStreams)), so a seed gives the same numbers on any number of threads.
 //!
-//! The parts: `mask.rs` (which pixels are hidden), `sampler.rs` (the completion dynamics, one step
+//! The parts: `mask.rs` (which pixels are hidden), `sampler/` (the completion dynamics, one step
 //! at a time, with `dynamics.rs` the math of one step over a block of images), `units.rs` (the
 //! hidden units behind a completion) and `score.rs` (conditional log-probabilities and how well a
 //! model completes a set of images).

@@ -13,7 +13,7 @@
 //! The conditionals of the Gibbs chain: p(h_j = 1 | x, y) = σ(c_j + (Wᵀx)_j + U_{y,j}),
 //! p(x_i = 1 | h) = σ(b_i + (Wh)_i), p(y | h) = softmax_y(d_y + (Uh)_y).
 //!
-//! Beside this file: `train.rs` (the CD-k / PCD-k update of W, U, b, c, d), `sample.rs` (chains
+//! Beside this file: `train/` (the CD-k / PCD-k update of W, U, b, c, d), `sample.rs` (chains
 //! with the label clamped to a class, or free).
 
 pub mod sample;
