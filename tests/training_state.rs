@@ -10,7 +10,7 @@ use common::{Raw, mnist_slice};
 use rbm_lab::io::state_section::STATE_KEY;
 use rbm_lab::io::{ModelFile, ModelFileError, model_from_bytes, model_to_bytes};
 use rbm_lab::model::{
-    GradientMethod, Initialisation, LrSchedule, MathPool, ModelSpec, TrainingConfig, VisibleSampling,
+    GradientMethod, Initialisation, LrSchedule, MathPool, ModelSpec, TrainingConfig, VisibleSampling, VisibleType,
 };
 use rbm_lab::trainer::{BatchOutcome, Continuation, TrainingRun};
 use safetensors::{Dtype, SafeTensors};
@@ -430,4 +430,34 @@ fn a_state_that_loading_would_refuse_is_not_saved() {
     let mut file = model_from_bytes(&saved_run()).unwrap();
     file.metadata.epochs_trained += 1.0;
     assert!(matches!(model_to_bytes(&file), Err(ModelFileError::BadState(_))));
+}
+
+/// A run holds one kind of model, and only a binary model's run resumes exactly: a classification
+/// RBM's run continues with fresh chains and a Gaussian–Bernoulli one with a fresh workspace, so
+/// neither has a training state to save. Each reports the weights before its latest batch.
+#[test]
+fn only_a_binary_models_run_has_a_training_state() {
+    let dataset = mnist_slice(200, 40);
+    let binary_config =
+        TrainingConfig { batch_size: 50, sampling: VisibleSampling::Bernoulli, ..TrainingConfig::default() };
+    let gaussian_config = TrainingConfig { batch_size: 50, ..rbm_lab::model::gaussian::default_config() };
+    let plain = ModelSpec { n_hidden: 24, seed: 11, ..ModelSpec::default() };
+    let kinds = [
+        ("binary", plain.clone(), binary_config.clone()),
+        ("labelled", ModelSpec { label_classes: 10, ..plain.clone() }, binary_config),
+        ("Gaussian", ModelSpec { visible: VisibleType::Gaussian, ..plain }, gaussian_config),
+    ];
+    for (kind, spec, config) in kinds {
+        let mut run = TrainingRun::new(dataset.clone(), spec, config, MathPool::new(1));
+        let before = run.rbm().weights_slice().to_vec();
+        train(&mut run, 1);
+        assert_eq!(run.weights_before_batch(), before, "{kind}: the weights before the batch");
+        assert_ne!(run.rbm().weights_slice(), before, "{kind}: the batch trained the weights");
+        let binary = kind == "binary";
+        assert_eq!(run.state().is_some(), binary, "{kind}: a training state");
+        assert_eq!(run.model_file().state.is_some(), binary, "{kind}: a saved training state");
+        assert_eq!(run.labels().is_some(), kind == "labelled", "{kind}: label units");
+        assert_eq!(run.gaussian().is_some(), kind == "Gaussian", "{kind}: Gaussian visibles");
+        assert!(run.swap_rates().is_empty(), "{kind}: no tempering");
+    }
 }

@@ -14,6 +14,7 @@ use super::filters::FilterView;
 use super::{RbmLabApp, Tab, look};
 use crate::data::Dataset;
 use crate::data::known::{self, DatasetSource};
+use crate::io::export::LossCsvRow;
 
 /// Where the recent dataset folders are kept between runs (eframe's storage).
 pub const RECENT_FOLDERS_KEY: &str = "rbm-lab-recent-datasets";
@@ -273,6 +274,21 @@ impl RbmLabApp {
             self.say(format!("Reading {what}…"), false);
             self.files.load_dataset(ui.ctx(), source);
         }
+    }
+
+    /// The loss history as the rows of File > Export loss CSV, in order of position.
+    fn loss_rows(&self) -> Vec<LossCsvRow> {
+        let history = &self.loss.history;
+        let mut rows: Vec<LossCsvRow> = history
+            .batch_points()
+            .iter()
+            .map(|p| LossCsvRow { epoch: p.x, batch_loss: p.y as f32, epoch_mean: None })
+            .collect();
+        for mean in history.epoch_means() {
+            rows.push(LossCsvRow { epoch: mean.x, batch_loss: f32::NAN, epoch_mean: Some(mean.y) });
+        }
+        rows.sort_by(|a, b| a.epoch.total_cmp(&b.epoch));
+        rows
     }
 }
 

@@ -1,4 +1,12 @@
 //! The window: one struct per view, each owning its state; this file wires them to the trainer.
+//!
+//! The map: [`RbmLabApp`] holds the views and the trainer's handle, [`RbmLabApp::draw`] is one
+//! frame (panels, tabs, dialogs, commands to the trainer) and `eframe::App` hands it to eframe.
+//! The parts live beside it: `updates` (the trainer's updates, mailboxes and finished file jobs
+//! into the views), `replace` (replacing the model, asking first), `trainer_stopped` (saving, and
+//! what the window does when the trainer died), `menu` (the menu bar and its actions), `notice`
+//! (the message line), `training_tab` (the Training tab's layout), `status` (the status bar and the
+//! stats log), `session` (the kept session), `runs` (the run history) and `run` (start-up).
 
 pub mod chains;
 pub mod controls;
@@ -12,6 +20,7 @@ pub mod loss_plot;
 #[cfg(test)]
 mod memory_storage;
 pub mod menu;
+mod notice;
 pub mod quality_view;
 pub mod replace;
 mod run;
@@ -21,30 +30,30 @@ pub mod software_render;
 pub mod status;
 pub mod swap_plot;
 pub mod texture;
+mod trainer_stopped;
+mod training_tab;
+mod updates;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::data::Dataset;
-use crate::io::export::LossCsvRow;
-use crate::io::{ModelFile, ModelMetadata};
 use crate::model::TrainingConfig;
 use crate::toy::view::ToyExplorer;
-use crate::trainer::{
-    ChainCommand, Command, ModelSnapshot, Progress, TrainerError, TrainerHandle, TrainerLink, TrainerOptions, Update,
-};
+use crate::trainer::{ChainCommand, Command, Progress, TrainerHandle, TrainerLink, TrainerOptions};
 
 use chains::ChainView;
 use controls::ControlPanel;
-use files::{FileDialogSettings, FileJobs, FileOutcome, FileRequest, Purpose};
+use files::{FileDialogSettings, FileJobs};
 use filters::FilterView;
 use frame_rate::FrameRate;
-use loss_plot::{LossPlotView, describe_change};
+use loss_plot::LossPlotView;
 use quality_view::QualityView;
-use replace::{Choice, ReplaceConfirmation, Replacement, SaveTracker};
+use replace::{ReplaceConfirmation, Replacement, SaveTracker};
 use software_render::SoftwareRender;
-use status::{FrameStats, status_ui};
+use status::{FrameStats, StatsLog, status_ui};
 
+pub use notice::Notice;
 pub use run::run;
 pub use software_render::look;
 
@@ -57,13 +66,6 @@ pub enum Tab {
     Quality,
     Toy,
     Inpaint,
-}
-
-/// A message for the person, shown above the views until dismissed or replaced.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Notice {
-    pub text: String,
-    pub is_error: bool,
 }
 
 pub struct RbmLabApp {
@@ -111,13 +113,6 @@ pub struct RbmLabApp {
     /// The earlier runs and the current one (see `runs`), and their window.
     pub runs: runs::RunHistory,
     pub runs_window: runs::view::RunsWindow,
-}
-
-/// Periodic one-line reports on stderr (`--stats-every`), for measuring the window from scripts.
-struct StatsLog {
-    every: Duration,
-    since: Instant,
-    samples_at_start: u64,
 }
 
 impl RbmLabApp {
@@ -243,385 +238,6 @@ impl RbmLabApp {
         self.runs_window.use_render(render);
         self.loss.render = render.clone();
         self.software = Some(software);
-    }
-
-    /// Print the trainer's rate over each period and the frame statistics every `every`.
-    pub fn log_stats_every(&mut self, every: Duration) {
-        self.stats_log = Some(StatsLog { every, since: Instant::now(), samples_at_start: 0 });
-    }
-
-    fn log_stats(&mut self, now: Instant) {
-        let samples = self.progress.as_ref().map_or(0, |p| p.samples_seen);
-        let Some(log) = &mut self.stats_log else { return };
-        let elapsed = now.duration_since(log.since);
-        if elapsed < log.every {
-            return;
-        }
-        let rate = samples.saturating_sub(log.samples_at_start) as f64 / elapsed.as_secs_f64();
-        eprintln!(
-            "rbm-lab stats: {rate:.0} samples/s, {:.1} fps, app CPU {:.2} ms p95 ({:.2} mean) per frame, {samples} samples",
-            self.frames.fps(),
-            self.frames.cpu_p95_ms(),
-            self.frames.cpu_mean_ms()
-        );
-        log.since = now;
-        log.samples_at_start = samples;
-    }
-
-    fn say(&mut self, text: impl Into<String>, is_error: bool) {
-        self.notice = Some(Notice { text: text.into(), is_error });
-    }
-
-    /// Folds one trainer update into the views.
-    pub fn apply_update(&mut self, update: Update) {
-        match update {
-            Update::Losses(points) => points.into_iter().for_each(|p| self.loss.history.push(p)),
-            Update::EpochFinished { epoch, mean_loss } => self.loss.history.push_epoch_mean(epoch, mean_loss),
-            Update::Progress(progress) => {
-                self.controls.running = progress.running;
-                let ladder = progress.config.temperature_ladder();
-                self.controls.swap_history.push(progress.epoch_position(), &ladder, &progress.swap_rates);
-                self.quality.samples_seen = progress.samples_seen;
-                self.chains.label_classes = progress.spec.label_classes;
-                self.loss.squared_error = progress.spec.visible == crate::model::VisibleType::Gaussian;
-                self.saves.progress(progress.samples_seen);
-                self.runs_progress(&progress);
-                self.progress = Some(progress);
-            }
-            Update::ConfigApplied { epoch_position, config } => {
-                let old = self.progress.as_ref().map(|p| p.config.clone()).unwrap_or_default();
-                // Changes less than a second apart come from one gesture (a slider drag): one marker.
-                let now = Instant::now();
-                let merge = self.last_marker_at.is_some_and(|t| now.duration_since(t) < Duration::from_secs(1));
-                self.last_marker_at = Some(now);
-                if !merge || self.gesture_base.is_none() {
-                    self.gesture_base = Some(old.clone());
-                }
-                let label = describe_change(self.gesture_base.as_ref().unwrap_or(&old), &config);
-                self.loss.history.push_marker(epoch_position, label, merge);
-                if let Some(p) = &mut self.progress {
-                    p.config = config.clone();
-                }
-                if config != self.controls.config {
-                    self.controls.adopt_config(config);
-                }
-                self.session_config_applied();
-            }
-            Update::Monitors(point) => self.quality.push_monitor(point),
-            Update::ModelReplaced { description, .. } => {
-                // A restarted trainer's model is the same run's.
-                let restarted = std::mem::take(&mut self.restarting);
-                if !restarted {
-                    self.runs_model_replaced();
-                }
-                self.loss.history.clear();
-                self.quality.clear();
-                self.controls.swap_history.clear();
-                if !restarted {
-                    self.saves.replaced(self.samples_seen());
-                }
-                self.say(format!("Model: {description}"), false);
-                self.session_model_replaced();
-            }
-            Update::Saved(path) => self.saved(&path),
-            Update::ModelFile(file) => self.session_model_file(*file),
-            Update::Diverged { message, .. } => {
-                self.controls.running = false;
-                self.say(message, true);
-            }
-            Update::Error(error) => {
-                if matches!(error, TrainerError::DatasetRefused { .. })
-                    && let Some(previous) = self.dataset_before_switch.take()
-                {
-                    self.dataset = previous;
-                }
-                self.session_load_refused();
-                self.report_error(error.to_string());
-            }
-            Update::TrainerStopped(message) => {
-                self.controls.running = false;
-                self.trainer_stopped = Some(message);
-            }
-        }
-    }
-
-    /// Shows an error. A replacement waiting for a save is called off: most likely the save itself
-    /// failed, and what waited for it must not go ahead.
-    fn report_error(&mut self, message: String) {
-        if self.confirmation.take_if(|c| c.waiting_for_save).is_some() {
-            self.say(format!("{message} The model was not replaced."), true);
-        } else {
-            self.say(message, true);
-        }
-    }
-
-    fn samples_seen(&self) -> u64 {
-        self.progress.as_ref().map_or(0, |p| p.samples_seen)
-    }
-
-    /// The model is on disk at `path`; a replacement that waited for this save goes ahead.
-    fn saved(&mut self, path: &std::path::Path) {
-        self.saves.saved(self.samples_seen());
-        self.say(format!("Saved {}", path.display()), false);
-        if let Some(confirmation) = self.confirmation.take_if(|c| c.waiting_for_save) {
-            self.replace(confirmation.replacement);
-        }
-    }
-
-    /// Replaces the model, asking first if that would lose unsaved training.
-    pub fn request_replacement(&mut self, replacement: Replacement) {
-        if self.trainer_stopped.is_some() {
-            self.say("The trainer has stopped: save the last weights or restart it first (see above)", true);
-            return;
-        }
-        if self.unsaved_samples() > 0 && replacement.loses_model(self.dataset.pixels_per_image()) {
-            self.confirmation = Some(ReplaceConfirmation::new(replacement));
-        } else {
-            self.replace(replacement);
-        }
-    }
-
-    fn replace(&mut self, replacement: Replacement) {
-        match replacement {
-            Replacement::Reset(spec) => self.trainer.send(Command::Reset(spec)),
-            Replacement::Load(model, path) => {
-                self.say(format!("Loading {}", path.display()), false);
-                self.trainer.send(Command::LoadModel(model));
-            }
-            Replacement::Dataset(dataset) => {
-                self.say(
-                    format!(
-                        "Dataset {}: {} training images of {}x{}",
-                        dataset.name, dataset.train.count, dataset.rows, dataset.cols
-                    ),
-                    false,
-                );
-                self.dataset_before_switch = Some(std::mem::replace(&mut self.dataset, dataset.clone()));
-                self.trainer.send(Command::SetDataset(dataset));
-            }
-        }
-    }
-
-    fn confirmation_ui(&mut self, ui: &mut egui::Ui) {
-        let unsaved = self.unsaved_samples();
-        let Some(choice) = self.confirmation.as_ref().and_then(|c| c.ui(ui, unsaved)) else { return };
-        match choice {
-            Choice::SaveFirst => {
-                if let Some(c) = &mut self.confirmation {
-                    c.waiting_for_save = true;
-                }
-                self.files.start(ui.ctx(), FileRequest::ChooseSavePath);
-            }
-            Choice::Discard => {
-                if let Some(confirmation) = self.confirmation.take() {
-                    self.replace(confirmation.replacement);
-                }
-            }
-            Choice::Cancel => self.confirmation = None,
-        }
-    }
-
-    /// The weights the window last received, as a model file (no training state: the trainer
-    /// that had it is gone).
-    fn last_weights_file(&self) -> Result<ModelFile, String> {
-        let snapshot: &ModelSnapshot =
-            self.filters.snapshot().ok_or("The trainer stopped before it sent any weights")?;
-        if snapshot.gaussian {
-            return Err("The last weights are a Gaussian–Bernoulli model's without its variances: Reset".into());
-        }
-        let rbm = snapshot.rbm().map_err(|e| format!("The last weights cannot be used: {e}"))?;
-        let (config, spec) = match &self.progress {
-            Some(p) => (p.config.clone(), p.spec.clone()),
-            None => (self.trainer_options.config.clone(), self.trainer_options.spec.clone()),
-        };
-        let spec = crate::model::ModelSpec { n_hidden: snapshot.n_hidden, ..spec };
-        let mut metadata =
-            ModelMetadata::new(self.dataset.name.clone(), snapshot.image_rows, snapshot.image_cols, config, spec);
-        metadata.epochs_trained = snapshot.epoch_position;
-        metadata.samples_seen = self.samples_seen();
-        Ok(ModelFile::new(rbm, metadata))
-    }
-
-    /// A save path was chosen: the trainer writes its model, or, if it has died, the window writes
-    /// the last weights it received.
-    fn save_to(&mut self, ctx: &egui::Context, path: std::path::PathBuf) {
-        if self.trainer_stopped.is_none() {
-            self.trainer.send(Command::SaveModel(path));
-            return;
-        }
-        match self.last_weights_file() {
-            Ok(file) => self.files.write_model(ctx, path, file),
-            Err(message) => {
-                self.confirmation = None;
-                self.say(message, true);
-            }
-        }
-    }
-
-    /// A new trainer thread from the last weights the window received (the loss history restarts).
-    fn restart_trainer(&mut self) {
-        let file = match self.last_weights_file() {
-            Ok(file) => file,
-            Err(message) => return self.say(message, true),
-        };
-        let epoch = file.metadata.epochs_trained;
-        let mut options = self.trainer_options.clone();
-        options.start_running = false;
-        options.chains_running = self.chains.running;
-        options.config = file.metadata.training.clone();
-        options.spec = file.metadata.spec.clone();
-        match TrainerHandle::spawn(self.dataset.clone(), options) {
-            Ok(trainer) => {
-                trainer.send(Command::LoadModel(Box::new(file)));
-                // The old handle's thread has ended: dropping it joins at once.
-                self.trainer = trainer;
-                self.trainer_stopped = None;
-                self.restarting = true;
-                self.say(
-                    format!("Trainer restarted from the weights of epoch {epoch:.3}; press Start to train"),
-                    false,
-                );
-            }
-            Err(e) => self.say(format!("Could not start a trainer thread: {e}"), true),
-        }
-    }
-
-    /// The dead trainer's banner: what happened, and what can be done about it.
-    fn stopped_banner_ui(&mut self, ui: &mut egui::Ui) {
-        let Some(message) = &self.trainer_stopped else { return };
-        let epoch = self.filters.snapshot().map(|s| s.epoch_position);
-        let mut save = false;
-        let mut restart = false;
-        egui::Frame::new()
-            .fill(egui::Color32::from_rgb(90, 24, 20))
-            .stroke(egui::Stroke::new(1.0, egui::Color32::from_rgb(220, 80, 60)))
-            .inner_margin(egui::Margin::same(8))
-            .show(ui, |ui| {
-                ui.set_width(ui.available_width());
-                ui.label(
-                    egui::RichText::new(format!("Training stopped unexpectedly: {message}"))
-                        .strong()
-                        .color(egui::Color32::from_rgb(255, 220, 210)),
-                );
-                ui.horizontal(|ui| {
-                    let weights = match epoch {
-                        Some(epoch) => format!("The window holds the last weights it received (epoch {epoch:.3})."),
-                        None => "The trainer sent no weights before it stopped.".to_string(),
-                    };
-                    ui.label(egui::RichText::new(weights).color(egui::Color32::from_rgb(255, 220, 210)));
-                    let has_weights = epoch.is_some();
-                    save = ui
-                        .add_enabled(has_weights, egui::Button::new("Save last weights…"))
-                        .on_hover_text("Write those weights to a model file (without the training state)")
-                        .clicked();
-                    restart = ui
-                        .add_enabled(has_weights, egui::Button::new("Restart trainer"))
-                        .on_hover_text("Start a new trainer from those weights (paused; the loss plot starts over)")
-                        .clicked();
-                });
-            });
-        if save {
-            self.files.start(ui.ctx(), FileRequest::ChooseSavePath);
-        }
-        if restart {
-            self.restart_trainer();
-        }
-    }
-
-    /// Drains the trainer's messages and mailboxes (cheap: no numerical work).
-    fn receive(&mut self, ctx: &egui::Context) {
-        let updates: Vec<Update> = self.trainer.updates().collect();
-        for update in updates {
-            self.apply_update(update);
-        }
-        if let Some(snapshot) = self.trainer.take_model_snapshot() {
-            self.filters.set_snapshot(snapshot);
-        }
-        if let Some(snapshot) = self.trainer.take_chain_snapshot() {
-            self.chains.set_snapshot(ctx, snapshot);
-        }
-        if let Some(diagnostics) = self.trainer.take_diagnostics() {
-            self.quality.set_diagnostics(ctx, diagnostics);
-        }
-        for outcome in self.files.finished() {
-            match outcome {
-                FileOutcome::DatasetLoaded(dataset) => {
-                    self.menu.opened(&dataset);
-                    self.request_replacement(Replacement::Dataset(dataset));
-                }
-                FileOutcome::ModelLoaded(model, path) => self.request_replacement(Replacement::Load(model, path)),
-                FileOutcome::SavePathChosen(path) => self.save_to(ctx, path),
-                FileOutcome::ModelWritten(path) => self.saved(&path),
-                FileOutcome::Exported(path) => self.say(format!("Wrote {}", path.display()), false),
-                FileOutcome::RunsImported(runs, path) => self.runs_imported(runs, &path),
-                FileOutcome::Cancelled(Purpose::SaveModel)
-                    if self.confirmation.as_ref().is_some_and(|c| c.waiting_for_save) =>
-                {
-                    self.confirmation = None;
-                    self.say("Save cancelled: the model was not replaced", false);
-                }
-                FileOutcome::Cancelled(_) => {}
-                FileOutcome::Failed(message) => self.report_error(message),
-                FileOutcome::FolderUnreadable(folder, message) => {
-                    let forgotten =
-                        if self.menu.recent.remove(&folder) { " (removed from the recent folders)" } else { "" };
-                    self.report_error(format!("{message}{forgotten}"));
-                }
-                FileOutcome::UsingBuiltinDialog => self.say(
-                    "This system shows no file dialog (no desktop portal, no zenity): rbm-lab uses its own",
-                    false,
-                ),
-            }
-        }
-    }
-
-    fn loss_rows(&self) -> Vec<LossCsvRow> {
-        let history = &self.loss.history;
-        let mut rows: Vec<LossCsvRow> = history
-            .batch_points()
-            .iter()
-            .map(|p| LossCsvRow { epoch: p.x, batch_loss: p.y as f32, epoch_mean: None })
-            .collect();
-        for mean in history.epoch_means() {
-            rows.push(LossCsvRow { epoch: mean.x, batch_loss: f32::NAN, epoch_mean: Some(mean.y) });
-        }
-        rows.sort_by(|a, b| a.epoch.total_cmp(&b.epoch));
-        rows
-    }
-
-    fn notice_ui(&mut self, ui: &mut egui::Ui) {
-        let Some(notice) = &self.notice else { return };
-        let mut dismiss = false;
-        let color = if notice.is_error { egui::Color32::from_rgb(220, 80, 60) } else { ui.visuals().text_color() };
-        ui.horizontal(|ui| {
-            ui.colored_label(color, &notice.text);
-            dismiss = ui.small_button("x").on_hover_text("Dismiss this message").clicked();
-        });
-        if dismiss {
-            self.notice = None;
-        }
-    }
-
-    fn training_ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
-        let plot_height = (ui.available_height() * 0.32).clamp(140.0, 320.0);
-        ui.allocate_ui(egui::vec2(ui.available_width(), plot_height), |ui| self.loss.ui(ui));
-        ui.separator();
-        // Filters on the left (55%), chains on the right, each clipped to its own rectangle.
-        let area = ui.available_rect_before_wrap();
-        let split = area.left() + (area.width() * 0.55).max(200.0);
-        let gap = ui.spacing().item_spacing.x;
-        let left = egui::Rect::from_min_max(area.min, egui::pos2(split - gap, area.bottom()));
-        let right = egui::Rect::from_min_max(egui::pos2(split + gap, area.top()), area.max);
-        let mut filters_ui =
-            ui.new_child(egui::UiBuilder::new().max_rect(left).layout(egui::Layout::top_down(egui::Align::Min)));
-        filters_ui.set_clip_rect(left);
-        self.filters.ui(&mut filters_ui);
-        let mut chains_ui =
-            ui.new_child(egui::UiBuilder::new().max_rect(right).layout(egui::Layout::top_down(egui::Align::Min)));
-        chains_ui.set_clip_rect(right);
-        self.chains.ui(&mut chains_ui, commands);
-        ui.painter().vline(split, area.y_range(), ui.visuals().widgets.noninteractive.bg_stroke);
-        ui.allocate_rect(area, egui::Sense::hover());
     }
 
     /// Everything the window draws, callable from eframe and from kittest.

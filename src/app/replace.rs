@@ -6,9 +6,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::RbmLabApp;
+use super::files::FileRequest;
 use crate::data::Dataset;
 use crate::io::ModelFile;
 use crate::model::ModelSpec;
+use crate::trainer::Command;
 
 /// A change that throws the current model away.
 pub enum Replacement {
@@ -153,6 +156,61 @@ fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+impl RbmLabApp {
+    /// Replaces the model, asking first if that would lose unsaved training.
+    pub fn request_replacement(&mut self, replacement: Replacement) {
+        if self.trainer_stopped.is_some() {
+            self.say("The trainer has stopped: save the last weights or restart it first (see above)", true);
+            return;
+        }
+        if self.unsaved_samples() > 0 && replacement.loses_model(self.dataset.pixels_per_image()) {
+            self.confirmation = Some(ReplaceConfirmation::new(replacement));
+        } else {
+            self.replace(replacement);
+        }
+    }
+
+    pub(super) fn replace(&mut self, replacement: Replacement) {
+        match replacement {
+            Replacement::Reset(spec) => self.trainer.send(Command::Reset(spec)),
+            Replacement::Load(model, path) => {
+                self.say(format!("Loading {}", path.display()), false);
+                self.trainer.send(Command::LoadModel(model));
+            }
+            Replacement::Dataset(dataset) => {
+                self.say(
+                    format!(
+                        "Dataset {}: {} training images of {}x{}",
+                        dataset.name, dataset.train.count, dataset.rows, dataset.cols
+                    ),
+                    false,
+                );
+                self.dataset_before_switch = Some(std::mem::replace(&mut self.dataset, dataset.clone()));
+                self.trainer.send(Command::SetDataset(dataset));
+            }
+        }
+    }
+
+    pub(super) fn confirmation_ui(&mut self, ui: &mut egui::Ui) {
+        let unsaved = self.unsaved_samples();
+        let Some(choice) = self.confirmation.as_ref().and_then(|c| c.ui(ui, unsaved)) else { return };
+        match choice {
+            Choice::SaveFirst => {
+                if let Some(c) = &mut self.confirmation {
+                    c.waiting_for_save = true;
+                }
+                self.files.start(ui.ctx(), FileRequest::ChooseSavePath);
+            }
+            Choice::Discard => {
+                if let Some(confirmation) = self.confirmation.take() {
+                    self.replace(confirmation.replacement);
+                }
+            }
+            Choice::Cancel => self.confirmation = None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
-//! The status bar, and the frame-time statistics it shows.
+//! The status bar, the frame-time statistics it shows, and the periodic stats line on stderr.
 
 use std::collections::VecDeque;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use super::RbmLabApp;
 use crate::trainer::Progress;
 
 const FRAME_WINDOW: usize = 240;
@@ -85,4 +86,36 @@ pub fn status_ui(ui: &mut egui::Ui, progress: Option<&Progress>, frames: Option<
             "CPU time of rbm-lab's own UI code per frame (95th percentile and mean over the last 240 frames)",
         );
     });
+}
+
+/// Periodic one-line reports on stderr (`--stats-every`), for measuring the window from scripts.
+pub(super) struct StatsLog {
+    every: Duration,
+    since: Instant,
+    samples_at_start: u64,
+}
+
+impl RbmLabApp {
+    /// Print the trainer's rate over each period and the frame statistics every `every`.
+    pub fn log_stats_every(&mut self, every: Duration) {
+        self.stats_log = Some(StatsLog { every, since: Instant::now(), samples_at_start: 0 });
+    }
+
+    pub(super) fn log_stats(&mut self, now: Instant) {
+        let samples = self.progress.as_ref().map_or(0, |p| p.samples_seen);
+        let Some(log) = &mut self.stats_log else { return };
+        let elapsed = now.duration_since(log.since);
+        if elapsed < log.every {
+            return;
+        }
+        let rate = samples.saturating_sub(log.samples_at_start) as f64 / elapsed.as_secs_f64();
+        eprintln!(
+            "rbm-lab stats: {rate:.0} samples/s, {:.1} fps, app CPU {:.2} ms p95 ({:.2} mean) per frame, {samples} samples",
+            self.frames.fps(),
+            self.frames.cpu_p95_ms(),
+            self.frames.cpu_mean_ms()
+        );
+        log.since = now;
+        log.samples_at_start = samples;
+    }
 }

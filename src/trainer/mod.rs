@@ -8,7 +8,6 @@
 
 mod chains;
 mod error;
-mod gaussian;
 mod messages;
 mod outbox;
 pub mod run;

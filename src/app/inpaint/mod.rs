@@ -3,30 +3,33 @@
 //! F(v) and the error per step, and the hidden units behind the completion.
 //!
 //! The parts: `canvas.rs` (the picture, its hidden pixels, brush and undo), `runner.rs` (the
-//! thread that steps the chains and its mailbox), `curves.rs` (the plots) and `panel.rs` (the
-//! units behind a completion). The model is a copy of the trainer's latest weights (a loaded model
+//! thread that steps the chains and its mailbox), `curves.rs` (the plots), `panel.rs` (the
+//! units behind a completion), `controls.rs` (the rows of buttons and sliders) and `pictures.rs`
+//! (the canvas and the chains' images); this file holds the tab's state, its thread and model
+//! refresh, and the tab's layout. The model is a copy of the trainer's latest weights (a loaded model
 //! is the trainer's model after File > Load), taken when the tab opens, on "Refresh model" or every
 //! few seconds; the stepping never runs on the trainer's thread or in the frame.
 
 pub mod canvas;
+mod controls;
 pub mod curves;
 pub mod panel;
+mod pictures;
 pub mod runner;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::data::Dataset;
-use crate::images::GrayImage;
-use crate::model::inpaint::{CompletionMode, Half, StartFill};
+use crate::model::inpaint::StartFill;
 use crate::trainer::{ModelSnapshot, Waker};
 
 use super::software_render::Render;
-use super::texture::{GrayTexture, fit_size};
-use canvas::{Canvas, Tool};
+use super::texture::GrayTexture;
+use canvas::Canvas;
 use curves::CurvePlots;
-use panel::{WhyPanel, chain_name};
-use runner::{InpaintFrame, MAX_STEPS_PER_SECOND, MODES, Runner, RunnerCommand, RunnerReport, StartRequest};
+use panel::WhyPanel;
+use runner::{InpaintFrame, MODES, Runner, RunnerCommand, RunnerReport, StartRequest};
 
 /// What the hidden pixels hold when a chain starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -339,200 +342,5 @@ impl InpaintView {
                 }
             });
         });
-    }
-
-    fn start_ui(&mut self, ui: &mut egui::Ui, dataset: &Dataset) {
-        ui.horizontal_wrapped(|ui| {
-            ui.label("Start from:");
-            let last = dataset.test.count.saturating_sub(1);
-            ui.add(egui::DragValue::new(&mut self.test_index).range(0..=last).prefix("test #"));
-            if ui.button("Test image").on_hover_text("The test image of this index").clicked() {
-                self.start_from_test(dataset, self.test_index);
-            }
-            ui.add(egui::DragValue::new(&mut self.test_class).range(0..=9).prefix("class "));
-            if ui.button("Next of class").on_hover_text("The next test image of this class").clicked() {
-                self.start_from_class(dataset);
-            }
-            if ui.button("Noise").on_hover_text("Each pixel 0 or 1 at random").clicked() {
-                let seed = self.next_seed();
-                self.canvas.fill_noise(seed);
-            }
-            if ui.button("Blank").on_hover_text("Every pixel 0 (and known)").clicked() {
-                self.canvas.clear();
-            }
-        });
-    }
-
-    fn tools_ui(&mut self, ui: &mut egui::Ui) {
-        ui.horizontal_wrapped(|ui| {
-            ui.label("Tool:");
-            ui.selectable_value(&mut self.canvas.tool, Tool::Brush, "Brush")
-                .on_hover_text("Paint the intensity below; painted pixels become known");
-            ui.selectable_value(&mut self.canvas.tool, Tool::Eraser, "Eraser")
-                .on_hover_text("Paint 0; erased pixels become known");
-            ui.selectable_value(&mut self.canvas.tool, Tool::HideBox, "Hide box")
-                .on_hover_text("Drag a rectangle on the canvas to hide it");
-            ui.add(egui::Slider::new(&mut self.canvas.brush_radius, 0.5..=4.0).text("size"))
-                .on_hover_text("Brush radius in image pixels");
-            ui.add(egui::Slider::new(&mut self.canvas.intensity, 0.0..=1.0).text("intensity"));
-            if ui.add_enabled(self.canvas.undo_depth() > 0, egui::Button::new("Undo")).on_hover_text("Ctrl+Z").clicked()
-            {
-                self.canvas.undo();
-            }
-            if ui.button("Clear").on_hover_text("Every pixel 0 and known").clicked() {
-                self.canvas.clear();
-            }
-        });
-    }
-
-    fn corruptions_ui(&mut self, ui: &mut egui::Ui) {
-        ui.horizontal_wrapped(|ui| {
-            ui.label("Hide:");
-            for (label, half) in
-                [("Bottom", Half::Bottom), ("Top", Half::Top), ("Left", Half::Left), ("Right", Half::Right)]
-            {
-                if ui.button(label).on_hover_text(format!("Hide the {} half", label.to_lowercase())).clicked() {
-                    self.canvas.hide_half(half);
-                }
-            }
-            ui.add(egui::Slider::new(&mut self.random_fraction, 0.0..=1.0).text("random"))
-                .on_hover_text("The fraction of pixels the button hides at random");
-            if ui.button("Hide random").clicked() {
-                let seed = self.next_seed();
-                // The slider keeps the fraction within [0, 1].
-                let _ = self.canvas.hide_random(self.random_fraction, seed);
-            }
-            ui.add(egui::Slider::new(&mut self.noise_rate, 0.0..=1.0).text("rate"))
-                .on_hover_text("The fraction of pixels salt-and-pepper noise hits (each becomes 0 or 1)");
-            if ui.button("Salt & pepper").on_hover_text("Flip pixels at random to 0 or 1 and hide them").clicked() {
-                let seed = self.next_seed();
-                let _ = self.canvas.salt_and_pepper(self.noise_rate, seed);
-            }
-            if ui.button("Reveal all").on_hover_text("Every pixel known again").clicked() {
-                self.canvas.reveal_all();
-            }
-        });
-    }
-
-    fn inference_ui(&mut self, ui: &mut egui::Ui) {
-        ui.horizontal_wrapped(|ui| {
-            ui.label("Inference:");
-            if ui.button("Step chains").on_hover_text("One step of every chain").clicked() {
-                self.running = false;
-                self.send(RunnerCommand::Step(1));
-            }
-            let (label, hover) = if self.running {
-                ("Pause chains", "Stop stepping")
-            } else {
-                ("Run chains", "Step continuously at the rate set")
-            };
-            if ui.button(label).on_hover_text(hover).clicked() {
-                self.running = !self.running;
-                let command =
-                    if self.running { RunnerCommand::Run(self.steps_per_second) } else { RunnerCommand::Pause };
-                self.send(command);
-            }
-            if ui.button("Restart chains").on_hover_text("Every chain back to the start picture").clicked() {
-                self.send(RunnerCommand::Restart);
-            }
-            let before = self.steps_per_second;
-            ui.add(
-                egui::Slider::new(&mut self.steps_per_second, 1.0..=MAX_STEPS_PER_SECOND)
-                    .logarithmic(true)
-                    .text("steps/s"),
-            );
-            if self.running && before != self.steps_per_second {
-                self.send(RunnerCommand::Run(self.steps_per_second));
-            }
-            ui.label("Hidden pixels start at:");
-            let fill = self.fill;
-            egui::ComboBox::from_id_salt("inpaint-fill").selected_text(fill_name(self.fill)).show_ui(ui, |ui| {
-                for fill in [Fill::Grey, Fill::TrainingMeans, Fill::AsDrawn] {
-                    ui.selectable_value(&mut self.fill, fill, fill_name(fill));
-                }
-            });
-            if fill != self.fill {
-                // Another start: the chains start over.
-                self.start_sent = None;
-            }
-            ui.selectable_value(&mut self.show, Show::Samples, "Samples")
-                .on_hover_text("Each chain's current state (μ for mean-field)");
-            ui.selectable_value(&mut self.show, Show::Probabilities, "Probabilities")
-                .on_hover_text("The running average of p(v|h): the estimated p(v_i = 1 | known pixels)");
-        });
-    }
-
-    /// The canvas and the three chains side by side, at the same size.
-    fn pictures_ui(&mut self, ui: &mut egui::Ui) {
-        let (rows, cols) = (self.canvas.rows(), self.canvas.cols());
-        let width = (ui.available_width() - 4.0 * 12.0) / 4.0;
-        // About half the height left, the rest for the plots and the units below.
-        let height = (ui.available_height() * 0.5 - 24.0).clamp(120.0, 420.0);
-        let size = fit_size([cols, rows], egui::vec2(width, height));
-        self.refresh_chain_textures(ui.ctx(), rows, cols);
-        let frame = self.frame.clone();
-        ui.horizontal_top(|ui| {
-            ui.vertical(|ui| {
-                let hidden = self.canvas.mask().hidden_count();
-                ui.label(format!("Canvas ({cols}x{rows}, {hidden} hidden)"))
-                    .on_hover_text("Hidden pixels are the orange checkerboard; painting one makes it known again");
-                self.canvas.ui(ui, size);
-            });
-            for (i, texture) in self.chain_textures.iter().enumerate() {
-                ui.vertical(|ui| {
-                    let chain = frame.as_ref().and_then(|f| f.chains.get(i));
-                    let status = match (chain, frame.as_ref()) {
-                        (Some(c), _) if c.mode == CompletionMode::MeanField && c.converged => ", converged".to_string(),
-                        (Some(_), Some(f)) => format!(", step {}", f.steps),
-                        _ => String::new(),
-                    };
-                    ui.label(format!("{}{status}", chain_name(i))).on_hover_text(chain_hover(i));
-                    if texture.size().is_some() && chain.is_some() {
-                        texture.show(ui, size, egui::Sense::hover());
-                    } else {
-                        ui.allocate_exact_size(size, egui::Sense::hover());
-                    }
-                });
-            }
-        });
-    }
-
-    fn refresh_chain_textures(&mut self, ctx: &egui::Context, rows: usize, cols: usize) {
-        let Some(frame) = &self.frame else { return };
-        if self.chains_shown.as_ref().is_some_and(|(shown, show)| Arc::ptr_eq(shown, frame) && *show == self.show) {
-            return;
-        }
-        for (i, (chain, texture)) in frame.chains.iter().zip(&mut self.chain_textures).enumerate() {
-            let values = match self.show {
-                Show::Samples => &chain.state,
-                Show::Probabilities => &chain.estimate,
-            };
-            if values.len() == rows * cols {
-                texture.set(ctx, &format!("inpaint-chain-{i}"), &gray_image(values, rows, cols));
-            }
-        }
-        self.chains_shown = Some((frame.clone(), self.show));
-    }
-}
-
-/// Values in [0, 1] as a `cols x rows` grey image.
-fn gray_image(values: &[f32], rows: usize, cols: usize) -> GrayImage {
-    let pixels = values.iter().map(|&x| (x.clamp(0.0, 1.0) * 255.0).round() as u8).collect();
-    GrayImage { width: cols, height: rows, pixels }
-}
-
-fn fill_name(fill: Fill) -> &'static str {
-    match fill {
-        Fill::Grey => "0.5",
-        Fill::TrainingMeans => "training means",
-        Fill::AsDrawn => "as drawn",
-    }
-}
-
-fn chain_hover(index: usize) -> &'static str {
-    match index {
-        0 => "Known pixels fixed, hidden ones resampled from p(v_u | h): samples of p(v_u | v_k)",
-        1 => "Known pixels fixed, hidden ones iterated μ ← σ(b + W σ(c + Wᵀv)) to a fixed point",
-        _ => "Every pixel resampled from the same start: what the model does without the known pixels",
     }
 }

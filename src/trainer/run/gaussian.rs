@@ -1,14 +1,15 @@
-//! The Gaussian–Bernoulli side of a [`TrainingRun`](super::TrainingRun): the model with its log
-//! variances, the standardisation its data goes through, its CD/PCD workspace and the model before
-//! the latest batch. The run keeps its epoch cursor, position and loss sums for both kinds of
-//! model; this part only trains a batch it is given.
+//! The Gaussian–Bernoulli kind of a [`TrainingRun`](super::TrainingRun)'s model: the model with
+//! its log variances, the standardisation its data goes through, its CD/PCD workspace and the
+//! model before the latest batch. The run keeps its epoch cursor, position and loss sums for every
+//! kind of model; this part only trains a batch it is given.
 //!
 //! Its runs do not resume exactly (the model file holds no training state): a loaded Gaussian model
 //! continues from its weights with a fresh workspace at the file's position.
 
 use rand::Rng;
 
-use super::run::{Stream, stream_rng};
+use super::cursor::{Stream, stream_rng};
+use super::model::{Batch, Diverged, Stepped, WorkspaceSource};
 use crate::data::Dataset;
 use crate::model::gaussian::{GaussianStepStats, GaussianWorkspace, Standardisation};
 use crate::model::{GaussianRbm, MathPool, ModelSpec, TrainingConfig};
@@ -17,6 +18,8 @@ pub(crate) struct GaussianRun {
     model: GaussianRbm,
     before_batch: GaussianRbm,
     workspace: GaussianWorkspace,
+    /// Workspaces made so far besides the first.
+    generation: u64,
     standardisation: Standardisation,
 }
 
@@ -34,32 +37,66 @@ impl GaussianRun {
     /// own, so that its parameters keep their meaning).
     pub(crate) fn from_model(model: GaussianRbm, standardisation: Standardisation) -> Self {
         let (nv, nh) = (model.n_visible(), model.n_hidden());
-        Self { before_batch: model.clone(), model, workspace: GaussianWorkspace::new(nv, nh, 1, 0), standardisation }
+        let workspace = GaussianWorkspace::new(nv, nh, 1, 0);
+        Self { before_batch: model.clone(), model, workspace, generation: 0, standardisation }
     }
 
     pub(crate) fn model(&self) -> &GaussianRbm {
         &self.model
     }
 
+    /// The model before the latest batch (after a batch that diverged: the current one).
+    pub(crate) fn model_before_batch(&self) -> &GaussianRbm {
+        &self.before_batch
+    }
+
     pub(crate) fn standardisation(&self) -> &Standardisation {
         &self.standardisation
     }
 
-    pub(crate) fn capacity(&self) -> usize {
+    fn capacity(&self) -> usize {
         self.workspace.capacity()
     }
 
-    /// A fresh workspace for batches of up to `capacity` rows, sampling from the seed's CD stream
-    /// of `generation`.
-    pub(crate) fn new_workspace(&mut self, capacity: usize, seed: u64, generation: u64) {
-        let seed = stream_rng(seed, Stream::Cd, generation).random();
+    /// The run's first workspace, for batches of up to `capacity` rows, sampling from the CD
+    /// stream of `seed`.
+    pub(crate) fn start_workspace(&mut self, capacity: usize, seed: u64) {
+        self.generation = 0;
+        self.new_workspace(capacity, seed);
+    }
+
+    /// A next workspace: for larger batches, or after a batch that diverged.
+    fn renew_workspace(&mut self, capacity: usize, seed: u64) {
+        self.generation += 1;
+        self.new_workspace(capacity, seed);
+    }
+
+    /// A workspace sampling from the seed's CD stream of the current generation.
+    fn new_workspace(&mut self, capacity: usize, seed: u64) {
+        let seed = stream_rng(seed, Stream::Cd, self.generation).random();
         self.workspace = GaussianWorkspace::new(self.model.n_visible(), self.model.n_hidden(), capacity, seed);
+    }
+
+    /// [`GaussianRun::train`] on `batch`, with a larger workspace first when the batch needs one,
+    /// and a fresh one after a batch that diverged (its PCD particles may hold the values that did).
+    pub(super) fn step(&mut self, batch: &Batch, source: &WorkspaceSource) -> Result<Stepped, Diverged> {
+        let capacity = source.config.batch_size.min(batch.images);
+        if self.capacity() < capacity {
+            self.renew_workspace(capacity, source.seed);
+        }
+        match self.train(&source.data.dataset, batch.indices, source.config, batch.position, batch.pool) {
+            Ok(stats) => Ok(Stepped { loss: stats.reconstruction_error as f32, learning_rate: stats.learning_rate }),
+            Err(learning_rate) => {
+                self.renew_workspace(capacity, source.seed);
+                Err(Diverged { learning_rate })
+            }
+        }
     }
 
     /// One CD/PCD update on the training images `batch`, standardised. When it produced NaN or
     /// infinite values, the model is back as it was before it and the error is the learning rate
     /// the batch used (the caller renews the workspace, whose PCD particles may hold such values).
-    pub(crate) fn train(
+    fn train(
         &mut self,
         dataset: &Dataset,
         batch: &[u32],
