@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use super::BINARISATION_SEED;
+use super::gaussian::GaussianDensity;
 use crate::data::{Dataset, ImageSet};
 use crate::limits::MAX_THREADS;
 use crate::model::ais::{AisConfig, BetaSchedule, ais_log_z, base_rate_visible_bias};
@@ -105,6 +106,10 @@ pub struct Evaluation {
     pub seconds: f64,
     /// RAISE's lower bound on some test images, when asked for.
     pub raise: Option<RaiseEstimate>,
+    /// Present for a Gaussian–Bernoulli model: `test_log_likelihood` and `train_log_likelihood`
+    /// are then log densities of the [0, 1] intensities, not comparable with a binary model's
+    /// log-likelihoods of binarised images; here are the same on the standardised data.
+    pub gaussian: Option<GaussianDensity>,
 }
 
 /// Reverse runs per image of RAISE unless asked otherwise (Burda et al. use 10 or more).
@@ -117,6 +122,11 @@ impl Evaluation {
             self.test_log_likelihood - (self.log_z_high - self.log_z),
             self.test_log_likelihood + (self.log_z - self.log_z_low),
         )
+    }
+
+    /// The figures are log densities of a Gaussian model's real-valued images.
+    pub fn is_density(&self) -> bool {
+        self.gaussian.is_some()
     }
 }
 
@@ -211,6 +221,7 @@ pub fn evaluate(
         betas,
         seconds: started.elapsed().as_secs_f64(),
         raise,
+        gaussian: None,
     })
 }
 
