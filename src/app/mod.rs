@@ -12,7 +12,7 @@ pub mod loss_plot;
 #[cfg(test)]
 mod memory_storage;
 pub mod menu;
-pub mod quality_view;
+pub mod quality;
 pub mod replace;
 mod run;
 pub mod runs;
@@ -40,7 +40,7 @@ use files::{FileDialogSettings, FileJobs, FileOutcome, FileRequest, Purpose};
 use filters::FilterView;
 use frame_rate::FrameRate;
 use loss_plot::{LossPlotView, describe_change};
-use quality_view::QualityView;
+use quality::QualityView;
 use replace::{Choice, ReplaceConfirmation, Replacement, SaveTracker};
 use software_render::SoftwareRender;
 use status::{FrameStats, status_ui};
