@@ -71,6 +71,16 @@ impl EvaluationSettings {
     }
 }
 
+impl EvaluationSettings {
+    /// The AIS schedule asked for: `betas` uniform ones, or the paper's.
+    pub fn schedule(&self) -> Result<BetaSchedule, EvalError> {
+        Ok(match self.betas {
+            Some(n) => BetaSchedule::uniform(n)?,
+            None => BetaSchedule::salakhutdinov_murray(),
+        })
+    }
+}
+
 impl Default for EvaluationSettings {
     fn default() -> Self {
         Self {
@@ -147,27 +157,10 @@ pub fn evaluate(
     crate::model::SubnormalMode::configured().apply_here();
     let (n_visible, n_hidden) = (rbm.n_visible(), rbm.n_hidden());
     settings.validate_for(n_visible, n_hidden)?;
-    if dataset.pixels_per_image() != n_visible {
-        return Err(EvalError::Shape {
-            what: "each of the dataset's images",
-            expected: n_visible,
-            got: dataset.pixels_per_image(),
-        });
-    }
-    let test_rows = settings.images.min(dataset.test.count);
-    if test_rows == 0 {
-        return Err(EvalError::EmptySet { set: "test" });
-    }
-    let train_rows = settings.images.min(dataset.train.count);
-    if train_rows == 0 {
-        return Err(EvalError::EmptySet { set: "training" });
-    }
+    let (test_rows, train_rows) = rows_to_evaluate(dataset, n_visible, settings.images)?;
     let threads = Threads(settings.threads);
     let smaller = n_visible.min(n_hidden);
-    let schedule = match settings.betas {
-        Some(n) => BetaSchedule::uniform(n)?,
-        None => BetaSchedule::salakhutdinov_murray(),
-    };
+    let schedule = settings.schedule()?;
     let base = base_rate_visible_bias(&dataset.train_pixel_means());
     // Progress shares by work: AIS's runs, then RAISE's.
     let raise_rows = settings.raise_images.min(test_rows);
@@ -223,6 +216,35 @@ pub fn evaluate(
         raise,
         gaussian: None,
     })
+}
+
+/// The test images and the training subset an evaluation of a model with `n_visible` visible units
+/// averages over: `images` of each, or all a set holds if fewer.
+///
+/// # Errors
+/// [`EvalError::Shape`] when the dataset's images do not have `n_visible` pixels,
+/// [`EvalError::EmptySet`] when a set has no images.
+pub(super) fn rows_to_evaluate(
+    dataset: &Dataset,
+    n_visible: usize,
+    images: usize,
+) -> Result<(usize, usize), EvalError> {
+    if dataset.pixels_per_image() != n_visible {
+        return Err(EvalError::Shape {
+            what: "each of the dataset's images",
+            expected: n_visible,
+            got: dataset.pixels_per_image(),
+        });
+    }
+    let test_rows = images.min(dataset.test.count);
+    if test_rows == 0 {
+        return Err(EvalError::EmptySet { set: "test" });
+    }
+    let train_rows = images.min(dataset.train.count);
+    if train_rows == 0 {
+        return Err(EvalError::EmptySet { set: "training" });
+    }
+    Ok((test_rows, train_rows))
 }
 
 /// Mixed into the seed of RAISE's runs, so that they draw other numbers than AIS's.

@@ -10,10 +10,10 @@
 
 use std::time::Instant;
 
-use super::evaluation::{Evaluation, EvaluationSettings};
+use super::evaluation::{Evaluation, EvaluationSettings, rows_to_evaluate};
 use crate::data::{Dataset, ImageSet};
 use crate::model::Threads;
-use crate::model::ais::{AisConfig, BetaSchedule};
+use crate::model::ais::AisConfig;
 use crate::model::eval::EvalError;
 use crate::model::gaussian::{
     GaussianRbm, MAX_EXACT_HIDDEN, Standardisation, exact_log_z, free_energies, gaussian_ais_log_z,
@@ -73,31 +73,13 @@ pub fn evaluate_gaussian(
             got: standardisation.width(),
         });
     }
-    if dataset.pixels_per_image() != n_visible {
-        return Err(EvalError::Shape {
-            what: "each of the dataset's images",
-            expected: n_visible,
-            got: dataset.pixels_per_image(),
-        });
-    }
-    let test_rows = settings.images.min(dataset.test.count);
-    if test_rows == 0 {
-        return Err(EvalError::EmptySet { set: "test" });
-    }
-    let train_rows = settings.images.min(dataset.train.count);
-    if train_rows == 0 {
-        return Err(EvalError::EmptySet { set: "training" });
-    }
+    let (test_rows, train_rows) = rows_to_evaluate(dataset, n_visible, settings.images)?;
     let threads = Threads(settings.threads);
     let (log_z, low, high, exact, runs, betas) = if n_hidden <= MAX_EXACT_HIDDEN {
         let log_z = exact_log_z(model, threads)?;
         (log_z, log_z, log_z, true, 0, 0)
     } else {
-        let schedule = match settings.betas {
-            Some(n) => BetaSchedule::uniform(n)?,
-            None => BetaSchedule::salakhutdinov_murray(),
-        };
-        let config = AisConfig { runs: settings.runs, schedule, seed: settings.seed, threads };
+        let config = AisConfig { runs: settings.runs, schedule: settings.schedule()?, seed: settings.seed, threads };
         let ais = gaussian_ais_log_z(model, &config, progress)?;
         (ais.log_z, ais.log_z_low, ais.log_z_high, false, ais.runs, ais.betas)
     };
