@@ -99,7 +99,7 @@ pub const MAX_GIBBS_CHAINS: usize = 100;
 
 /// Evaluations a kept session holds (each takes minutes, so this is days of them); older ones are
 /// left out when it is written. The loss plot's and the monitors' lists are bounded by what the
-/// window itself keeps (`app::loss_plot`, `app::quality_view`).
+/// window itself keeps (`app::loss_plot`, `app::quality`).
 pub const MAX_SESSION_EVALUATIONS: usize = 1000;
 
 /// Characters of a loss-plot marker's label in a kept session ("lr 5.00e-3, k 10, …" takes a few

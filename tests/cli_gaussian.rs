@@ -56,6 +56,18 @@ fn a_gaussian_model_trains_reproducibly_evaluates_and_samples() {
     let said = text(&eval);
     assert!(eval.status.success(), "{said}");
     assert!(said.contains("exact") && said.contains("nats on [0, 1] intensities"), "{said}");
+    // The figures are the window's: the same evaluation function on the same images.
+    let dataset = rbm_lab::data::Dataset::load_dir(data_dir()).unwrap();
+    let (model, standardisation) = file.gaussian_model().unwrap();
+    let settings = rbm_lab::quality::EvaluationSettings { images: 100, ..Default::default() };
+    let e =
+        rbm_lab::quality::evaluate_gaussian(&model, standardisation, &dataset, 2.0, &settings, &mut |_| true).unwrap();
+    let density = e.gaussian.expect("densities");
+    let expected = format!(
+        "test  log-density: {:.2} nats on [0, 1] intensities ({:.2} on the standardised data)",
+        e.test_log_likelihood, density.test_standardised
+    );
+    assert!(said.contains(&expected), "{said}\nexpected: {expected}");
 
     let png = path("samples.png");
     let sample = rbm_lab("1", &["sample", &one, "--steps", "20", "--count", "4", "--out", &png]);

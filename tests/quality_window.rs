@@ -8,8 +8,11 @@ use std::sync::Arc;
 
 use egui_kittest::kittest::Queryable;
 use rbm_lab::app::Tab;
+use rbm_lab::io::GaussianVisibles;
 use rbm_lab::model::GradientMethod;
-use rbm_lab::trainer::{ChainSnapshot, ChainStart, Progress, Update};
+use rbm_lab::model::gaussian::Standardisation;
+use rbm_lab::quality::{Evaluation, EvaluationSettings, evaluate_gaussian};
+use rbm_lab::trainer::{ChainSnapshot, ChainStart, ModelSnapshot, Progress, Update};
 
 use played::{HIDDEN, feed, lab, mnist, progress, snapshot, step_until};
 
@@ -75,6 +78,109 @@ fn an_evaluation_with_raise_yields_a_band() {
     harness.get_by_label("Evaluate now").click();
     step_until(&mut harness, "the second evaluation", |app| app.quality.evaluations.len() == 2);
     assert_eq!(harness.state().quality.raise_bands().len(), 1);
+}
+
+/// A Gaussian–Bernoulli model's snapshot with `n_hidden` hidden units: weights, variances and a
+/// standardisation the window can tell apart from any a trainer would make.
+fn gaussian_snapshot(n_hidden: usize) -> ModelSnapshot {
+    let nv = 784;
+    ModelSnapshot {
+        gaussian: true,
+        gaussian_visibles: Some(GaussianVisibles {
+            log_variance: (0..nv).map(|i| -0.1 * (i % 6) as f32).collect(),
+            standardisation: Standardisation {
+                mean: (0..nv).map(|i| (i % 9) as f32 * 0.05).collect(),
+                scale: (0..nv).map(|i| 0.1 + (i % 4) as f32 * 0.1).collect(),
+            },
+        }),
+        n_hidden,
+        weights: (0..nv * n_hidden).map(|i| ((i * 37 % 101) as f32 - 50.0) * 2e-3).collect(),
+        hidden_bias: (0..n_hidden).map(|j| j as f32 * -0.05).collect(),
+        ..snapshot(1)
+    }
+}
+
+/// The window evaluates the Gaussian model in `snapshot` as set up by `setup`, and the result is
+/// what [`evaluate_gaussian`] gives for the same model and settings on one thread (the window uses
+/// every core while training is paused: the figures do not depend on the count).
+fn gaussian_evaluation_in_the_window(
+    snapshot: ModelSnapshot,
+    setup: impl FnOnce(&mut rbm_lab::app::RbmLabApp),
+) -> (egui_kittest::Harness<'static, rbm_lab::app::RbmLabApp>, Evaluation) {
+    let (mut harness, side) = lab(|app, _| app.tab = Tab::Quality);
+    setup(harness.state_mut());
+    let (model, standardisation) = snapshot.gaussian_model().expect("a Gaussian snapshot").expect("its model");
+    side.mailboxes.model.put(Arc::new(snapshot.clone()));
+    harness.run_steps(2);
+    harness.get_by_label("Evaluate now").click();
+    let evaluated = |app: &rbm_lab::app::RbmLabApp| app.quality.evaluations.iter().find(|e| e.is_density()).cloned();
+    step_until(&mut harness, "the Gaussian evaluation", move |app| evaluated(app).is_some());
+    let app = harness.state();
+    let mut shown = evaluated(app).expect("found");
+    let settings = EvaluationSettings {
+        betas: (!app.quality.paper_schedule).then_some(app.quality.fast_betas),
+        ..app.quality.settings.clone()
+    };
+    let mut expected =
+        evaluate_gaussian(&model, &standardisation, &mnist(), snapshot.epoch_position, &settings, &mut |_| true)
+            .expect("the model function evaluates it");
+    (shown.seconds, expected.seconds) = (0.0, 0.0);
+    assert_eq!(shown, expected);
+    let density = shown.gaussian.expect("log densities");
+    // The status line gives the density on the [0, 1] intensities, the standardised one beside.
+    let said = format!(
+        "test log-density {:.2} nats on [0, 1] intensities ({:.2} on the standardised data)",
+        shown.test_log_likelihood, density.test_standardised
+    );
+    assert!(harness.query_by_label_contains(&said).is_some(), "the status says {said}");
+    harness.get_by_label("Average log-density, nats, of the test images' [0, 1] intensities; bars: ±3σ of AIS");
+    (harness, shown)
+}
+
+#[test]
+fn a_small_gaussian_model_is_evaluated_with_exact_log_z_as_the_model_function_does() {
+    let (_, evaluation) = gaussian_evaluation_in_the_window(gaussian_snapshot(HIDDEN), |_| {});
+    assert!(evaluation.exact && evaluation.raise.is_none(), "{evaluation:?}");
+    assert_eq!(evaluation.images, 10_000);
+    assert!(evaluation.test_log_likelihood.is_finite(), "{evaluation:?}");
+}
+
+#[test]
+fn a_larger_gaussian_model_is_evaluated_by_ais_and_its_densities_are_kept_apart() {
+    let setup = |app: &mut rbm_lab::app::RbmLabApp| {
+        app.quality.paper_schedule = false;
+        app.quality.fast_betas = 100;
+        app.quality.settings.runs = 16;
+        app.quality.settings.images = 500;
+        // RAISE is switched on, but a Gaussian model has no RAISE bound to compute.
+        app.quality.raise = true;
+        app.quality.raise_images = 4;
+        // A binary model's evaluation from before: a different quantity, not drawn with the densities.
+        app.quality.evaluations.push(Evaluation {
+            epoch: 0.1,
+            n_hidden: HIDDEN,
+            log_z: 100.0,
+            log_z_low: 99.0,
+            log_z_high: 101.0,
+            exact: false,
+            test_log_likelihood: -150.0,
+            train_log_likelihood: -149.0,
+            images: 500,
+            runs: 16,
+            betas: 100,
+            seconds: 1.0,
+            raise: None,
+            gaussian: None,
+        });
+    };
+    // More hidden units than exact log Z enumerates.
+    let n_hidden = rbm_lab::model::gaussian::MAX_EXACT_HIDDEN + 4;
+    let (harness, evaluation) = gaussian_evaluation_in_the_window(gaussian_snapshot(n_hidden), setup);
+    assert!(!evaluation.exact && evaluation.runs == 16 && evaluation.betas == 100, "{evaluation:?}");
+    assert!(evaluation.log_z_low < evaluation.log_z_high && evaluation.raise.is_none(), "{evaluation:?}");
+    assert_eq!(evaluation.images, 500);
+    harness
+        .get_by_label("Not shown: 1 evaluations and 0 runs of binary models' log-likelihoods (a different quantity)");
 }
 
 /// Probes the played weights on the first 600 training and 500 test images, and waits for it.

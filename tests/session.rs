@@ -20,9 +20,9 @@ use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rbm_lab::app::runs::{KeptRuns, Run, RunLikelihood, RunSettings, Thumbnail};
 use rbm_lab::app::session::{
-    Bounded, ChainSettings, DatasetSource, PREVIOUS_SESSION_FILE, SESSION_KEY, SavedEvaluation, SavedLoss, SavedMarker,
-    SavedMonitor, SavedRaise, SavedTab, Session, SessionOptions, SessionSettings, SessionState, SessionStore,
-    decode_session, encode_session,
+    Bounded, ChainSettings, DatasetSource, PREVIOUS_SESSION_FILE, SESSION_KEY, SavedEvaluation, SavedGaussianDensity,
+    SavedLoss, SavedMarker, SavedMonitor, SavedRaise, SavedTab, Session, SessionOptions, SessionSettings, SessionState,
+    SessionStore, decode_session, encode_session,
 };
 use rbm_lab::app::{RbmLabApp, Tab};
 use rbm_lab::io::{ModelFile, ModelMetadata, load_model, model_to_bytes, model_to_bytes_with_entries};
@@ -66,6 +66,9 @@ fn full_session(model: ModelFile) -> Session {
             high: f64::INFINITY,
             log_z_estimate: -110.0,
         }),
+        // One of them a Gaussian model's, with a NaN that must come back as it was.
+        gaussian: (epoch > 1.0)
+            .then_some(SavedGaussianDensity { test_standardised: -420.5, train_standardised: f64::NAN }),
     };
     Session {
         model,
@@ -329,6 +332,7 @@ fn lab_with_history(store: &SessionStore, samples_seen: u64) -> (Harness<'static
         betas: 1000,
         seconds: 3.0,
         raise: None,
+        gaussian: None,
     });
     app.tab = Tab::Quality;
     app.chains.count = 5;

@@ -1,9 +1,9 @@
 //! `rbm-lab eval` and `rbm-lab sample` on a Gaussian–Bernoulli model.
 //!
-//! eval: log Z exactly for at most [`MAX_EXACT_HIDDEN`] hidden units, else by AIS from the model
-//! without weights; the average log density of test and training images in nats, on the [0, 1]
-//! intensities (the standardised density plus ln |Jacobian| = −Σ ln s_i) and on the standardised
-//! data the model sees. Densities of real-valued images are not comparable with the probabilities
+//! eval: [`evaluate_gaussian`], the window's evaluation too: log Z exactly for small hidden layers,
+//! else by AIS from the model without weights; the average log density of test and training images
+//! in nats, on the [0, 1] intensities (the standardised density plus ln |Jacobian| = −Σ ln s_i) and
+//! on the standardised data the model sees. Densities of real-valued images are not comparable with the probabilities
 //! of binarised MNIST that binary models' log-likelihoods measure.
 //! sample: Gaussian Gibbs chains; the images are the means b + W h of the last step, un-standardised
 //! and clipped to [0, 1].
@@ -17,17 +17,13 @@ use anyhow::{Context as _, Result, bail};
 use super::eval::EvalArgs;
 use super::sample::{SampleArgs, StartArg};
 use super::signals::StopSignals;
-use super::train::gaussian::{standardised_test_images, train_intensities};
 use super::{WindowArgs, default_threads, load_dataset};
 use crate::images::chain_grid;
 use crate::io::ModelFile;
 use crate::model::Threads;
-use crate::model::ais::{AisConfig, BetaSchedule};
 use crate::model::eval::EvalError;
-use crate::model::gaussian::{
-    GaussianChains, MAX_EXACT_HIDDEN, Standardisation, average_log_likelihood, exact_log_z, gaussian_ais_log_z,
-    reconstruction_error,
-};
+use crate::model::gaussian::{GaussianChains, Standardisation, reconstruction_error};
+use crate::quality::{EvaluationSettings, evaluate_gaussian, standardised_images};
 
 pub(super) fn eval_gaussian(args: &EvalArgs, window: &WindowArgs, file: &ModelFile) -> Result<ExitCode> {
     let Some((model, standardisation)) = file.gaussian_model() else {
@@ -38,52 +34,40 @@ pub(super) fn eval_gaussian(args: &EvalArgs, window: &WindowArgs, file: &ModelFi
     if dataset.pixels_per_image() != nv {
         bail!("the model has {nv} visible units but the dataset's images have {} pixels", dataset.pixels_per_image());
     }
-    if args.images == 0 {
-        bail!("--images must be at least 1");
-    }
-    let threads = Threads(default_threads(window.threads));
+    let settings = EvaluationSettings {
+        runs: args.runs,
+        betas: args.betas,
+        images: args.images,
+        seed: args.seed,
+        threads: default_threads(window.threads),
+        raise_images: 0,
+        raise_runs: args.raise_runs,
+    };
     let started = Instant::now();
     let signals = StopSignals::install().context("cannot catch Ctrl+C and termination signals")?;
-    let (log_z, how) = if model.n_hidden() <= MAX_EXACT_HIDDEN {
-        (exact_log_z(&model, threads)?, "exact, by enumerating the hidden layer".to_owned())
-    } else {
-        let schedule = match args.betas {
-            Some(n) => BetaSchedule::uniform(n)?,
-            None => BetaSchedule::salakhutdinov_murray(),
-        };
-        crate::limits::check_ais(args.runs, schedule.len(), nv, model.n_hidden())?;
-        let config = AisConfig { runs: args.runs, schedule, seed: args.seed, threads };
-        let bar = indicatif::ProgressBar::new(1000);
-        let result = gaussian_ais_log_z(&model, &config, &mut |fraction| {
-            bar.set_position((fraction * 1000.0) as u64);
+    let bar = indicatif::ProgressBar::new(1000);
+    let result =
+        evaluate_gaussian(&model, standardisation, &dataset, file.metadata.epochs_trained, &settings, &mut |f| {
+            bar.set_position((f * 1000.0) as u64);
             signals.received().is_none()
         });
-        bar.finish_and_clear();
-        let ais = match result {
-            Err(EvalError::Cancelled) => {
-                let _ = writeln!(std::io::stderr(), "rbm-lab: evaluation cancelled; nothing was measured");
-                return Ok(ExitCode::from(130));
-            }
-            other => other?,
-        };
-        let how = format!(
-            "AIS, {} runs, {} inverse temperatures, ±3σ interval [{:.4}, {:.4}]",
-            ais.runs, ais.betas, ais.log_z_low, ais.log_z_high
-        );
-        (ais.log_z, how)
+    bar.finish_and_clear();
+    let e = match result {
+        Err(EvalError::Cancelled) => {
+            let _ = writeln!(std::io::stderr(), "rbm-lab: evaluation cancelled; nothing was measured");
+            return Ok(ExitCode::from(130));
+        }
+        other => other?,
     };
-    let test = standardised_test_images(&dataset, standardisation, args.images);
-    let test_rows = test.len() / nv;
-    if test_rows == 0 {
-        bail!("the test set has no images to evaluate");
-    }
-    let mut train = train_intensities(&dataset);
-    let train_rows = (train.len() / nv).min(args.images);
-    train.truncate(train_rows * nv);
-    standardisation.apply(&mut train);
-    let jacobian = standardisation.log_jacobian();
-    let test_ll = average_log_likelihood(&model, &test, test_rows, log_z, threads)?;
-    let train_ll = average_log_likelihood(&model, &train, train_rows, log_z, threads)?;
+    let Some(density) = e.gaussian else { bail!("the evaluation of a Gaussian model gave no densities") };
+    let how = if e.exact {
+        "exact, by enumerating the hidden layer".to_owned()
+    } else {
+        format!(
+            "AIS, {} runs, {} inverse temperatures, ±3σ interval [{:.4}, {:.4}]",
+            e.runs, e.betas, e.log_z_low, e.log_z_high
+        )
+    };
     println!(
         "model {} (Gaussian–Bernoulli {}x{}, {:.2} epochs on {})",
         args.model.display(),
@@ -92,21 +76,23 @@ pub(super) fn eval_gaussian(args: &EvalArgs, window: &WindowArgs, file: &ModelFi
         file.metadata.epochs_trained,
         file.metadata.dataset
     );
-    println!("log Z = {log_z:.4} ({how}; standardised units)");
+    println!("log Z = {:.4} ({how}; standardised units)", e.log_z);
     println!(
-        "test  log-density: {:.2} nats on [0, 1] intensities ({:.2} on the standardised data)  ({test_rows} test images)",
-        test_ll + jacobian,
-        test_ll
+        "test  log-density: {:.2} nats on [0, 1] intensities ({:.2} on the standardised data)  ({} test images)",
+        e.test_log_likelihood, density.test_standardised, e.images
     );
     println!(
-        "train log-density: {:.2} nats on [0, 1] intensities ({:.2} on the standardised data)  ({train_rows} training \
+        "train log-density: {:.2} nats on [0, 1] intensities ({:.2} on the standardised data)  ({} training \
          images)",
-        train_ll + jacobian,
-        train_ll
+        e.train_log_likelihood,
+        density.train_standardised,
+        args.images.min(dataset.train.count)
     );
+    let threads = Threads(settings.threads);
+    let test = standardised_images(&dataset.test, standardisation, e.images);
     println!(
         "test reconstruction error: {:.4} (mean squared, standardised units)",
-        reconstruction_error(&model, &test, test_rows, threads)
+        reconstruction_error(&model, &test, e.images, threads)
     );
     println!(
         "(densities of real-valued images, not comparable with binary models' log-likelihoods of binarised images)"

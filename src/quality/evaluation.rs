@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use super::BINARISATION_SEED;
+use super::gaussian::GaussianDensity;
 use crate::data::{Dataset, ImageSet};
 use crate::limits::MAX_THREADS;
 use crate::model::ais::{AisConfig, BetaSchedule, ais_log_z, base_rate_visible_bias};
@@ -70,6 +71,16 @@ impl EvaluationSettings {
     }
 }
 
+impl EvaluationSettings {
+    /// The AIS schedule asked for: `betas` uniform ones, or the paper's.
+    pub fn schedule(&self) -> Result<BetaSchedule, EvalError> {
+        Ok(match self.betas {
+            Some(n) => BetaSchedule::uniform(n)?,
+            None => BetaSchedule::salakhutdinov_murray(),
+        })
+    }
+}
+
 impl Default for EvaluationSettings {
     fn default() -> Self {
         Self {
@@ -105,6 +116,10 @@ pub struct Evaluation {
     pub seconds: f64,
     /// RAISE's lower bound on some test images, when asked for.
     pub raise: Option<RaiseEstimate>,
+    /// Present for a Gaussian–Bernoulli model: `test_log_likelihood` and `train_log_likelihood`
+    /// are then log densities of the [0, 1] intensities, not comparable with a binary model's
+    /// log-likelihoods of binarised images; here are the same on the standardised data.
+    pub gaussian: Option<GaussianDensity>,
 }
 
 /// Reverse runs per image of RAISE unless asked otherwise (Burda et al. use 10 or more).
@@ -117,6 +132,11 @@ impl Evaluation {
             self.test_log_likelihood - (self.log_z_high - self.log_z),
             self.test_log_likelihood + (self.log_z - self.log_z_low),
         )
+    }
+
+    /// The figures are log densities of a Gaussian model's real-valued images.
+    pub fn is_density(&self) -> bool {
+        self.gaussian.is_some()
     }
 }
 
@@ -137,27 +157,10 @@ pub fn evaluate(
     crate::model::SubnormalMode::configured().apply_here();
     let (n_visible, n_hidden) = (rbm.n_visible(), rbm.n_hidden());
     settings.validate_for(n_visible, n_hidden)?;
-    if dataset.pixels_per_image() != n_visible {
-        return Err(EvalError::Shape {
-            what: "each of the dataset's images",
-            expected: n_visible,
-            got: dataset.pixels_per_image(),
-        });
-    }
-    let test_rows = settings.images.min(dataset.test.count);
-    if test_rows == 0 {
-        return Err(EvalError::EmptySet { set: "test" });
-    }
-    let train_rows = settings.images.min(dataset.train.count);
-    if train_rows == 0 {
-        return Err(EvalError::EmptySet { set: "training" });
-    }
+    let (test_rows, train_rows) = rows_to_evaluate(dataset, n_visible, settings.images)?;
     let threads = Threads(settings.threads);
     let smaller = n_visible.min(n_hidden);
-    let schedule = match settings.betas {
-        Some(n) => BetaSchedule::uniform(n)?,
-        None => BetaSchedule::salakhutdinov_murray(),
-    };
+    let schedule = settings.schedule()?;
     let base = base_rate_visible_bias(&dataset.train_pixel_means());
     // Progress shares by work: AIS's runs, then RAISE's.
     let raise_rows = settings.raise_images.min(test_rows);
@@ -211,7 +214,37 @@ pub fn evaluate(
         betas,
         seconds: started.elapsed().as_secs_f64(),
         raise,
+        gaussian: None,
     })
+}
+
+/// The test images and the training subset an evaluation of a model with `n_visible` visible units
+/// averages over: `images` of each, or all a set holds if fewer.
+///
+/// # Errors
+/// [`EvalError::Shape`] when the dataset's images do not have `n_visible` pixels,
+/// [`EvalError::EmptySet`] when a set has no images.
+pub(super) fn rows_to_evaluate(
+    dataset: &Dataset,
+    n_visible: usize,
+    images: usize,
+) -> Result<(usize, usize), EvalError> {
+    if dataset.pixels_per_image() != n_visible {
+        return Err(EvalError::Shape {
+            what: "each of the dataset's images",
+            expected: n_visible,
+            got: dataset.pixels_per_image(),
+        });
+    }
+    let test_rows = images.min(dataset.test.count);
+    if test_rows == 0 {
+        return Err(EvalError::EmptySet { set: "test" });
+    }
+    let train_rows = images.min(dataset.train.count);
+    if train_rows == 0 {
+        return Err(EvalError::EmptySet { set: "training" });
+    }
+    Ok((test_rows, train_rows))
 }
 
 /// Mixed into the seed of RAISE's runs, so that they draw other numbers than AIS's.

@@ -9,9 +9,11 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, Sender};
 
 use super::evaluation::{Evaluation, EvaluationSettings, evaluate};
+use super::gaussian::evaluate_gaussian;
 use crate::data::Dataset;
 use crate::model::Rbm;
 use crate::model::eval::EvalError;
+use crate::model::gaussian::{GaussianRbm, Standardisation};
 
 /// What a job's thread says: progress (a fraction), then one final event.
 #[derive(Clone, Debug, PartialEq)]
@@ -82,6 +84,22 @@ impl Job<Evaluation> {
         wake: Option<Arc<dyn Fn() + Send + Sync>>,
     ) -> std::io::Result<Self> {
         Self::spawn(Box::new(move |progress| evaluate(&rbm, &dataset, epoch, &settings, progress)), wake)
+    }
+
+    /// Starts evaluating the Gaussian `model` (a copy), whose data is standardised with
+    /// `standardisation`, at `epoch` (see [`evaluate_gaussian`]); `wake` is called after each event.
+    pub fn start_gaussian(
+        model: GaussianRbm,
+        standardisation: Standardisation,
+        dataset: Arc<Dataset>,
+        epoch: f64,
+        settings: EvaluationSettings,
+        wake: Option<Arc<dyn Fn() + Send + Sync>>,
+    ) -> std::io::Result<Self> {
+        let work = move |progress: &mut dyn FnMut(f64) -> bool| {
+            evaluate_gaussian(&model, &standardisation, &dataset, epoch, &settings, progress)
+        };
+        Self::spawn(Box::new(work), wake)
     }
 
     /// Runs `work` on its own thread as an evaluation. A panic in it ends the job with

@@ -1,7 +1,8 @@
 //! How good the model is, in nats: the cheap monitors the trainer computes as it goes (`monitors`:
 //! plain values and functions, no threads), the full evaluation (`evaluation`: AIS estimate of
 //! log Z, then the average log-likelihood of the binarised test images and of a training subset of
-//! the same size), and the job that runs an evaluation on its own thread (`job`: cancellation,
+//! the same size; `gaussian`: the same for a Gaussian–Bernoulli model, as log densities of the
+//! real-valued images), and the job that runs an evaluation on its own thread (`job`: cancellation,
 //! progress and result events), and the linear probe as a monitor (`probe_monitor`: a classifier on
 //! p(h|v) against one on the raw pixels, on a job of its own).
 //!
@@ -10,11 +11,13 @@
 //! model fitted to the training pixel marginals; 100 runs, ~14,500 inverse temperatures.
 
 mod evaluation;
+mod gaussian;
 mod job;
 mod monitors;
 mod probe_monitor;
 
 pub use evaluation::{DEFAULT_RAISE_RUNS, EXACT_LIMIT, Evaluation, EvaluationSettings, evaluate};
+pub use gaussian::{GaussianDensity, evaluate_gaussian, standardised_images};
 pub use job::{EvaluationEvent, EvaluationJob, EvaluationWork, Job, JobEvent, JobStop, JobWork, ThreadEnded};
 pub use monitors::{Histogram, MONITOR_VALUES, MonitorData, MonitorPoint, update_ratio};
 pub use probe_monitor::{PixelBaseline, ProbeJob, ProbeMeasurement, ProbeSettings, measure_probe};

@@ -120,6 +120,9 @@ pub struct ModelSnapshot {
     /// The model has Gaussian visible units (W, b and c are its; its variances are not here): the
     /// evaluations made for binary models do not apply to it.
     pub gaussian: bool,
+    /// A Gaussian model's log variances and the standardisation of its data (present exactly when
+    /// `gaussian` is true): with W, b and c, the model its evaluation measures.
+    pub gaussian_visibles: Option<crate::io::GaussianVisibles>,
     pub epoch_position: f64,
     /// Counts snapshots, so that views can tell a new one from the last.
     pub version: u64,
@@ -137,6 +140,37 @@ impl ModelSnapshot {
             self.hidden_bias.clone(),
         )
     }
+
+    /// The Gaussian–Bernoulli model of these parameters (a copy) and the standardisation of its
+    /// data; `None` for a binary model.
+    ///
+    /// # Errors
+    /// [`SnapshotModelError`] when the parameters do not fit together, or a Gaussian snapshot
+    /// lacks its variances.
+    pub fn gaussian_model(
+        &self,
+    ) -> Option<Result<(crate::model::GaussianRbm, crate::model::gaussian::Standardisation), SnapshotModelError>> {
+        if !self.gaussian {
+            return None;
+        }
+        let Some(visibles) = &self.gaussian_visibles else { return Some(Err(SnapshotModelError::NoVariances)) };
+        let model = self
+            .rbm()
+            .map_err(SnapshotModelError::from)
+            .and_then(|rbm| Ok(crate::model::GaussianRbm::from_parts(rbm, visibles.log_variance.clone())?));
+        Some(model.map(|model| (model, visibles.standardisation.clone())))
+    }
+}
+
+/// Why a snapshot's parameters do not make a model.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotModelError {
+    #[error("the Gaussian model's variances did not come with its weights")]
+    NoVariances,
+    #[error(transparent)]
+    Shape(#[from] crate::model::ShapeError),
+    #[error(transparent)]
+    Gaussian(#[from] crate::model::gaussian::GaussianError),
 }
 
 /// The Gibbs chains at one moment.

@@ -12,7 +12,7 @@ use super::outbox::{Outbox, Throughput};
 use super::run::{BatchOutcome, Continuation, TrainingRun};
 use super::{Command, Diagnostics, Mailboxes, ModelSnapshot, Progress, TrainerError, TrainerOptions, Update};
 use crate::data::Dataset;
-use crate::io::ModelFile;
+use crate::io::{GaussianVisibles, ModelFile};
 use crate::model::{ConfigError, MathPool, Threads, TrainingConfig};
 use crate::quality::{Histogram, MonitorData, update_ratio};
 
@@ -365,6 +365,10 @@ impl Worker {
                 hidden_bias: rbm.hidden_bias().to_vec(),
                 labels: self.run.labels().cloned(),
                 gaussian: self.run.gaussian().is_some(),
+                gaussian_visibles: self.run.gaussian().map(|(model, standardisation)| GaussianVisibles {
+                    log_variance: model.log_variance().to_vec(),
+                    standardisation: standardisation.clone(),
+                }),
                 epoch_position: self.run.epoch_position(),
                 version: self.snapshot_version,
             }));

@@ -67,6 +67,7 @@ pub fn snapshot(version: u64) -> ModelSnapshot {
     ModelSnapshot {
         labels: None,
         gaussian: false,
+        gaussian_visibles: None,
         n_visible: nv,
         n_hidden: nh,
         image_rows: 28,

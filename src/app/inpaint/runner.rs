@@ -394,6 +394,7 @@ mod tests {
             version,
             labels: None,
             gaussian: false,
+            gaussian_visibles: None,
         })
     }
 

@@ -26,6 +26,8 @@ pub struct RunSeries {
     pub name: String,
     pub color: Color32,
     pub points: Vec<PlotPoint>,
+    /// The run's model has Gaussian visibles: its log-likelihood points are log densities.
+    pub density: bool,
 }
 
 /// The colour of the run keyed `id`: egui_plot's automatic hues from the fourth on (the loss
@@ -137,7 +139,12 @@ impl RunHistory {
         self.earlier
             .iter()
             .filter(|e| e.run.shown)
-            .map(|e| RunSeries { name: e.run.name.clone(), color: run_color(e.id), points: points(&e.run) })
+            .map(|e| RunSeries {
+                name: e.run.name.clone(),
+                color: run_color(e.id),
+                points: points(&e.run),
+                density: e.run.first.spec.visible == crate::model::VisibleType::Gaussian,
+            })
             .collect()
     }
 }

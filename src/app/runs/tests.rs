@@ -38,6 +38,7 @@ fn snapshot(n_hidden: usize, rows: usize, cols: usize) -> ModelSnapshot {
         version: 1,
         labels: None,
         gaussian: false,
+        gaussian_visibles: None,
     }
 }
 

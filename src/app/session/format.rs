@@ -11,14 +11,14 @@ use serde::{Deserialize, Serialize};
 use super::{SESSION_KEY, SESSION_VERSION, SessionError};
 use crate::app::Tab;
 use crate::app::loss_plot::{MAX_BATCH_POINTS, MAX_EPOCH_MEANS, MAX_MARKERS};
-use crate::app::quality_view::MAX_MONITOR_POINTS;
+use crate::app::quality::MAX_MONITOR_POINTS;
 use crate::app::runs::KeptRuns;
 use crate::data::Dataset;
 use crate::io::{ModelFile, labelled_model_from_bytes, metadata_entry};
 use crate::limits::{MAX_GIBBS_CHAINS, MAX_MARKER_LABEL_CHARS, MAX_SESSION_EVALUATIONS};
 use crate::model::raise::RaiseEstimate;
 use crate::model::{ModelSpec, TrainingConfig, VisibleSampling};
-use crate::quality::{Evaluation, MonitorPoint};
+use crate::quality::{Evaluation, GaussianDensity, MonitorPoint};
 use crate::trainer::ChainStart;
 
 /// Where the window trained.
@@ -191,12 +191,27 @@ pub struct SavedEvaluation {
     /// RAISE's bound, when the evaluation had one (absent in sessions written before it existed).
     #[serde(default)]
     pub raise: Option<SavedRaise>,
+    /// A Gaussian model's standardised densities: the evaluation's figures are log densities
+    /// (absent for binary models, and in sessions written before Gaussian models were evaluated).
+    #[serde(default)]
+    pub gaussian: Option<SavedGaussianDensity>,
 }
 
 convert_both_ways!(SavedEvaluation <-> Evaluation {
     epoch, n_hidden, log_z, log_z_low, log_z_high, exact, test_log_likelihood, train_log_likelihood, images, runs,
-    betas, seconds; raise
+    betas, seconds; raise, gaussian
 });
+
+/// One [`GaussianDensity`], in the session's own layout.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct SavedGaussianDensity {
+    #[serde(with = "any_f64")]
+    pub test_standardised: f64,
+    #[serde(with = "any_f64")]
+    pub train_standardised: f64,
+}
+
+convert_both_ways!(SavedGaussianDensity <-> GaussianDensity { test_standardised, train_standardised });
 
 /// One [`RaiseEstimate`], in the session's own layout.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
@@ -227,8 +242,9 @@ macro_rules! bitwise_eq {
 }
 bitwise_eq!(SavedMonitor: epoch, pseudo_likelihood, free_energy_gap, reconstruction_mse, update_ratio;);
 bitwise_eq!(SavedEvaluation: epoch, log_z, log_z_low, log_z_high, test_log_likelihood, train_log_likelihood, seconds;
-    n_hidden, exact, images, runs, betas, raise);
+    n_hidden, exact, images, runs, betas, raise, gaussian);
 bitwise_eq!(SavedRaise: bound, low, high, log_z_estimate; images, runs);
+bitwise_eq!(SavedGaussianDensity: test_standardised, train_standardised;);
 
 /// The Gibbs chain panel's settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

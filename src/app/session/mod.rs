@@ -44,8 +44,8 @@ use crate::io::ModelFileError;
 
 pub use dates::{describe_age, utc_minutes, utc_stamp};
 pub use format::{
-    Bounded, ChainSettings, DatasetSource, SavedEvaluation, SavedLoss, SavedMarker, SavedMonitor, SavedRaise, SavedTab,
-    Session, SessionSettings, SessionState, decode_session, encode_session,
+    Bounded, ChainSettings, DatasetSource, SavedEvaluation, SavedGaussianDensity, SavedLoss, SavedMarker, SavedMonitor,
+    SavedRaise, SavedTab, Session, SessionSettings, SessionState, decode_session, encode_session,
 };
 pub use keeper::{Offer, SessionKeeper, SessionOptions, for_window, will_offer};
 pub use saving::AutosaveClock;

@@ -35,16 +35,6 @@ pub(crate) fn train_intensities(dataset: &Dataset) -> Vec<f32> {
     data
 }
 
-/// The first `count` test images (or all), standardised.
-pub(crate) fn standardised_test_images(dataset: &Dataset, standardisation: &Standardisation, count: usize) -> Vec<f32> {
-    let nv = dataset.pixels_per_image();
-    let count = count.min(dataset.test.count);
-    let mut data = vec![0.0; count * nv];
-    data.chunks_exact_mut(nv).enumerate().for_each(|(i, row)| dataset.test_image_f32(i, row));
-    standardisation.apply(&mut data);
-    data
-}
-
 pub(super) fn run_train_gaussian(args: &TrainArgs, window: &WindowArgs) -> Result<ExitCode> {
     if args.resume.is_some() {
         bail!("Gaussian–Bernoulli runs do not resume (their files hold no training state); train anew");
