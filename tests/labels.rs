@@ -186,7 +186,7 @@ fn train_labels_eval_and_sample_class_through_the_binary() {
 #[test]
 fn the_trainer_resets_to_label_units_and_clamps_its_chains() {
     use rbm_lab::model::ConfigError;
-    use rbm_lab::trainer::{ChainCommand, Command, TrainerError, TrainerHandle, TrainerOptions, Update};
+    use rbm_lab::trainer::{ChainClamp, ChainCommand, Command, TrainerError, TrainerHandle, TrainerOptions, Update};
     use std::time::{Duration, Instant};
 
     let options = TrainerOptions {
@@ -220,7 +220,7 @@ fn the_trainer_resets_to_label_units_and_clamps_its_chains() {
             matches!(u, Update::Error(TrainerError::SettingsRefused(ConfigError::Labels(m))) if m.contains("momentum"))
         })
     });
-    trainer.send(Command::Chains(ChainCommand::SetClass(Some(7))));
+    trainer.send(Command::Chains(ChainCommand::SetClass(ChainClamp::Class(7))));
     for _ in 0..3 {
         trainer.send(Command::Chains(ChainCommand::Step));
     }

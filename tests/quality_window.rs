@@ -9,7 +9,7 @@ use std::sync::Arc;
 use egui_kittest::kittest::Queryable;
 use rbm_lab::app::Tab;
 use rbm_lab::model::GradientMethod;
-use rbm_lab::trainer::{ChainSnapshot, ChainStart, Progress, Update};
+use rbm_lab::trainer::{ChainClamp, ChainSnapshot, ChainStart, Progress, Update};
 
 use played::{HIDDEN, feed, lab, mnist, progress, snapshot, step_until};
 
@@ -138,6 +138,8 @@ fn the_chains_show_class_counts_that_sum_to_the_chain_count() {
         running: false,
         steps_per_second: 10.0,
         start: ChainStart::TestDigits,
+        clamp: ChainClamp::Free,
+        label_classes: 0,
     }));
     harness.run_steps(3);
     let app = harness.state();
