@@ -162,6 +162,18 @@ fn train_labels_eval_and_sample_class_through_the_binary() {
     assert!(text(&sample).contains("label clamped to class 7"), "{}", text(&sample));
     assert!(std::fs::metadata(&png).map(|m| m.len() > 100).unwrap_or(false), "no PNG written");
 
+    // Every class: two chains of each, one row of samples per class (tiles of 28 + 1 px gap).
+    let all = run_binary(
+        dir.path(),
+        &["sample", model_arg, "--class", "all", "--count", "2", "--steps", "20", "--out", png_arg],
+    );
+    assert!(all.status.success(), "{}", text(&all));
+    assert!(text(&all).contains("2 chains of each of 10 classes after 20 Gibbs steps, one row per class"), "{}", text(&all));
+    assert_eq!(image::image_dimensions(&png).expect("a PNG"), (2 * 29 + 1, 10 * 29 + 1));
+    let neither = run_binary(dir.path(), &["sample", model_arg, "--class", "seven", "--out", png_arg]);
+    assert!(!neither.status.success());
+    assert!(text(&neither).contains("`seven` is neither a class number nor `all`"), "{}", text(&neither));
+
     let no_class = run_binary(dir.path(), &["sample", model_arg, "--class", "10", "--out", png_arg]);
     assert!(!no_class.status.success());
     let message = String::from_utf8_lossy(&no_class.stderr).into_owned();
