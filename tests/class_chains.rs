@@ -4,18 +4,21 @@
 //! images are named by the dataset too.
 
 mod common;
+mod played;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use egui_kittest::Harness;
+use played::step_until;
+
 use egui::accesskit::Role;
+use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use rbm_lab::app::RbmLabApp;
 use rbm_lab::app::chains::ChainView;
 use rbm_lab::data::Dataset;
 use rbm_lab::data::known::FASHION_MNIST_CLASSES;
-use rbm_lab::model::{ModelSpec, TrainingConfig, VisibleSampling};
+use rbm_lab::model::ModelSpec;
 use rbm_lab::trainer::{ChainClamp, TrainerOptions};
 
 /// MNIST images under Fashion-MNIST's name: the names of the classes come from the dataset's name.
@@ -28,14 +31,7 @@ fn fashion_named() -> Arc<Dataset> {
 fn labelled_lab(chains: usize) -> Harness<'static, RbmLabApp> {
     let options = TrainerOptions {
         spec: ModelSpec { n_hidden: 16, seed: 3, label_classes: 10, ..ModelSpec::default() },
-        config: TrainingConfig {
-            learning_rate: 0.05,
-            k: 1,
-            batch_size: 50,
-            sampling: VisibleSampling::Bernoulli,
-            binarize_data: true,
-            ..TrainingConfig::default()
-        },
+        config: common::labelled_config(),
         start_running: false,
         chains_running: false,
         chain_count: chains,
@@ -56,15 +52,6 @@ fn click_combo(harness: &Harness<'static, RbmLabApp>, value: &str) {
 
 fn combo_values(harness: &Harness<'static, RbmLabApp>) -> Vec<String> {
     harness.get_all_by_role(Role::ComboBox).filter_map(|node| node.value()).collect()
-}
-
-fn step_until(harness: &mut Harness<'static, RbmLabApp>, what: &str, done: impl Fn(&RbmLabApp) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !done(harness.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        harness.step();
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 #[test]
@@ -90,8 +77,7 @@ fn one_per_class_shows_a_column_under_each_class_name() {
         harness.get_by_label(name);
     }
     // The names stand left to right in class order, above the picture's columns.
-    let lefts: Vec<f32> =
-        FASHION_MNIST_CLASSES.iter().map(|name| harness.get_by_label(name).rect().min.x).collect();
+    let lefts: Vec<f32> = FASHION_MNIST_CLASSES.iter().map(|name| harness.get_by_label(name).rect().min.x).collect();
     assert!(lefts.windows(2).all(|pair| pair[0] < pair[1]), "{lefts:?}");
     // Twenty chains of ten classes: two pairs of rows (start, now) of ten columns, chain i in
     // column i mod 10.

@@ -10,19 +10,10 @@ use std::process::{Command, Output, Stdio};
 
 use rbm_lab::io::{ModelFile, ModelFileError, labelled_model_from_bytes, model_from_bytes, model_to_bytes, save_model};
 use rbm_lab::model::labels::accuracy_of;
-use rbm_lab::model::{GradientMethod, MathPool, ModelSpec, Threads, TrainingConfig, VisibleSampling};
+use rbm_lab::model::{GradientMethod, MathPool, ModelSpec, Threads, TrainingConfig};
 use rbm_lab::trainer::{BatchOutcome, TrainingRun};
 
-fn labelled_config() -> TrainingConfig {
-    TrainingConfig {
-        learning_rate: 0.05,
-        k: 1,
-        batch_size: 50,
-        sampling: VisibleSampling::Bernoulli,
-        binarize_data: true,
-        ..TrainingConfig::default()
-    }
-}
+use common::labelled_config;
 
 /// A run of a 784x`hidden` model with 10 label units on 2,000 MNIST images, after `batches` batches.
 fn trained_run(hidden: usize, batches: usize, threads: usize, method: GradientMethod) -> TrainingRun {
@@ -168,7 +159,11 @@ fn train_labels_eval_and_sample_class_through_the_binary() {
         &["sample", model_arg, "--class", "all", "--count", "2", "--steps", "20", "--out", png_arg],
     );
     assert!(all.status.success(), "{}", text(&all));
-    assert!(text(&all).contains("2 chains of each of 10 classes after 20 Gibbs steps, one row per class"), "{}", text(&all));
+    assert!(
+        text(&all).contains("2 chains of each of 10 classes after 20 Gibbs steps, one row per class"),
+        "{}",
+        text(&all)
+    );
     assert_eq!(image::image_dimensions(&png).expect("a PNG"), (2 * 29 + 1, 10 * 29 + 1));
     let neither = run_binary(dir.path(), &["sample", model_arg, "--class", "seven", "--out", png_arg]);
     assert!(!neither.status.success());

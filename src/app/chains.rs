@@ -408,7 +408,8 @@ impl ChainView {
             "Each chain's p(v|h) classified by the linear probe on raw pixels trained in the Quality tab: a chain \
              counts when the probe reads its sample as the class its label is clamped to",
         );
-        let bar = |class: usize, n: usize| Bar::new(class as f64, n as f64).width(0.7).name(class_name(&self.dataset, class));
+        let bar =
+            |class: usize, n: usize| Bar::new(class as f64, n as f64).width(0.7).name(class_name(&self.dataset, class));
         let totals = drawn.iter().enumerate().map(|(class, &(_, total))| bar(class, total));
         let seen = drawn.iter().enumerate().map(|(class, &(seen, _))| bar(class, seen));
         let charts = vec![
