@@ -140,8 +140,22 @@ pub const CHAINS_PER_ROW: usize = 10;
 /// Pairs of rows for up to ten chains each: where each chain started, and below it where it is now
 /// (the layout of the tutorial's final figure). Both inputs are `count` images of `rows x cols`.
 pub fn chain_grid(start: &[f32], current: &[f32], count: usize, rows: usize, cols: usize) -> GrayImage {
+    chain_grid_in_columns(start, current, count, count.clamp(1, CHAINS_PER_ROW), rows, cols)
+}
+
+/// [`chain_grid`] with `per_row` chains in each pair of rows (at least 1): chain i in column
+/// i mod `per_row`, which puts the chains of one class in one column when chain i draws class
+/// i mod `per_row`.
+pub fn chain_grid_in_columns(
+    start: &[f32],
+    current: &[f32],
+    count: usize,
+    per_row: usize,
+    rows: usize,
+    cols: usize,
+) -> GrayImage {
     let pixels = rows * cols;
-    let per_row = count.clamp(1, CHAINS_PER_ROW);
+    let per_row = per_row.max(1);
     let groups = count.div_ceil(per_row);
     let mut tiles = Vec::with_capacity(2 * groups * per_row * pixels);
     for group in 0..groups {

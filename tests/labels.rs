@@ -10,19 +10,10 @@ use std::process::{Command, Output, Stdio};
 
 use rbm_lab::io::{ModelFile, ModelFileError, labelled_model_from_bytes, model_from_bytes, model_to_bytes, save_model};
 use rbm_lab::model::labels::accuracy_of;
-use rbm_lab::model::{GradientMethod, MathPool, ModelSpec, Threads, TrainingConfig, VisibleSampling};
+use rbm_lab::model::{GradientMethod, MathPool, ModelSpec, Threads, TrainingConfig};
 use rbm_lab::trainer::{BatchOutcome, TrainingRun};
 
-fn labelled_config() -> TrainingConfig {
-    TrainingConfig {
-        learning_rate: 0.05,
-        k: 1,
-        batch_size: 50,
-        sampling: VisibleSampling::Bernoulli,
-        binarize_data: true,
-        ..TrainingConfig::default()
-    }
-}
+use common::labelled_config;
 
 /// A run of a 784x`hidden` model with 10 label units on 2,000 MNIST images, after `batches` batches.
 fn trained_run(hidden: usize, batches: usize, threads: usize, method: GradientMethod) -> TrainingRun {
@@ -162,6 +153,22 @@ fn train_labels_eval_and_sample_class_through_the_binary() {
     assert!(text(&sample).contains("label clamped to class 7"), "{}", text(&sample));
     assert!(std::fs::metadata(&png).map(|m| m.len() > 100).unwrap_or(false), "no PNG written");
 
+    // Every class: two chains of each, one row of samples per class (tiles of 28 + 1 px gap).
+    let all = run_binary(
+        dir.path(),
+        &["sample", model_arg, "--class", "all", "--count", "2", "--steps", "20", "--out", png_arg],
+    );
+    assert!(all.status.success(), "{}", text(&all));
+    assert!(
+        text(&all).contains("2 chains of each of 10 classes after 20 Gibbs steps, one row per class"),
+        "{}",
+        text(&all)
+    );
+    assert_eq!(image::image_dimensions(&png).expect("a PNG"), (2 * 29 + 1, 10 * 29 + 1));
+    let neither = run_binary(dir.path(), &["sample", model_arg, "--class", "seven", "--out", png_arg]);
+    assert!(!neither.status.success());
+    assert!(text(&neither).contains("`seven` is neither a class number nor `all`"), "{}", text(&neither));
+
     let no_class = run_binary(dir.path(), &["sample", model_arg, "--class", "10", "--out", png_arg]);
     assert!(!no_class.status.success());
     let message = String::from_utf8_lossy(&no_class.stderr).into_owned();
@@ -186,7 +193,7 @@ fn train_labels_eval_and_sample_class_through_the_binary() {
 #[test]
 fn the_trainer_resets_to_label_units_and_clamps_its_chains() {
     use rbm_lab::model::ConfigError;
-    use rbm_lab::trainer::{ChainCommand, Command, TrainerError, TrainerHandle, TrainerOptions, Update};
+    use rbm_lab::trainer::{ChainClamp, ChainCommand, Command, TrainerError, TrainerHandle, TrainerOptions, Update};
     use std::time::{Duration, Instant};
 
     let options = TrainerOptions {
@@ -220,7 +227,7 @@ fn the_trainer_resets_to_label_units_and_clamps_its_chains() {
             matches!(u, Update::Error(TrainerError::SettingsRefused(ConfigError::Labels(m))) if m.contains("momentum"))
         })
     });
-    trainer.send(Command::Chains(ChainCommand::SetClass(Some(7))));
+    trainer.send(Command::Chains(ChainCommand::SetClass(ChainClamp::Class(7))));
     for _ in 0..3 {
         trainer.send(Command::Chains(ChainCommand::Step));
     }

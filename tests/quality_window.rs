@@ -12,7 +12,7 @@ use rbm_lab::io::GaussianVisibles;
 use rbm_lab::model::GradientMethod;
 use rbm_lab::model::gaussian::Standardisation;
 use rbm_lab::quality::{Evaluation, EvaluationSettings, evaluate_gaussian};
-use rbm_lab::trainer::{ChainSnapshot, ChainStart, ModelSnapshot, Progress, Update};
+use rbm_lab::trainer::{ChainClamp, ChainSnapshot, ChainStart, ModelSnapshot, Progress, Update};
 
 use played::{HIDDEN, feed, lab, mnist, progress, snapshot, step_until};
 
@@ -244,6 +244,8 @@ fn the_chains_show_class_counts_that_sum_to_the_chain_count() {
         running: false,
         steps_per_second: 10.0,
         start: ChainStart::TestDigits,
+        clamp: ChainClamp::Free,
+        label_classes: 0,
     }));
     harness.run_steps(3);
     let app = harness.state();

@@ -22,6 +22,7 @@ impl RbmLabApp {
                 self.controls.swap_history.push(progress.epoch_position(), &ladder, &progress.swap_rates);
                 self.quality.samples_seen = progress.samples_seen;
                 self.chains.label_classes = progress.spec.label_classes;
+                self.chains.dataset.clone_from(&progress.dataset);
                 self.loss.squared_error = progress.spec.visible == crate::model::VisibleType::Gaussian;
                 self.saves.progress(progress.samples_seen);
                 self.runs_progress(&progress);

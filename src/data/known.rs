@@ -22,6 +22,25 @@ pub const FASHION_MNIST_PACKAGE: &str = "dataset-fashion-mnist";
 pub const MNIST: &str = "MNIST";
 pub const FASHION_MNIST: &str = "Fashion-MNIST";
 
+/// Fashion-MNIST's class names, by label (Zalando's README of the dataset).
+pub const FASHION_MNIST_CLASSES: [&str; 10] =
+    ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+
+/// The name of class `class` of the dataset shown as `dataset_name`: Fashion-MNIST's clothing
+/// names, else the label's number (MNIST's labels are the digits themselves).
+pub fn class_name(dataset_name: &str, class: usize) -> String {
+    match FASHION_MNIST_CLASSES.get(class) {
+        Some(name) if dataset_name == FASHION_MNIST => (*name).to_string(),
+        _ => class.to_string(),
+    }
+}
+
+/// What the images of the dataset shown as `dataset_name` are, in a caption: "digits" for MNIST,
+/// "images" for any other dataset.
+pub fn image_noun(dataset_name: &str) -> &'static str {
+    if dataset_name == MNIST { "digits" } else { "images" }
+}
+
 /// What identifies a dataset's contents: its shape and a CRC-32 (IEEE) of its training pixels,
 /// training labels, test pixels and test labels, in that order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

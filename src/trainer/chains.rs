@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 
 use super::run::{Stream, TrainingRun, stream_rng};
-use super::{ChainCommand, ChainSnapshot, ChainStart, Mailboxes, TrainerOptions};
+use super::{ChainClamp, ChainCommand, ChainSnapshot, ChainStart, Mailboxes, TrainerOptions};
 use crate::model::gaussian::GaussianChains;
 use crate::model::labels::LabelledChains;
 use crate::model::{GibbsChains, Threads, VisibleSampling};
@@ -18,10 +18,10 @@ const MAX_CATCH_UP_STEPS: usize = 50;
 
 pub(super) struct DisplayChains {
     sampler: GibbsChains,
-    /// The chains of a model with label units (instead of `sampler`), and the class they are
-    /// clamped to (`None`: the label is sampled too).
+    /// The chains of a model with label units (instead of `sampler`), and the classes asked for
+    /// (`labelled` has the classes they are clamped to: free if the model lacks the class).
     labelled: Option<LabelledChains>,
-    class: Option<usize>,
+    clamp: ChainClamp,
     /// The chains of a Gaussian–Bernoulli model (instead of `sampler`), in standardised units, and
     /// the seed that restarts them.
     gaussian: Option<(GaussianChains, u64)>,
@@ -47,7 +47,7 @@ impl DisplayChains {
         let mut chains = Self {
             sampler: GibbsChains::new(Vec::new(), n_visible, n_hidden, 0),
             labelled: None,
-            class: None,
+            clamp: ChainClamp::Free,
             gaussian: None,
             running: options.chains_running,
             steps_per_second: options.chain_steps_per_second.max(0.1),
@@ -84,15 +84,15 @@ impl DisplayChains {
             ChainCommand::SetStepsPerSecond(_) => {}
             ChainCommand::SetRestartEvery(steps) => self.restart_every = steps,
             ChainCommand::SetSampling(sampling) => self.sampling = sampling,
-            ChainCommand::SetClass(class) => {
-                self.class = class;
+            ChainCommand::SetClass(clamp) => {
+                self.clamp = clamp;
                 self.reset(run);
             }
         }
         self.changed = true;
     }
 
-    /// New chains from the start images (test digits of `run`'s dataset, or noise drawn from the
+    /// New chains from the start images (test images of `run`'s dataset, or noise drawn from the
     /// seed's chain stream) for `run`'s current model.
     pub(super) fn reset(&mut self, run: &TrainingRun) {
         self.generation += 1;
@@ -105,8 +105,11 @@ impl DisplayChains {
         let seed = rng.random();
         // A class the model lacks (after a Reset or Load) lets the label be sampled instead.
         self.labelled = run.labels().and_then(|labels| {
-            let class = self.class.filter(|&c| labels.check_class(c).is_ok());
-            LabelledChains::new(start.clone(), nv, labels, class, seed).ok()
+            let clamp = match self.clamp {
+                ChainClamp::Class(class) if labels.check_class(class).is_err() => ChainClamp::Free,
+                clamp => clamp,
+            };
+            LabelledChains::new(start.clone(), nv, labels, clamp, seed).ok()
         });
         self.gaussian = run.gaussian().map(|(_, standardisation)| {
             let mut standardised = start.clone();
@@ -199,7 +202,74 @@ impl DisplayChains {
             running: self.running,
             steps_per_second: self.steps_per_second,
             start: self.start,
+            clamp: self.labelled.as_ref().map_or(ChainClamp::Free, LabelledChains::clamp),
+            label_classes: run.labels().map_or(0, |labels| labels.classes()),
         }));
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{Dataset, ImageArray};
+    use crate::model::{MathPool, ModelSpec, TrainingConfig};
+
+    /// A run of a model with label units of `classes` classes, on a few 4x4 images.
+    fn labelled_run(classes: usize) -> TrainingRun {
+        let count = 12;
+        let pixels = (0..count * 16).map(|i| ((i * 37) % 256) as u8).collect();
+        let images = ImageArray { count, rows: 4, cols: 4, pixels };
+        let labels = (0..count).map(|i| (i % classes) as u8).collect();
+        let dataset = Dataset::from_arrays("labelled", images, labels, None).expect("a dataset");
+        let spec = ModelSpec { n_hidden: 8, seed: 2, label_classes: classes, ..ModelSpec::default() };
+        TrainingRun::new(Arc::new(dataset), spec, TrainingConfig::default(), MathPool::new(1))
+    }
+
+    fn chain_labels(chains: &DisplayChains) -> Vec<u32> {
+        chains.labelled.as_ref().expect("labelled chains").labels().to_vec()
+    }
+
+    #[test]
+    fn one_chain_per_class_keeps_chain_i_on_class_i_mod_c_over_steps_and_restarts() {
+        let classes = 3;
+        let run = labelled_run(classes);
+        // Seven chains: the last column of classes is not full.
+        let options = TrainerOptions { chain_count: 7, chains_running: false, ..TrainerOptions::default() };
+        let mut chains = DisplayChains::new(&options, &run);
+        chains.handle(ChainCommand::SetRestartEvery(5), &run);
+        chains.handle(ChainCommand::SetClass(ChainClamp::EachClass), &run);
+        let each_class: Vec<u32> = (0..7).map(|i| (i % classes) as u32).collect();
+        for step in 0..12 {
+            assert_eq!(chain_labels(&chains), each_class, "after {step} steps");
+            chains.handle(ChainCommand::Step, &run);
+        }
+        let mailboxes = Mailboxes::default();
+        assert!(chains.publish_if_changed(&mailboxes, &run));
+        let snapshot = mailboxes.chains.take().expect("a snapshot");
+        assert_eq!((snapshot.clamp, snapshot.label_classes, snapshot.count), (ChainClamp::EachClass, classes, 7));
+
+        // Free again: the labels are sampled (with seven chains of three classes, some move).
+        chains.handle(ChainCommand::SetClass(ChainClamp::Free), &run);
+        let mut moved = false;
+        for _ in 0..12 {
+            chains.handle(ChainCommand::Step, &run);
+            moved |= chain_labels(&chains) != each_class;
+        }
+        assert!(moved, "free labels never moved");
+    }
+
+    #[test]
+    fn a_class_the_model_lacks_leaves_the_labels_free() {
+        let run = labelled_run(3);
+        let options = TrainerOptions { chain_count: 4, chains_running: false, ..TrainerOptions::default() };
+        let mut chains = DisplayChains::new(&options, &run);
+        chains.handle(ChainCommand::SetClass(ChainClamp::Class(5)), &run);
+        let mailboxes = Mailboxes::default();
+        chains.publish_if_changed(&mailboxes, &run);
+        assert_eq!(mailboxes.chains.take().expect("a snapshot").clamp, ChainClamp::Free);
+        chains.handle(ChainCommand::SetClass(ChainClamp::Class(2)), &run);
+        chains.handle(ChainCommand::Step, &run);
+        assert_eq!(chain_labels(&chains), vec![2; 4]);
     }
 }

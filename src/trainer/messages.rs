@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::TrainerError;
 use crate::data::Dataset;
 use crate::io::ModelFile;
+pub use crate::model::labels::ChainClamp;
 use crate::model::{ModelSpec, TrainingConfig, VisibleSampling};
 use crate::quality::{Histogram, MonitorPoint};
 
@@ -39,7 +40,7 @@ pub enum Command {
 /// Where new Gibbs chains start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, Default)]
 pub enum ChainStart {
-    /// Test images, one of each digit class in turn, shown beside the chains.
+    /// Test images, one of each class in turn, shown beside the chains.
     #[default]
     TestDigits,
     /// Uniform random pixels in [0, 1].
@@ -61,9 +62,10 @@ pub enum ChainCommand {
     SetRestartEvery(u64),
     /// How the chains produce visibles; `None` follows the training setting.
     SetSampling(Option<VisibleSampling>),
-    /// For a model with label units: clamp every chain's label to this class ("draw a 7"), or
-    /// `None` to sample the label with the image. Ignored by models without label units.
-    SetClass(Option<usize>),
+    /// For a model with label units: clamp every chain's label to a class ("draw a 7"), chain i's
+    /// to class i mod C ("draw each class"), or none (the label is sampled with the image). The
+    /// chains start again. Ignored by models without label units.
+    SetClass(ChainClamp),
 }
 
 /// One per-batch loss, with x in epochs (epoch index + fraction of the epoch done).
@@ -187,6 +189,11 @@ pub struct ChainSnapshot {
     pub running: bool,
     pub steps_per_second: f32,
     pub start: ChainStart,
+    /// How the chains' labels are clamped (free for a model without label units, or when the
+    /// class asked for is not one of the model's).
+    pub clamp: ChainClamp,
+    /// The model's label classes (0: no label units).
+    pub label_classes: usize,
 }
 
 /// Trainer → UI.

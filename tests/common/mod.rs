@@ -115,3 +115,16 @@ impl View for Raw {
         self.bytes.len()
     }
 }
+
+/// The settings a model with label units trains with in the tests: CD-1 with Bernoulli visibles
+/// on binarised images (what the labelled step implements).
+pub fn labelled_config() -> TrainingConfig {
+    TrainingConfig {
+        learning_rate: 0.05,
+        k: 1,
+        batch_size: 50,
+        sampling: VisibleSampling::Bernoulli,
+        binarize_data: true,
+        ..TrainingConfig::default()
+    }
+}

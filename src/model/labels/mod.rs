@@ -26,7 +26,7 @@ use thiserror::Error;
 use super::linalg::{self, Threads};
 use super::rbm::{Initialisation, Rbm, softplus};
 
-pub use sample::LabelledChains;
+pub use sample::{ChainClamp, LabelledChains};
 pub use train::{LabelledCd, LabelledStepStats};
 
 /// Most label classes a model may have: labels are stored as bytes (IDX label files).

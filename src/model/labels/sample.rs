@@ -1,6 +1,7 @@
 //! Chains of the classification RBM for watching what it generates: with the label clamped to a
 //! class ("draw a 7": Gibbs sampling of x and h with y fixed, whose stationary distribution is
-//! p(x, h | y)), or free (y resampled from softmax(d + h Uᵀ) at every step, p(x, y, h)).
+//! p(x, h | y)), each chain to a class of its own ("draw each class": chain i clamped to class
+//! i mod C), or free (y resampled from softmax(d + h Uᵀ) at every step, p(x, y, h)).
 
 use super::super::config::VisibleSampling;
 use super::super::rbm::{Rbm, sigmoid};
@@ -8,16 +9,41 @@ use super::super::rng::RowStreams;
 use super::train::ChainModel;
 use super::{LabelError, LabelUnits};
 
+/// Which class the label of each chain is clamped to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ChainClamp {
+    /// The label is sampled with the image.
+    #[default]
+    Free,
+    /// Every chain draws this class.
+    Class(usize),
+    /// Chain i draws class i mod C, so that every class is drawn (C: the model's classes).
+    EachClass,
+}
+
+impl ChainClamp {
+    /// The class chain `chain` is clamped to by a model with `classes` classes (`None`: free).
+    pub fn class_of(self, chain: usize, classes: usize) -> Option<usize> {
+        match self {
+            ChainClamp::Free => None,
+            ChainClamp::Class(class) => Some(class),
+            ChainClamp::EachClass => chain.checked_rem(classes),
+        }
+    }
+}
+
 /// `count` chains x → h → x (and y, unless clamped).
 pub struct LabelledChains {
     count: usize,
     n_visible: usize,
     n_hidden: usize,
-    /// The class every chain is clamped to; None: the label is sampled too.
-    class: Option<usize>,
+    /// Which class each chain's label is clamped to.
+    clamp: ChainClamp,
     start: Vec<f32>,
     visible: Vec<f32>,
     labels: Vec<u32>,
+    /// The labels the chains start (and restart) with.
+    start_labels: Vec<u32>,
     hidden: Vec<f32>,
     /// σ(b + h Wᵀ) of the last step: what is displayed.
     visible_mean: Vec<f32>,
@@ -26,29 +52,33 @@ pub struct LabelledChains {
 }
 
 impl LabelledChains {
-    /// Chains starting at `start` (count x V, values in [0, 1]) with the label `class` (clamped)
-    /// or, for None, starting at class 0 and sampled. Errors if `class` is not one of the model's.
+    /// Chains starting at `start` (count x V, values in [0, 1]) with their labels clamped as
+    /// `clamp` says or, free, starting at class 0 and sampled. Errors if a clamped class is not
+    /// one of the model's.
     pub fn new(
         start: Vec<f32>,
         n_visible: usize,
         labels: &LabelUnits,
-        class: Option<usize>,
+        clamp: ChainClamp,
         seed: u64,
     ) -> Result<Self, LabelError> {
-        if let Some(class) = class {
+        if let ChainClamp::Class(class) = clamp {
             labels.check_class(class)?;
         }
         let count = start.len() / n_visible.max(1);
         let n_hidden = labels.n_hidden();
+        let start_labels: Vec<u32> =
+            (0..count).map(|chain| clamp.class_of(chain, labels.classes()).unwrap_or(0) as u32).collect();
         Ok(Self {
             count,
             n_visible,
             n_hidden,
-            class,
+            clamp,
             visible: start.clone(),
             visible_mean: start.clone(),
             start,
-            labels: vec![class.unwrap_or(0) as u32; count],
+            labels: start_labels.clone(),
+            start_labels,
             hidden: vec![0.0; count * n_hidden],
             streams: RowStreams::new(seed, count),
             steps: 0,
@@ -61,8 +91,8 @@ impl LabelledChains {
     pub fn steps(&self) -> u64 {
         self.steps
     }
-    pub fn class(&self) -> Option<usize> {
-        self.class
+    pub fn clamp(&self) -> ChainClamp {
+        self.clamp
     }
     pub fn start_images(&self) -> &[f32] {
         &self.start
@@ -85,7 +115,7 @@ impl LabelledChains {
     pub fn restart(&mut self) {
         self.visible.copy_from_slice(&self.start);
         self.visible_mean.copy_from_slice(&self.start);
-        self.labels.iter_mut().for_each(|l| *l = self.class.unwrap_or(0) as u32);
+        self.labels.copy_from_slice(&self.start_labels);
         self.steps = 0;
     }
 
@@ -94,14 +124,15 @@ impl LabelledChains {
         if rbm.n_visible() != self.n_visible
             || rbm.n_hidden() != self.n_hidden
             || labels.check_fits(rbm).is_err()
-            || self.class.is_some_and(|c| labels.check_class(c).is_err())
+            || self.labels.iter().any(|&l| labels.check_class(l as usize).is_err())
             || self.count == 0
         {
             return;
         }
         let model = ChainModel::with_sampling(rbm, labels, 1, sampling, noise_std);
         let streams = self.streams.streams_mut();
-        model.run_steps(1, &mut self.visible, &mut self.labels, &mut self.hidden, streams, None, self.class.is_some());
+        let clamped = self.clamp != ChainClamp::Free;
+        model.run_steps(1, &mut self.visible, &mut self.labels, &mut self.hidden, streams, None, clamped);
         // What is shown is p(x | h) of the hidden sample this step drew.
         model.visible_inputs(&mut self.visible_mean, &self.hidden);
         self.visible_mean.iter_mut().for_each(|x| *x = sigmoid(*x));
@@ -140,7 +171,8 @@ mod tests {
             let other = exact((y + 1) % classes);
             let gap = want.iter().zip(&other).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
             let mut sampler =
-                LabelledChains::new(vec![0.0; chains * nv], nv, &labels, Some(y), 5 + y as u64).expect("class");
+                LabelledChains::new(vec![0.0; chains * nv], nv, &labels, ChainClamp::Class(y), 5 + y as u64)
+                    .expect("class");
             let mut visits = vec![0usize; states];
             for step in 0..burn_in + steps {
                 sampler.step(&rbm, &labels, VisibleSampling::Bernoulli, 0.0);
@@ -164,8 +196,8 @@ mod tests {
     #[test]
     fn a_class_the_model_lacks_is_refused() {
         let labels = LabelUnits::from_parameters(3, 2, vec![0.0; 6], vec![0.0; 3]).expect("shape");
-        let error = LabelledChains::new(vec![0.0; 8], 4, &labels, Some(3), 0).err().expect("refused");
+        let error = LabelledChains::new(vec![0.0; 8], 4, &labels, ChainClamp::Class(3), 0).err().expect("refused");
         assert_eq!(error.to_string(), "class 3 does not exist: the model's label units have classes 0 to 2");
-        assert!(LabelledChains::new(vec![0.0; 8], 4, &labels, None, 0).is_ok());
+        assert!(LabelledChains::new(vec![0.0; 8], 4, &labels, ChainClamp::Free, 0).is_ok());
     }
 }
