@@ -2,6 +2,8 @@
 //! conditional p(v_u | v_k), free chains the exact p(v), mean-field stops at a fixed point, and the
 //! conditional log-probability is exact by enumeration and bracketed by AIS; on MNIST a trained
 //! model completes hidden halves better than the per-pixel means.
+//!
+//! One file past 500 lines: independent tests sharing the small models and their enumerations.
 
 mod common;
 

@@ -1,4 +1,6 @@
 //! Model files and exports against good, malformed and hand-made files, and the atomic-save promise.
+//!
+//! One file past 500 lines: one short test per way a file can be wrong, sharing the file builders.
 
 mod common;
 

@@ -213,3 +213,27 @@ fn the_loss_plot_names_a_gaussian_models_loss_as_a_squared_error() {
     harness.run_steps(2);
     assert_eq!(harness.state().loss.drawn_series().last().map(String::as_str), Some("batch squared error"));
 }
+
+#[test]
+fn a_dataset_switch_ends_the_run_and_the_plots_start_the_new_one_empty() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut harness, side) = lab(dir.path());
+    train(&mut harness, &side, 0.30, 1);
+    assert_eq!(harness.state().loss.history.batch_points().len(), 100);
+    // A dataset of the same image size: the trainer keeps the model and reports the new name.
+    let mut switched = progress(6400, true);
+    switched.dataset = "Fashion-MNIST".into();
+    feed(&mut harness, &side, vec![Update::Progress(switched)]);
+    let app = harness.state();
+    assert_eq!(app.runs.earlier().len(), 1, "the MNIST run ended");
+    let first = &app.runs.earlier()[0].run;
+    assert_eq!((first.dataset.as_str(), first.loss.0.len()), ("MNIST", 100), "it keeps its own curve");
+    assert!(app.loss.history.batch_points().is_empty(), "the new run's plot starts empty");
+    assert!(app.loss.history.epoch_means().is_empty());
+
+    let losses = (0..10).map(|i| LossPoint { epoch: 1.0 + f64::from(i) / 100.0, loss: 0.5 }).collect();
+    feed(&mut harness, &side, vec![Update::Losses(losses)]);
+    let points = harness.state().loss.history.batch_points();
+    assert_eq!(points.len(), 10, "only the Fashion-MNIST run's losses");
+    assert!(points.iter().all(|p| (p.y - 0.5).abs() < 1e-6));
+}

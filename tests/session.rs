@@ -2,6 +2,9 @@
 //! and, through egui_kittest on a window whose trainer the test plays, what closing writes, the
 //! offer at the next start (Continue, Start fresh, `--fresh`), the autosave and a session whose
 //! dataset folder has gone. Every session lives in a temporary folder: never in the real home.
+//!
+//! One file past 500 lines: one test per promise of the kept session, sharing the window harness
+//! and the session folders.
 
 mod common;
 mod played;

@@ -1,4 +1,7 @@
 //! The trainer thread's protocol, without a window: commands in, updates out.
+//!
+//! One file past 500 lines: one test per command or update of the protocol, sharing the thread
+//! harness.
 
 mod common;
 

@@ -17,6 +17,10 @@ impl RbmLabApp {
     pub(in crate::app) fn runs_progress(&mut self, progress: &Progress) {
         if self.runs.observe(progress, Instant::now()) {
             self.start_new_run();
+            // The ended run keeps its curves; the plots start the new run's, as after a Reset.
+            self.loss.history.clear();
+            self.quality.clear();
+            self.controls.swap_history.clear();
             self.runs.observe(progress, Instant::now());
         }
     }
