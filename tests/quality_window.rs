@@ -8,13 +8,11 @@ use std::sync::Arc;
 
 use egui_kittest::kittest::Queryable;
 use rbm_lab::app::Tab;
-use rbm_lab::io::GaussianVisibles;
 use rbm_lab::model::GradientMethod;
-use rbm_lab::model::gaussian::Standardisation;
 use rbm_lab::quality::{Evaluation, EvaluationSettings, evaluate_gaussian};
 use rbm_lab::trainer::{ChainClamp, ChainSnapshot, ChainStart, ModelSnapshot, Progress, Update};
 
-use played::{HIDDEN, feed, lab, mnist, progress, snapshot, step_until};
+use played::{HIDDEN, feed, gaussian_snapshot, lab, mnist, progress, snapshot, step_until};
 
 /// A PT progress report: the default ladder's pairs, each with its own rate.
 fn pt_progress(samples_seen: u64, rates: &[f64]) -> Progress {
@@ -78,26 +76,6 @@ fn an_evaluation_with_raise_yields_a_band() {
     harness.get_by_label("Evaluate now").click();
     step_until(&mut harness, "the second evaluation", |app| app.quality.evaluations.len() == 2);
     assert_eq!(harness.state().quality.raise_bands().len(), 1);
-}
-
-/// A Gaussian–Bernoulli model's snapshot with `n_hidden` hidden units: weights, variances and a
-/// standardisation the window can tell apart from any a trainer would make.
-fn gaussian_snapshot(n_hidden: usize) -> ModelSnapshot {
-    let nv = 784;
-    ModelSnapshot {
-        gaussian: true,
-        gaussian_visibles: Some(GaussianVisibles {
-            log_variance: (0..nv).map(|i| -0.1 * (i % 6) as f32).collect(),
-            standardisation: Standardisation {
-                mean: (0..nv).map(|i| (i % 9) as f32 * 0.05).collect(),
-                scale: (0..nv).map(|i| 0.1 + (i % 4) as f32 * 0.1).collect(),
-            },
-        }),
-        n_hidden,
-        weights: (0..nv * n_hidden).map(|i| ((i * 37 % 101) as f32 - 50.0) * 2e-3).collect(),
-        hidden_bias: (0..n_hidden).map(|j| j as f32 * -0.05).collect(),
-        ..snapshot(1)
-    }
 }
 
 /// The window evaluates the Gaussian model in `snapshot` as set up by `setup`, and the result is

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
-use played::{feed, progress, sent, snapshot, step_until};
+use played::{feed, gaussian_snapshot, progress, sent, snapshot, step_until};
 use rbm_lab::app::RbmLabApp;
 use rbm_lab::app::files::DialogMode;
 use rbm_lab::io::ModelFileError;
@@ -270,6 +270,32 @@ fn a_dead_trainer_is_shown_and_its_last_weights_can_be_saved() {
     assert_eq!(file.metadata.epochs_trained, 0.25);
     assert_eq!(file.metadata.samples_seen, 640);
     assert_eq!(harness.state().unsaved_samples(), 0, "saved now");
+}
+
+/// A dead trainer's Gaussian–Bernoulli model is saved as one, with the variances and the
+/// standardisation the window last received, and loads back as that model.
+#[test]
+fn a_dead_trainers_gaussian_model_is_saved_with_its_variances() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut harness, side) = lab(dir.path());
+    let weights = gaussian_snapshot(8);
+    side.mailboxes.model.put(Arc::new(weights.clone()));
+    feed(&mut harness, &side, vec![Update::Progress(progress(640, false))]);
+    drop(side);
+    harness.run_steps(2);
+    harness.get_by_label("Save last weights…").click();
+    harness.run_steps(3);
+    let path = dir.path().join("rescued-gaussian.safetensors");
+    type_path_and_enter(&mut harness, &path);
+    step_until(&mut harness, "the save", |app| app.notice().is_some_and(|n| n.text.starts_with("Saved")));
+    let file = rbm_lab::io::load_model(&path).expect("a loadable model file");
+    assert_eq!(file.metadata.spec.visible, rbm_lab::model::VisibleType::Gaussian);
+    assert_eq!(file.metadata.spec.n_hidden, 8);
+    assert_eq!(file.rbm.weights_slice(), weights.weights.as_slice());
+    let (saved, sent) = (file.gaussian.expect("the variances"), weights.gaussian_visibles.expect("sent"));
+    assert_eq!(saved.log_variance, sent.log_variance);
+    assert_eq!(saved.standardisation.mean, sent.standardisation.mean);
+    assert_eq!(saved.standardisation.scale, sent.standardisation.scale);
 }
 
 #[test]

@@ -5,28 +5,40 @@
 use super::RbmLabApp;
 use super::files::FileRequest;
 use crate::io::{ModelFile, ModelMetadata};
+use crate::model::VisibleType;
 use crate::trainer::{Command, ModelSnapshot, TrainerHandle};
 
 impl RbmLabApp {
     /// The weights the window last received, as a model file (no training state: the trainer
-    /// that had it is gone).
+    /// that had it is gone), of the kind they are: with label units or a Gaussian model's
+    /// variances and standardisation when the snapshot carries them.
     pub(super) fn last_weights_file(&self) -> Result<ModelFile, String> {
         let snapshot: &ModelSnapshot =
             self.filters.snapshot().ok_or("The trainer stopped before it sent any weights")?;
-        if snapshot.gaussian {
-            return Err("The last weights are a Gaussian–Bernoulli model's without its variances: Reset".into());
-        }
-        let rbm = snapshot.rbm().map_err(|e| format!("The last weights cannot be used: {e}"))?;
         let (config, spec) = match &self.progress {
             Some(p) => (p.config.clone(), p.spec.clone()),
             None => (self.trainer_options.config.clone(), self.trainer_options.spec.clone()),
         };
-        let spec = crate::model::ModelSpec { n_hidden: snapshot.n_hidden, ..spec };
+        // The snapshot says what the model is; the last progress report may be older.
+        let spec = crate::model::ModelSpec {
+            n_hidden: snapshot.n_hidden,
+            visible: if snapshot.gaussian { VisibleType::Gaussian } else { VisibleType::Binary },
+            label_classes: snapshot.labels.as_ref().map_or(0, |labels| labels.classes()),
+            ..spec
+        };
         let mut metadata =
             ModelMetadata::new(self.dataset.name.clone(), snapshot.image_rows, snapshot.image_cols, config, spec);
         metadata.epochs_trained = snapshot.epoch_position;
         metadata.samples_seen = self.samples_seen();
-        Ok(ModelFile::new(rbm, metadata))
+        let unusable = |e: &dyn std::fmt::Display| format!("The last weights cannot be used: {e}");
+        if let Some(gaussian) = snapshot.gaussian_model() {
+            let (model, standardisation) = gaussian.map_err(|e| unusable(&e))?;
+            return Ok(ModelFile::new_gaussian(model, standardisation, metadata));
+        }
+        let rbm = snapshot.rbm().map_err(|e| unusable(&e))?;
+        let mut file = ModelFile::new(rbm, metadata);
+        file.labels = snapshot.labels.clone();
+        Ok(file)
     }
 
     /// A save path was chosen: the trainer writes its model, or, if it has died, the window writes

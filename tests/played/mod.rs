@@ -119,3 +119,23 @@ pub fn step_until(harness: &mut Harness<'static, RbmLabApp>, what: &str, done: i
         std::thread::sleep(Duration::from_millis(5));
     }
 }
+
+/// A Gaussian–Bernoulli model's snapshot with `n_hidden` hidden units: weights, variances and a
+/// standardisation the window can tell apart from any a trainer would make.
+pub fn gaussian_snapshot(n_hidden: usize) -> ModelSnapshot {
+    let nv = 784;
+    ModelSnapshot {
+        gaussian: true,
+        gaussian_visibles: Some(rbm_lab::io::GaussianVisibles {
+            log_variance: (0..nv).map(|i| -0.1 * (i % 6) as f32).collect(),
+            standardisation: rbm_lab::model::gaussian::Standardisation {
+                mean: (0..nv).map(|i| (i % 9) as f32 * 0.05).collect(),
+                scale: (0..nv).map(|i| 0.1 + (i % 4) as f32 * 0.1).collect(),
+            },
+        }),
+        n_hidden,
+        weights: (0..nv * n_hidden).map(|i| ((i * 37 % 101) as f32 - 50.0) * 2e-3).collect(),
+        hidden_bias: (0..n_hidden).map(|j| j as f32 * -0.05).collect(),
+        ..snapshot(1)
+    }
+}
