@@ -22,7 +22,7 @@ impl RbmLabApp {
         // The snapshot says what the model is; the last progress report may be older.
         let spec = crate::model::ModelSpec {
             n_hidden: snapshot.n_hidden,
-            visible: if snapshot.gaussian { VisibleType::Gaussian } else { VisibleType::Binary },
+            visible: if snapshot.is_gaussian() { VisibleType::Gaussian } else { VisibleType::Binary },
             label_classes: snapshot.labels.as_ref().map_or(0, |labels| labels.classes()),
             ..spec
         };

@@ -54,9 +54,7 @@ impl RbmLabApp {
                 if !restarted {
                     self.runs_model_replaced();
                 }
-                self.loss.history.clear();
-                self.quality.clear();
-                self.controls.swap_history.clear();
+                self.clear_run_plots();
                 if !restarted {
                     self.saves.replaced(self.samples_seen());
                 }
@@ -83,6 +81,14 @@ impl RbmLabApp {
                 self.trainer_stopped = Some(message);
             }
         }
+    }
+
+    /// A new run's plots start empty: the loss curve, the evaluations and the swap rates (the ended
+    /// run keeps its own in the runs table).
+    pub(super) fn clear_run_plots(&mut self) {
+        self.loss.history.clear();
+        self.quality.clear();
+        self.controls.swap_history.clear();
     }
 
     /// Shows an error. A replacement waiting for a save is called off: most likely the save itself

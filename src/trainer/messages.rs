@@ -119,11 +119,8 @@ pub struct ModelSnapshot {
     pub hidden_bias: Vec<f32>,
     /// The label units of a classification RBM (None for a plain RBM).
     pub labels: Option<crate::model::labels::LabelUnits>,
-    /// The model has Gaussian visible units (W, b and c are its; its variances are not here): the
-    /// evaluations made for binary models do not apply to it.
-    pub gaussian: bool,
-    /// A Gaussian model's log variances and the standardisation of its data (present exactly when
-    /// `gaussian` is true): with W, b and c, the model its evaluation measures.
+    /// A Gaussian model's log variances and the standardisation of its data (`None` for binary
+    /// visibles): with W, b and c, the model its evaluation measures.
     pub gaussian_visibles: Option<crate::io::GaussianVisibles>,
     pub epoch_position: f64,
     /// Counts snapshots, so that views can tell a new one from the last.
@@ -143,19 +140,20 @@ impl ModelSnapshot {
         )
     }
 
+    /// The model has Gaussian visible units: the evaluations made for binary models do not apply.
+    pub fn is_gaussian(&self) -> bool {
+        self.gaussian_visibles.is_some()
+    }
+
     /// The Gaussian–Bernoulli model of these parameters (a copy) and the standardisation of its
     /// data; `None` for a binary model.
     ///
     /// # Errors
-    /// [`SnapshotModelError`] when the parameters do not fit together, or a Gaussian snapshot
-    /// lacks its variances.
+    /// [`SnapshotModelError`] when the parameters do not fit together.
     pub fn gaussian_model(
         &self,
     ) -> Option<Result<(crate::model::GaussianRbm, crate::model::gaussian::Standardisation), SnapshotModelError>> {
-        if !self.gaussian {
-            return None;
-        }
-        let Some(visibles) = &self.gaussian_visibles else { return Some(Err(SnapshotModelError::NoVariances)) };
+        let visibles = self.gaussian_visibles.as_ref()?;
         let model = self
             .rbm()
             .map_err(SnapshotModelError::from)
@@ -167,8 +165,6 @@ impl ModelSnapshot {
 /// Why a snapshot's parameters do not make a model.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotModelError {
-    #[error("the Gaussian model's variances did not come with its weights")]
-    NoVariances,
     #[error(transparent)]
     Shape(#[from] crate::model::ShapeError),
     #[error(transparent)]

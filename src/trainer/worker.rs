@@ -364,7 +364,6 @@ impl Worker {
                 visible_bias: rbm.visible_bias().to_vec(),
                 hidden_bias: rbm.hidden_bias().to_vec(),
                 labels: self.run.labels().cloned(),
-                gaussian: self.run.gaussian().is_some(),
                 gaussian_visibles: self.run.gaussian().map(|(model, standardisation)| GaussianVisibles {
                     log_variance: model.log_variance().to_vec(),
                     standardisation: standardisation.clone(),

@@ -66,7 +66,6 @@ pub fn snapshot(version: u64) -> ModelSnapshot {
     let (nv, nh) = (784, HIDDEN);
     ModelSnapshot {
         labels: None,
-        gaussian: false,
         gaussian_visibles: None,
         n_visible: nv,
         n_hidden: nh,
@@ -125,7 +124,6 @@ pub fn step_until(harness: &mut Harness<'static, RbmLabApp>, what: &str, done: i
 pub fn gaussian_snapshot(n_hidden: usize) -> ModelSnapshot {
     let nv = 784;
     ModelSnapshot {
-        gaussian: true,
         gaussian_visibles: Some(rbm_lab::io::GaussianVisibles {
             log_variance: (0..nv).map(|i| -0.1 * (i % 6) as f32).collect(),
             standardisation: rbm_lab::model::gaussian::Standardisation {

@@ -268,7 +268,7 @@ impl InpaintView {
             }
             return;
         }
-        if snapshot.is_some_and(|s| s.gaussian) {
+        if snapshot.is_some_and(|s| s.is_gaussian()) {
             // The completion sampler is the binary RBM's; a Gaussian model's conditionals differ.
             ui.label(
                 "The Inpaint tab completes images with binary visible units; this model has Gaussian ones. \

@@ -393,7 +393,6 @@ mod tests {
             epoch_position: 1.0,
             version,
             labels: None,
-            gaussian: false,
             gaussian_visibles: None,
         })
     }

@@ -59,7 +59,7 @@ impl QualityView {
         dataset: &Arc<Dataset>,
         threads: usize,
     ) {
-        let gaussian = snapshot.is_some_and(|s| s.gaussian);
+        let gaussian = snapshot.is_some_and(|s| s.is_gaussian());
         ui.horizontal(|ui| {
             ui.strong(if gaussian { "Log-density" } else { "Log-likelihood" });
             // AIS estimates log Z of models without label units.

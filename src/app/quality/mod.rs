@@ -161,7 +161,7 @@ impl QualityView {
         // The plot shows the kind of figure the current model has: log densities for a Gaussian
         // model, log-likelihoods for a binary one (without a model, the newest evaluation's kind).
         let densities =
-            snapshot.map_or_else(|| self.evaluations.last().is_some_and(Evaluation::is_density), |s| s.gaussian);
+            snapshot.map_or_else(|| self.evaluations.last().is_some_and(Evaluation::is_density), |s| s.is_gaussian());
         ui.horizontal_top(|ui| {
             ui.allocate_ui(egui::vec2(width * 0.5 - 8.0, height), |ui| self.likelihood_plot(ui, densities));
             ui.allocate_ui(egui::vec2(width * 0.5 - 8.0, height), |ui| self.monitor_plot(ui));

@@ -78,7 +78,7 @@ impl QualityView {
     ) {
         ui.horizontal(|ui| {
             // The probe's features are the binary RBM's p(h|v).
-            let can_start = !self.probe.is_running() && snapshot.is_some_and(|s| !s.gaussian);
+            let can_start = !self.probe.is_running() && snapshot.is_some_and(|s| !s.is_gaussian());
             let hint = "Softmax regression on p(h|v) of the training images, scored on the test images, beside \
                         the same on the raw pixels (trained once per dataset)";
             if ui.add_enabled(can_start, egui::Button::new("Linear probe")).on_hover_text(hint).clicked()

@@ -37,7 +37,6 @@ fn snapshot(n_hidden: usize, rows: usize, cols: usize) -> ModelSnapshot {
         epoch_position: 1.0,
         version: 1,
         labels: None,
-        gaussian: false,
         gaussian_visibles: None,
     }
 }

@@ -17,10 +17,8 @@ impl RbmLabApp {
     pub(in crate::app) fn runs_progress(&mut self, progress: &Progress) {
         if self.runs.observe(progress, Instant::now()) {
             self.start_new_run();
-            // The ended run keeps its curves; the plots start the new run's, as after a Reset.
-            self.loss.history.clear();
-            self.quality.clear();
-            self.controls.swap_history.clear();
+            // The plots start the new run's curves, as after a Reset.
+            self.clear_run_plots();
             self.runs.observe(progress, Instant::now());
         }
     }
