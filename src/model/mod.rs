@@ -17,6 +17,7 @@ pub mod raise;
 pub mod rbm;
 pub mod rng;
 pub mod sampling;
+pub mod sparse;
 pub mod state;
 pub mod tempering;
 

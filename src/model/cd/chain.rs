@@ -5,9 +5,9 @@
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::CdWorkspace;
-use crate::model::config::TrainingConfig;
+use crate::model::config::{TrainingConfig, VisibleSampling};
 use crate::model::linalg::{self, Threads};
-use crate::model::sampling;
+use crate::model::{sampling, sparse};
 
 impl CdWorkspace {
     /// p0 = σ(v0 W + b_h) for the data rows (and, for PCD, their mean-field reconstructions).
@@ -21,7 +21,7 @@ impl CdWorkspace {
         let one = Threads(1);
         let work = |((v0, p0), recon): ((&[f32], &mut [f32]), &mut [f32])| {
             let block_rows = v0.len() / nv;
-            linalg::affine(p0, v0, block_rows, m.w, nv, nh, m.b_h, one);
+            m.hidden_inputs(p0, v0, block_rows, m.sparse.data);
             sampling::sigmoid_rows(p0, nh, block_rows, one);
             if pcd {
                 m.visible_inputs(recon, p0, block_rows);
@@ -118,9 +118,69 @@ pub(in crate::model) struct ChainParams<'a> {
     pub nh: usize,
     pub k: usize,
     pub config: &'a TrainingConfig,
+    /// Which operands the step multiplies with the sparse products.
+    pub sparse: SparsePlan,
+}
+
+/// The operands of a step that go through [`sparse`]'s products instead of the dense ones. Fixed
+/// for the whole step from whole-batch figures (never per thread block), so results do not depend
+/// on the thread count.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(in crate::model) struct SparsePlan {
+    /// The data rows (and the chains' visible states when they are binary like the data).
+    pub data: bool,
+    /// The chains' binary visible states.
+    pub chain_visible: bool,
+    /// The chains' binary hidden states (their products need Wᵀ).
+    pub chain_hidden: bool,
+}
+
+impl SparsePlan {
+    /// Nonzero fraction at or below which a product's left operand goes through the sparse
+    /// kernels. Their flop rate is about a third of the dense kernels' (no reuse of a loaded row
+    /// of W across output rows), so they win clearly only below about a sixth of the entries.
+    pub const MAX_DENSITY: f64 = 0.15;
+
+    /// The plan for a step on data rows `data` (V wide) whose positive hidden probabilities will
+    /// be judged later ([`SparsePlan::with_hidden`]).
+    pub fn for_data(data: &[f32], nv: usize, nh: usize, config: &TrainingConfig) -> Self {
+        let usable = sparse::supports(nv.max(nh)) && !data.is_empty();
+        let dense_fraction = || data.iter().filter(|&&x| x != 0.0).count() as f64 / data.len() as f64;
+        let sparse_data = usable && dense_fraction() <= Self::MAX_DENSITY;
+        Self {
+            data: sparse_data,
+            chain_visible: sparse_data && config.sampling == VisibleSampling::Bernoulli,
+            chain_hidden: false,
+        }
+    }
+
+    /// Hidden states go sparse when the data's mean hidden probability is low (PCD's and CD's
+    /// chains are drawn towards the data's statistics) and the step stores Wᵀ.
+    pub fn with_hidden(self, p0: &[f32], nh: usize) -> Self {
+        let usable = sparse::supports(nh) && !p0.is_empty();
+        let mean = || p0.iter().map(|&p| p as f64).sum::<f64>() / p0.len() as f64;
+        Self { chain_hidden: usable && mean() <= Self::MAX_DENSITY, ..self }
+    }
 }
 
 impl ChainParams<'_> {
+    /// `out = v W + b_h` on one thread, through the sparse products when `sparse`.
+    pub fn hidden_inputs(&self, out: &mut [f32], v: &[f32], rows: usize, sparse: bool) {
+        if sparse {
+            sparse::affine(out, v, rows, self.w, self.nv, self.nh, self.b_h);
+        } else {
+            linalg::affine(out, v, rows, self.w, self.nv, self.nh, self.b_h, Threads(1));
+        }
+    }
+
+    /// `out = h Wᵀ + b_v` on one thread for binary chain states `h`.
+    pub fn visible_inputs_from_states(&self, out: &mut [f32], h: &[f32], rows: usize) {
+        match self.wt {
+            Some(wt) if self.sparse.chain_hidden => sparse::affine(out, h, rows, wt, self.nh, self.nv, self.b_v),
+            _ => self.visible_inputs(out, h, rows),
+        }
+    }
+
     /// `out = h Wᵀ + b_v` on one thread.
     pub fn visible_inputs(&self, out: &mut [f32], h: &[f32], rows: usize) {
         match self.wt {
@@ -143,18 +203,18 @@ fn run_chain(
     streams: &mut [Xoshiro256PlusPlus],
 ) {
     let one = Threads(1);
-    let ChainParams { w, b_h, nv, nh, k, config, .. } = *m;
+    let ChainParams { nv, nh, k, config, sparse, .. } = *m;
     for step in 0..k {
         match start_p {
             Some(p0) if step == 0 => sampling::bernoulli_rows(p0, h, nh, rows, streams, one),
             _ => {
-                linalg::affine(h, vk, rows, w, nv, nh, b_h, one);
+                m.hidden_inputs(h, vk, rows, sparse.chain_visible);
                 sampling::sample_from_inputs(h, nh, rows, streams, one);
             }
         }
-        m.visible_inputs(vk, h, rows);
+        m.visible_inputs_from_states(vk, h, rows);
         sampling::visible_state_from_inputs(vk, nv, rows, streams, one, config.sampling, config.noise_std);
     }
-    linalg::affine(pk, vk, rows, w, nv, nh, b_h, one);
+    m.hidden_inputs(pk, vk, rows, sparse.chain_visible);
     sampling::sigmoid_rows(pk, nh, rows, one);
 }

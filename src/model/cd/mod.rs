@@ -40,11 +40,11 @@ use super::linalg::{self, Threads};
 use super::pool::count_subnormals;
 use super::rbm::{Rbm, copy_parallel};
 use super::rng::RowStreams;
-use super::sampling;
 use super::state::StateError;
 use super::tempering::{self, TemperedChains, Tempering};
+use super::{sampling, sparse};
 
-pub(in crate::model) use chain::ChainParams;
+pub(in crate::model) use chain::{ChainParams, SparsePlan};
 pub use state::{Velocity, WorkspaceState};
 pub use stats::{StepStats, SubnormalCensus};
 
@@ -87,6 +87,15 @@ pub struct CdWorkspace {
     mean_pk: Vec<f32>,
     /// The last step's subnormal census, while counting is on.
     census: Option<SubnormalCensus>,
+    /// Whether this step's weight update reads the visible rows as sparse (uncentered) rows; then,
+    /// with centering, `outer_sums` holds Σ_b c_b (p_b − λ) for the rank-one correction −μ ⊗ that.
+    sparse_outer: bool,
+    outer_sums: Vec<f32>,
+    /// The sparse update's visible rows, column by column.
+    outer_entries: sparse::ColumnEntries,
+    /// Tests compare the sparse products with the dense ones on the same step.
+    #[cfg(test)]
+    dense_only: bool,
 }
 
 impl CdWorkspace {
@@ -120,6 +129,11 @@ impl CdWorkspace {
             mean_p0: vec![0.0; n_hidden],
             mean_pk: vec![0.0; n_hidden],
             census: None,
+            sparse_outer: false,
+            outer_sums: vec![0.0; n_hidden],
+            outer_entries: sparse::ColumnEntries::default(),
+            #[cfg(test)]
+            dense_only: false,
         };
         workspace.ensure_chain_capacity(capacity);
         workspace
@@ -141,13 +155,25 @@ impl CdWorkspace {
         let parameters = v * h + v + h;
         // Wᵀ, the momentum, the model and its last finite copy.
         let parameter_values = 4 * parameters;
-        // Means, offsets, the sparsity activity and parallel tempering's base biases.
-        let small_values = 4 * v + 6 * h;
+        // Means, offsets, the sparsity activity, parallel tempering's base biases and the sparse
+        // update's centering sums.
+        let small_values = 4 * v + 7 * h;
         let streams = (batch + chain_capacity) * std::mem::size_of::<Xoshiro256PlusPlus>() as u128;
         // Parallel tempering's swap tests: two f64 log-probabilities per chain.
         let swap_tests = 16 * chain_capacity;
-        let bytes = 4 * (row_values + parameter_values + small_values) + streams + swap_tests;
+        // The sparse products' entry lists (at most one per value of their operands).
+        let stacked_rows = usize::try_from(batch + chain_capacity).unwrap_or(usize::MAX);
+        let sparse_lists = Self::sparse_list_bytes(stacked_rows, n_visible, n_hidden);
+        let bytes = 4 * (row_values + parameter_values + small_values) + streams + swap_tests + sparse_lists;
         u64::try_from(bytes).unwrap_or(u64::MAX)
+    }
+
+    /// Bytes the sparse products' entry lists may hold for `stacked_rows` rows of data and chains:
+    /// the weight update's column lists, and one thread's row lists (each math thread holds at
+    /// most that much, a few hundred KiB for images up to 256x256).
+    fn sparse_list_bytes(stacked_rows: usize, n_visible: usize, n_hidden: usize) -> u128 {
+        sparse::ColumnEntries::max_bytes(stacked_rows, n_visible)
+            + sparse::affine_scratch_bytes(n_visible.max(n_hidden))
     }
 
     pub fn capacity(&self) -> usize {
@@ -342,13 +368,21 @@ impl CdWorkspace {
         // Each h → v product through W itself makes the gemm crate gather W's strided columns;
         // with two or more per block, one transpose per step is cheaper (that gather was ~20% of a
         // CD-10 step in the profile; with one per block, as in CD-1, the gather is cheaper).
+        let plan = SparsePlan::for_data(&self.stacked_visible[..rows * nv], nv, nh, config);
+        #[cfg(test)]
+        let plan = if self.dense_only { SparsePlan::default() } else { plan };
         let transpose = k >= 2 || all_chains > chain_rows;
         if transpose {
             linalg::transpose_into(w, nv, nh, &mut self.weights_transposed, threads);
         }
         let wt = std::mem::take(&mut self.weights_transposed);
-        let model = ChainParams { w, wt: transpose.then_some(&wt[..]), b_v, b_h, nv, nh, k, config };
+        let mut model = ChainParams { w, wt: transpose.then_some(&wt[..]), b_v, b_h, nv, nh, k, config, sparse: plan };
         self.positive_phase(&model, rows, pcd, threads);
+        model.sparse = plan.with_hidden(&self.stacked_hidden[..rows * nh], nh);
+        #[cfg(test)]
+        if self.dense_only {
+            model.sparse = SparsePlan::default();
+        }
         match self.tempering.as_mut() {
             Some(tempering) => {
                 let chains = TemperedChains {
@@ -364,6 +398,7 @@ impl CdWorkspace {
             None => self.negative_phase(&model, rows, chain_rows, pcd, threads),
         }
         let l1 = self.statistics(rows, chain_rows, pcd);
+        let plan = model.sparse;
         self.weights_transposed = wt;
         if let Some(census) = &mut self.census {
             census.hidden_probabilities = count_subnormals(&self.stacked_hidden[..(rows + chain_rows) * nh]);
@@ -372,7 +407,7 @@ impl CdWorkspace {
         }
 
         let stats = StepStats { reconstruction_l1: l1, rows, learning_rate: lr, momentum };
-        self.prepare_outer_products(rows, chain_rows, config);
+        self.prepare_outer_products(rows, chain_rows, config, plan.chain_visible);
         if self.census.is_some() {
             self.count_update_operands(rows + chain_rows);
         }
@@ -380,7 +415,7 @@ impl CdWorkspace {
             self.full_update(rbm, config, rows, chain_rows, lr, momentum, threads);
         } else {
             let (w, b_v, b_h) = rbm.parameters_mut();
-            self.add_outer_products(w, rows, chain_rows, lr / rows as f32, threads);
+            self.add_outer_products(w, rows, chain_rows, lr / rows as f32, config.centering, threads);
             b_v.iter_mut().zip(self.mean_v0.iter().zip(&self.mean_vk)).for_each(|(b, (d, m))| *b += lr * (d - m));
             b_h.iter_mut().zip(self.mean_p0.iter().zip(&self.mean_pk)).for_each(|(b, (d, m))| *b += lr * (d - m));
         }

@@ -7,20 +7,58 @@ use super::{CdWorkspace, Velocity};
 use crate::model::config::TrainingConfig;
 use crate::model::linalg::{self, Threads};
 use crate::model::rbm::Rbm;
+use crate::model::sparse;
 
 impl CdWorkspace {
     /// Turns the stacked buffers into [v0−μ; −s(v_k−μ)] and [p0−λ; pk−λ] with s = rows/chains,
     /// so that one product with alpha = lr/rows gives lr(⟨·⟩_data − ⟨·⟩_model).
-    pub(super) fn prepare_outer_products(&mut self, rows: usize, chain_rows: usize, config: &TrainingConfig) {
+    ///
+    /// With `sparse` (binary visible rows), the visible rows stay uncentered, [v0; −s·v_k], so that
+    /// the sparse product can skip their zeros; the centering then enters as the rank-one term
+    /// −μ (Σ_b c_b (p_b − λ))ᵀ with c_b = 1 for the data rows and −s for the chains, since
+    /// Σ_b c_b (v_b − μ)(p_b − λ)ᵀ = Σ_b c_b v_b (p_b − λ)ᵀ − μ Σ_b c_b (p_b − λ)ᵀ.
+    pub(super) fn prepare_outer_products(
+        &mut self,
+        rows: usize,
+        chain_rows: usize,
+        config: &TrainingConfig,
+        sparse: bool,
+    ) {
         let (nv, nh) = (self.n_visible, self.n_hidden);
         if config.centering && self.visible_offset.is_none() {
             self.visible_offset = Some(self.mean_v0.clone());
         }
+        // The chains' states were not judged by the step's plan: the update goes sparse only if
+        // the data and chain rows together are (a whole-batch figure, so the same on any thread
+        // count).
+        let sparse = sparse && {
+            let nonzero = |x: &[f32]| x.iter().filter(|&&v| v != 0.0).count();
+            let count = nonzero(&self.stacked_visible[..rows * nv]) + nonzero(&self.chain_visible[..chain_rows * nv]);
+            count as f64 <= sparse::ColumnEntries::MAX_DENSITY * ((rows + chain_rows) * nv) as f64
+        };
+        self.sparse_outer = sparse;
         let scale = rows as f32 / chain_rows as f32;
         let (data_v, negative_v) = self.stacked_visible.split_at_mut(rows * nv);
         let negative_v = &mut negative_v[..chain_rows * nv];
         let chain_v = &self.chain_visible[..chain_rows * nv];
         match (&self.visible_offset, config.centering) {
+            (Some(_), true) if sparse => {
+                negative_v.iter_mut().zip(chain_v).for_each(|(d, s)| *d = -scale * s);
+                let lambda = &self.hidden_offset;
+                let hidden = &mut self.stacked_hidden[..(rows + chain_rows) * nh];
+                for row in hidden.chunks_exact_mut(nh) {
+                    row.iter_mut().zip(lambda).for_each(|(x, l)| *x -= l);
+                }
+                let sums = &mut self.outer_sums;
+                sums.iter_mut().for_each(|x| *x = 0.0);
+                let (data_h, chain_h) = hidden.split_at(rows * nh);
+                for row in data_h.chunks_exact(nh) {
+                    sums.iter_mut().zip(row).for_each(|(s, x)| *s += x);
+                }
+                for row in chain_h.chunks_exact(nh) {
+                    sums.iter_mut().zip(row).for_each(|(s, x)| *s -= scale * x);
+                }
+            }
             (Some(mu), true) => {
                 for row in data_v.chunks_exact_mut(nv) {
                     row.iter_mut().zip(mu).for_each(|(x, m)| *x -= m);
@@ -37,15 +75,23 @@ impl CdWorkspace {
             }
             _ => negative_v.iter_mut().zip(chain_v).for_each(|(d, s)| *d = -scale * s),
         }
+        if sparse {
+            let stacked_rows = rows + chain_rows;
+            let filled = self.outer_entries.fill(&self.stacked_visible[..stacked_rows * nv], stacked_rows, nv);
+            debug_assert!(filled, "the caller checked the density");
+        }
     }
 
     /// `target (V x H) += alpha · stacked_visibleᵀ stacked_hidden`, rows of the target split over threads.
+    /// With a sparse update (see [`CdWorkspace::prepare_outer_products`]) and `centered`, the
+    /// rank-one centering term is added in the same pass.
     pub(super) fn add_outer_products(
         &self,
         target: &mut [f32],
         rows: usize,
         chain_rows: usize,
         alpha: f32,
+        centered: bool,
         threads: Threads,
     ) {
         let (nv, nh) = (self.n_visible, self.n_hidden);
@@ -54,9 +100,18 @@ impl CdWorkspace {
         let stacked_hidden = &self.stacked_hidden[..stacked_rows * nh];
         let parts = threads.0.clamp(1, nv);
         let w_block = nv.div_ceil(parts);
+        let correction = match (&self.visible_offset, centered) {
+            (Some(mu), true) => Some((&mu[..], &self.outer_sums[..])),
+            _ => None,
+        };
         let update = |(index, w_rows): (usize, &mut [f32])| {
             let count = w_rows.len() / nh;
             let first = index * w_block;
+            if self.sparse_outer {
+                let (a, b) = (&self.outer_entries, stacked_hidden);
+                sparse::add_outer_products(w_rows, (first, count), a, b, nh, alpha, correction);
+                return;
+            }
             linalg::add_outer_products_columns(
                 w_rows,
                 count,
@@ -100,7 +155,7 @@ impl CdWorkspace {
             let decay = lr * config.weight_decay;
             velocity.w.iter_mut().zip(w.iter()).for_each(|(v, &w)| *v = momentum * *v - decay * w);
         }
-        self.add_outer_products(&mut velocity.w, rows, chain_rows, lr / rows as f32, threads);
+        self.add_outer_products(&mut velocity.w, rows, chain_rows, lr / rows as f32, config.centering, threads);
 
         // Sparsity (Hinton's practical guide, section 11): push the running mean q of each hidden
         // unit's activation towards the target through its bias and its weights.

@@ -36,9 +36,9 @@
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
-use super::cd::ChainParams;
+use super::cd::{ChainParams, SparsePlan};
 use super::config::{TrainingConfig, VisibleSampling};
-use super::linalg::{self, Threads};
+use super::linalg::Threads;
 use super::rbm::{Rbm, exp_f32};
 use super::rng::{RowStreams, uniform_f32};
 use super::sampling;
@@ -220,6 +220,7 @@ impl TemperedSampler {
             nh: self.n_hidden,
             k: 1,
             config: &config,
+            sparse: SparsePlan::default(),
         };
         let chains = TemperedChains {
             visible: &mut self.visible,
@@ -287,7 +288,7 @@ pub(super) fn negative_phase(
     let block = CHAIN_BLOCK;
     for _ in 0..rounds.max(1) {
         for_blocks(threads, visible.chunks(block * nv).zip(hidden.chunks_mut(block * nh)), |(v, a)| {
-            linalg::affine(a, v, v.len() / nv, m.w, nv, nh, m.b_h, Threads(1));
+            m.hidden_inputs(a, v, v.len() / nv, m.sparse.chain_visible);
         });
         if betas.len() > 1 {
             swap_round(m, tempering, base, visible, hidden, streams, particles, log_probabilities, threads);
@@ -303,7 +304,7 @@ pub(super) fn negative_phase(
     let cold_block = CHAIN_BLOCK;
     for_blocks(threads, cold.chunks(cold_block * nv).zip(negative_hidden.chunks_mut(cold_block * nh)), |(v, p)| {
         let rows = v.len() / nv;
-        linalg::affine(p, v, rows, m.w, nv, nh, m.b_h, Threads(1));
+        m.hidden_inputs(p, v, rows, m.sparse.chain_visible);
         sampling::sigmoid_rows(p, nh, rows, Threads(1));
     });
 }
