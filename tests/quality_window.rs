@@ -112,6 +112,9 @@ fn gaussian_evaluation_in_the_window(
     );
     assert!(harness.query_by_label_contains(&said).is_some(), "the status says {said}");
     harness.get_by_label("Average log-density, nats, of the test images' [0, 1] intensities; bars: ±3σ of AIS");
+    // The monitors and histograms are computed for binary models only, and the tab says so.
+    harness.get_by_label("The cheap monitors are computed for binary models only.");
+    harness.get_by_label("Histograms are computed for binary models only.");
     (harness, shown)
 }
 

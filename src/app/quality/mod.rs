@@ -164,10 +164,10 @@ impl QualityView {
             snapshot.map_or_else(|| self.evaluations.last().is_some_and(Evaluation::is_density), |s| s.is_gaussian());
         ui.horizontal_top(|ui| {
             ui.allocate_ui(egui::vec2(width * 0.5 - 8.0, height), |ui| self.likelihood_plot(ui, densities));
-            ui.allocate_ui(egui::vec2(width * 0.5 - 8.0, height), |ui| self.monitor_plot(ui));
+            ui.allocate_ui(egui::vec2(width * 0.5 - 8.0, height), |ui| self.monitor_plot(ui, densities));
         });
         ui.horizontal_top(|ui| {
-            ui.allocate_ui(egui::vec2(width * 0.40, height), |ui| self.histograms_ui(ui));
+            ui.allocate_ui(egui::vec2(width * 0.40, height), |ui| self.histograms_ui(ui, densities));
             ui.allocate_ui(egui::vec2(width * 0.32, height), |ui| self.probe_plot(ui, dataset));
             ui.allocate_ui(egui::vec2(width * 0.26, height), |ui| self.hidden_ui(ui));
         });

@@ -33,8 +33,13 @@ impl QualityView {
         self.diagnostics = Some(diagnostics);
     }
 
-    pub(super) fn monitor_plot(&self, ui: &mut egui::Ui) {
+    /// The monitors' plot; for a Gaussian–Bernoulli model (`gaussian`) it says they are not kept.
+    pub(super) fn monitor_plot(&self, ui: &mut egui::Ui, gaussian: bool) {
         ui.vertical(|ui| {
+            if gaussian {
+                ui.label("The cheap monitors are computed for binary models only.");
+                return;
+            }
             ui.label("Cheap monitors on 1,000 held-out images, every quarter epoch");
             let series = |f: fn(&MonitorPoint) -> f64| -> Vec<[f64; 2]> {
                 self.monitors.iter().map(|m| [m.epoch, f(m)]).collect()
@@ -54,8 +59,14 @@ impl QualityView {
         });
     }
 
-    pub(super) fn histograms_ui(&self, ui: &mut egui::Ui) {
+    /// The parameter histograms; for a Gaussian–Bernoulli model (`gaussian`) it says they are not
+    /// kept (any shown before belong to an earlier binary model).
+    pub(super) fn histograms_ui(&self, ui: &mut egui::Ui, gaussian: bool) {
         ui.vertical(|ui| {
+            if gaussian {
+                ui.label("Histograms are computed for binary models only.");
+                return;
+            }
             let Some(d) = &self.diagnostics else {
                 ui.label("Histograms appear once training runs.");
                 return;
