@@ -6,11 +6,11 @@
 //! in one lane per output column: a row's result depends on that row alone, never on how rows are
 //! split over threads, and skipping a zero gives the same bits as adding it. The dense products of
 //! [`super::linalg`] sum in the `gemm` crate's order, so the two agree to rounding, not bit for bit;
-//! callers pick one per kind of operand (see `cd`), not per batch.
+//! callers pick one for each operand from whole-batch figures (see `cd`), never per thread block.
 //!
 //! The loops run over column blocks of the right operand (64 columns with AVX2, 128 with AVX-512)
-//! with the block's accumulators in registers, and within a block over every output row, so the
-//! block's slice of the right operand (V x 64 floats for `v W`) stays in cache while all rows use it.
+//! with the block's accumulators in registers, and within a block over chunks of its rows (24 KiB
+//! of it) and then every output row, so each chunk stays in cache while all rows use it.
 
 use std::cell::RefCell;
 
@@ -21,7 +21,7 @@ struct Entries {
     starts: Vec<usize>,
     columns: Vec<u32>,
     values: Vec<f32>,
-    /// Scratch of `fill_columns`: the next free slot of each column.
+    /// Scratch of [`ColumnEntries::fill`]: the next free slot of each column.
     cursor: Vec<usize>,
 }
 

@@ -127,7 +127,7 @@ pub(in crate::model) struct ChainParams<'a> {
 /// on the thread count.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(in crate::model) struct SparsePlan {
-    /// The data rows (and the chains' visible states when they are binary like the data).
+    /// The data rows.
     pub data: bool,
     /// The chains' binary visible states.
     pub chain_visible: bool,
@@ -145,8 +145,8 @@ impl SparsePlan {
     /// be judged later ([`SparsePlan::with_hidden`]).
     pub fn for_data(data: &[f32], nv: usize, nh: usize, config: &TrainingConfig) -> Self {
         let usable = sparse::supports(nv.max(nh)) && !data.is_empty();
-        let dense_fraction = || data.iter().filter(|&&x| x != 0.0).count() as f64 / data.len() as f64;
-        let sparse_data = usable && dense_fraction() <= Self::MAX_DENSITY;
+        let nonzero_fraction = || data.iter().filter(|&&x| x != 0.0).count() as f64 / data.len() as f64;
+        let sparse_data = usable && nonzero_fraction() <= Self::MAX_DENSITY;
         Self {
             data: sparse_data,
             chain_visible: sparse_data && config.sampling == VisibleSampling::Bernoulli,
