@@ -378,7 +378,10 @@ impl CdWorkspace {
         let wt = std::mem::take(&mut self.weights_transposed);
         let mut model = ChainParams { w, wt: transpose.then_some(&wt[..]), b_v, b_h, nv, nh, k, config, sparse: plan };
         self.positive_phase(&model, rows, pcd, threads);
-        model.sparse = plan.with_hidden(&self.stacked_hidden[..rows * nh], nh);
+        // Sparse hidden states need Wᵀ's rows: without the transpose there is nothing to judge.
+        if transpose {
+            model.sparse = plan.with_hidden(&self.stacked_hidden[..rows * nh], nh);
+        }
         #[cfg(test)]
         if self.dense_only {
             model.sparse = SparsePlan::default();
