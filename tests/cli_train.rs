@@ -484,3 +484,74 @@ fn probe_prints_both_accuracies_and_one_line_per_class() {
     assert_eq!(refused.status.code(), Some(1));
     assert!(refused.stderr.contains("--epochs") && refused.stderr.contains("between 1 and 1000"), "{}", refused.stderr);
 }
+
+/// `--thresholded` trains exactly as files thresholded beforehand do (PyDeep's loader: intensity
+/// below 0.5 is 0), names the dataset so, and `eval` says which test images it measured and warns
+/// when they are not the kind the model learned.
+#[test]
+fn thresholded_training_equals_training_on_thresholded_files_and_eval_says_which_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let thresholded = dir.path().join("thresholded-by-hand");
+    std::fs::create_dir(&thresholded).unwrap();
+    common::write_idx_folder(&thresholded, 1000, 200);
+    for name in ["train-images-idx3-ubyte", "t10k-images-idx3-ubyte"] {
+        let path = thresholded.join(name);
+        let mut bytes = std::fs::read(&path).unwrap();
+        // The pixels follow the 16-byte IDX header.
+        bytes[16..].iter_mut().for_each(|p| *p = if *p >= 128 { 255 } else { 0 });
+        std::fs::write(&path, bytes).unwrap();
+    }
+    let recipe = [
+        "--hidden",
+        "16",
+        "--k",
+        "1",
+        "--method",
+        "pcd",
+        "--sampling",
+        "bernoulli",
+        "--binarize",
+        "--centering",
+        "--batch",
+        "100",
+        "--epochs",
+        "2",
+        "--seed",
+        "3",
+    ];
+    let out = |name: &str| dir.path().join(name);
+    let (flagged, by_hand, grey) = (out("flag.safetensors"), out("files.safetensors"), out("grey.safetensors"));
+    let mut args = train_args(&recipe);
+    args.extend(strings(&["--thresholded", "--out", path_str(&flagged)]));
+    run_ok(&args);
+    let mut args = strings(&["--data", path_str(&thresholded), "--threads", "1", "train"]);
+    args.extend(strings(&recipe));
+    args.extend(strings(&["--out", path_str(&by_hand)]));
+    run_ok(&args);
+    let mut args = train_args(&recipe);
+    args.extend(strings(&["--out", path_str(&grey)]));
+    run_ok(&args);
+    let (flagged_model, by_hand_model) = (load_model(&flagged).unwrap(), load_model(&by_hand).unwrap());
+    assert_eq!(flagged_model.rbm, by_hand_model.rbm);
+    assert_eq!(flagged_model.state, by_hand_model.state);
+    assert_ne!(flagged_model.rbm, load_model(&grey).unwrap().rbm, "thresholding changed nothing");
+    assert!(flagged_model.metadata.dataset.ends_with(" (thresholded)"), "{}", flagged_model.metadata.dataset);
+
+    let data = path_str(data_dir());
+    let eval = |model: &Path, extra: &[&str]| {
+        let mut args = strings(&["--data", data, "eval", path_str(model), "--raise-images", "0"]);
+        args.extend(strings(extra));
+        run_ok(&args)
+    };
+    let as_trained = eval(&flagged, &["--thresholded"]);
+    assert!(as_trained.stdout.contains("200 thresholded test images"), "{}", as_trained.stdout);
+    assert!(!as_trained.stderr.contains("note:"), "{}", as_trained.stderr);
+    let drawn = eval(&flagged, &[]);
+    assert!(drawn.stdout.contains("200 binarised test images"), "{}", drawn.stdout);
+    assert!(drawn.stderr.contains("add --thresholded"), "{}", drawn.stderr);
+    let grey_thresholded = eval(&grey, &["--thresholded"]);
+    assert!(grey_thresholded.stderr.contains("leave out --thresholded"), "{}", grey_thresholded.stderr);
+    // The two test sets are different data, so the same model scores differently on them.
+    let test_line = |stdout: &str| stdout.lines().find(|l| l.starts_with("test  log-likelihood")).unwrap().to_string();
+    assert_ne!(test_line(&as_trained.stdout), test_line(&drawn.stdout));
+}

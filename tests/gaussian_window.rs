@@ -215,3 +215,27 @@ fn choosing_gaussian_visible_units_makes_reset_ask_for_them() {
     assert_eq!(resets.len(), 1, "one Reset");
     assert_eq!(resets[0].visible, VisibleType::Gaussian);
 }
+
+/// A Gaussian model's panel has no noise slider, visible-sampling choice or binary-data box (they
+/// do nothing for it) and says what its visibles are; a binary model's has all three.
+#[test]
+fn the_panel_offers_binary_choices_only_to_a_binary_model() {
+    for visible in [VisibleType::Binary, VisibleType::Gaussian] {
+        let mut panel = ControlPanel::new(TrainingConfig::default(), ModelSpec::default());
+        panel.model_visible = visible;
+        let mut harness = Harness::builder().with_size(egui::vec2(400.0, 1600.0)).build_ui_state(
+            |ui, (panel, commands): &mut (ControlPanel, Vec<Command>)| panel.ui(ui, commands),
+            (panel, Vec::new()),
+        );
+        harness.run();
+        harness.get_by_label("Method").click();
+        harness.run();
+        let binary = visible == VisibleType::Binary;
+        for label in ["noise", "visibles", "binary data"] {
+            assert_eq!(harness.query_all_by_label(label).next().is_some(), binary, "{visible:?}: {label}");
+        }
+        let gaussian_line = harness.query_all_by_label("visibles: Gaussian, drawn from N(b + W h, σ²)").next();
+        assert_eq!(gaussian_line.is_some(), !binary);
+        assert!(harness.query_all_by_label("batch size").next().is_some());
+    }
+}

@@ -21,6 +21,9 @@ pub struct ControlPanel {
     pub trainer_stopped: bool,
     /// Parallel tempering's swap rates as the trainer reported them over training.
     pub swap_history: SwapHistory,
+    /// The visible units of the model training now (not of the next Reset's): a Gaussian model has
+    /// no choice of visible sampling, noise or binary data.
+    pub model_visible: VisibleType,
 }
 
 /// Why Start, Step and Reset are greyed out once the trainer has died.
@@ -28,6 +31,7 @@ const STOPPED_HINT: &str = "The trainer has stopped: save the last weights or re
 
 impl ControlPanel {
     pub fn new(config: TrainingConfig, spec: ModelSpec) -> Self {
+        let model_visible = spec.visible;
         Self {
             sent: config.clone(),
             config,
@@ -35,6 +39,7 @@ impl ControlPanel {
             running: false,
             trainer_stopped: false,
             swap_history: SwapHistory::default(),
+            model_visible,
         }
     }
 
@@ -80,22 +85,34 @@ impl ControlPanel {
             .on_hover_text("Step size of each update (tutorial: 0.005); too large and training diverges");
         ui.add(egui::Slider::new(&mut c.k, 1..=50).text("CD-k"))
             .on_hover_text("Gibbs steps between the data and the negative sample (tutorial: 10)");
-        ui.add_enabled(
-            c.sampling == VisibleSampling::NoisyMeanField,
-            egui::Slider::new(&mut c.noise_std, 0.0..=1.0).text("noise"),
-        )
-        .on_hover_text("Std. dev. of the Gaussian noise added to the visibles in the tutorial's chain (0.1)");
+        let binary = self.model_visible == VisibleType::Binary;
+        if binary {
+            ui.add_enabled(
+                c.sampling == VisibleSampling::NoisyMeanField,
+                egui::Slider::new(&mut c.noise_std, 0.0..=1.0).text("noise"),
+            )
+            .on_hover_text("Std. dev. of the Gaussian noise added to the visibles in the tutorial's chain (0.1)");
+        }
         ui.add(egui::Slider::new(&mut c.batch_size, 1..=1024).logarithmic(true).text("batch size"))
             .on_hover_text("Images per update (tutorial: 64)");
-        egui::ComboBox::from_label("visibles")
-            .selected_text(labels::sampling(c.sampling))
-            .show_ui(ui, |ui| {
-                for mode in VisibleSampling::ALL {
-                    ui.selectable_value(&mut c.sampling, mode, labels::sampling(mode));
-                }
-            })
-            .response
-            .on_hover_text("Tutorial: sigmoid + Gaussian noise (not a true Gibbs sampler). Bernoulli: binary samples");
+        if binary {
+            egui::ComboBox::from_label("visibles")
+                .selected_text(labels::sampling(c.sampling))
+                .show_ui(ui, |ui| {
+                    for mode in VisibleSampling::ALL {
+                        ui.selectable_value(&mut c.sampling, mode, labels::sampling(mode));
+                    }
+                })
+                .response
+                .on_hover_text(
+                    "Tutorial: sigmoid + Gaussian noise (not a true Gibbs sampler). Bernoulli: binary samples",
+                );
+        } else {
+            ui.label("visibles: Gaussian, drawn from N(b + W h, σ²)").on_hover_text(
+                "This model's pixels are real-valued with learned variances; the binary models' choices \
+                 (tutorial noise, Bernoulli samples, probabilities, binary data) do not apply to it",
+            );
+        }
         let mut recipe_chosen = false;
         ui.horizontal(|ui| {
             if ui
@@ -122,7 +139,8 @@ impl ControlPanel {
         }
         let c = &mut self.config;
         let swaps = &self.swap_history;
-        egui::CollapsingHeader::new("Method").default_open(false).show(ui, |ui| method_ui(ui, c, swaps));
+        let binary = self.model_visible == VisibleType::Binary;
+        egui::CollapsingHeader::new("Method").default_open(false).show(ui, |ui| method_ui(ui, c, swaps, binary));
         if self.config != self.sent && self.config.validate().is_ok() {
             self.sent = self.config.clone();
             commands.push(Command::SetConfig(self.config.clone()));
@@ -179,8 +197,9 @@ impl ControlPanel {
     }
 }
 
-/// The methods beyond the tutorial's CD (all off by default).
-fn method_ui(ui: &mut egui::Ui, c: &mut TrainingConfig, swaps: &SwapHistory) {
+/// The methods beyond the tutorial's CD (all off by default); `binary`: the model's visible units
+/// are binary, so that drawing binary data applies.
+fn method_ui(ui: &mut egui::Ui, c: &mut TrainingConfig, swaps: &SwapHistory, binary: bool) {
     ui.horizontal(|ui| {
         ui.selectable_value(&mut c.method, GradientMethod::Cd, "CD")
             .on_hover_text("Contrastive divergence: each chain starts at its data vector");
@@ -221,8 +240,10 @@ fn method_ui(ui: &mut egui::Ui, c: &mut TrainingConfig, swaps: &SwapHistory) {
     }
     ui.checkbox(&mut c.centering, "centering")
         .on_hover_text("Centered gradients with moving-average offsets (Melchior, Fischer & Wiskott 2016)");
-    ui.checkbox(&mut c.binarize_data, "binary data")
-        .on_hover_text("Train on binary images: each pixel drawn from its intensity at every batch");
+    if binary {
+        ui.checkbox(&mut c.binarize_data, "binary data")
+            .on_hover_text("Train on binary images: each pixel drawn from its intensity at every batch");
+    }
     egui::ComboBox::from_label("lr schedule")
         .selected_text(labels::lr_schedule(c.lr_schedule))
         .show_ui(ui, |ui| {

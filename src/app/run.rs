@@ -27,7 +27,13 @@ pub fn run(window: &WindowArgs) -> anyhow::Result<()> {
     };
     // Before the window lowers its own priority: evaluations and file jobs start from here.
     crate::threads::start_launcher()?;
-    let dataset = Arc::new(load_dataset(window.data.as_deref())?);
+    if window.thresholded {
+        anyhow::bail!(
+            "--thresholded is for the command-line tools (train, eval, sample, inpaint, probe, bench); \
+             the window trains on the grey images (Controls > binary data draws binary pixels from them)"
+        );
+    }
+    let dataset = Arc::new(load_dataset(window)?);
     let sessions = session::for_window(window.session_dir.clone(), window.fresh, window.paused);
     // While the last session is offered, training waits for the answer.
     let offer = sessions.as_ref().is_some_and(|(store, options)| session::will_offer(store, options));

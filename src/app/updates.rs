@@ -24,6 +24,7 @@ impl RbmLabApp {
                 self.chains.label_classes = progress.spec.label_classes;
                 self.chains.dataset.clone_from(&progress.dataset);
                 self.loss.squared_error = progress.spec.visible == crate::model::VisibleType::Gaussian;
+                self.controls.model_visible = progress.spec.visible;
                 self.saves.progress(progress.samples_seen);
                 self.runs_progress(&progress);
                 self.progress = Some(progress);

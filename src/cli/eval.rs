@@ -55,7 +55,7 @@ pub fn run_eval(args: &EvalArgs, window: &WindowArgs) -> Result<ExitCode> {
     if model.gaussian.is_some() {
         return super::gaussian::eval_gaussian(args, window, &model);
     }
-    let dataset = load_dataset(window.data.as_deref())?;
+    let dataset = load_dataset(window)?;
     if dataset.pixels_per_image() != model.rbm.n_visible() {
         bail!(
             "the model has {} visible units but the dataset's images have {} pixels",
@@ -65,6 +65,23 @@ pub fn run_eval(args: &EvalArgs, window: &WindowArgs) -> Result<ExitCode> {
     }
     if let Some(labels) = &model.labels {
         return evaluate_classification(args, &model, labels, &dataset, settings.threads);
+    }
+    // A model trained on thresholded images is measured on thresholded test images, and one
+    // trained on grey (or drawn binary) images on binary images drawn from the grey ones: the two
+    // test sets give log-likelihoods several nats apart.
+    let trained_thresholded = model.metadata.dataset.ends_with(crate::data::THRESHOLDED_SUFFIX);
+    if trained_thresholded != dataset.is_thresholded() {
+        let advice = if trained_thresholded {
+            "add --thresholded to evaluate it on the images it learned"
+        } else {
+            "leave out --thresholded to evaluate it on the images it learned"
+        };
+        let _ = writeln!(
+            std::io::stderr(),
+            "rbm-lab: note: the model was trained on {} and is evaluated on {}; {advice}",
+            model.metadata.dataset,
+            dataset.name
+        );
     }
     settings.validate_for(model.rbm.n_visible(), model.rbm.n_hidden())?;
     let bar = indicatif::ProgressBar::new(1000);
@@ -102,11 +119,14 @@ pub fn run_eval(args: &EvalArgs, window: &WindowArgs) -> Result<ExitCode> {
         );
     }
     let (low, high) = e.test_interval();
+    // Thresholded images are binary already; grey ones are binarised by drawing each pixel from
+    // its intensity with a fixed seed.
+    let kind = if dataset.is_thresholded() { "thresholded" } else { "binarised" };
     println!(
-        "test  log-likelihood: {:.2} nats  [{:.2}, {:.2}]  ({} binarised test images)",
+        "test  log-likelihood: {:.2} nats  [{:.2}, {:.2}]  ({} {kind} test images)",
         e.test_log_likelihood, low, high, e.images
     );
-    println!("train log-likelihood: {:.2} nats  ({} binarised training images)", e.train_log_likelihood, e.images);
+    println!("train log-likelihood: {:.2} nats  ({} {kind} training images)", e.train_log_likelihood, e.images);
     if let Some(raise) = &e.raise {
         println!(
             "RAISE lower bound:    {:.2} nats  [{:.2}, {:.2}]  (the first {} test images, {} reverse runs each; \

@@ -29,7 +29,7 @@ pub(super) fn eval_gaussian(args: &EvalArgs, window: &WindowArgs, file: &ModelFi
     let Some((model, standardisation)) = file.gaussian_model() else {
         bail!("the model file's Gaussian parameters are unusable");
     };
-    let dataset = load_dataset(window.data.as_deref())?;
+    let dataset = load_dataset(window)?;
     let nv = model.n_visible();
     if dataset.pixels_per_image() != nv {
         bail!("the model has {nv} visible units but the dataset's images have {} pixels", dataset.pixels_per_image());
@@ -117,7 +117,7 @@ pub(super) fn sample_gaussian(args: &SampleArgs, window: &WindowArgs, file: &Mod
             (0..args.count * nv).map(|_| StandardNormal.sample(&mut rng)).collect()
         }
         StartArg::TestDigits => {
-            let dataset = load_dataset(window.data.as_deref())?;
+            let dataset = load_dataset(window)?;
             if dataset.pixels_per_image() != nv {
                 bail!(
                     "the dataset's images have {} pixels but the model has {nv} visible units",

@@ -56,7 +56,7 @@ pub struct InpaintArgs {
     /// Mean-field tolerance: converged when one more iteration moves no hidden pixel by this much.
     #[arg(long, default_value_t = 1e-4)]
     pub tolerance: f32,
-    /// Test digits in the PNG (one of each class in turn).
+    /// Test images in the PNG (one of each class in turn).
     #[arg(long, default_value_t = 10)]
     pub count: usize,
     /// The PNG to write: per example the original, the input (hidden pixels chequered) and the
@@ -236,7 +236,7 @@ pub fn run_inpaint(args: &InpaintArgs, window: &WindowArgs) -> Result<ExitCode> 
     }
     let hidden_pixels = spec.hidden_pixels(rows, cols)?;
     check_sizes(args, nv, nh, hidden_pixels)?;
-    let dataset = load_dataset(window.data.as_deref())?;
+    let dataset = load_dataset(window)?;
     if dataset.pixels_per_image() != nv {
         bail!("the dataset's images have {} pixels but the model has {nv} visible units", dataset.pixels_per_image());
     }
@@ -293,8 +293,9 @@ pub fn run_inpaint(args: &InpaintArgs, window: &WindowArgs) -> Result<ExitCode> 
     let image = comparison_grid([&originals, &inputs, sampler.estimate()], examples, rows, cols);
     crate::io::export::write_png_gray(&args.out, image.width as u32, image.height as u32, &image.pixels)?;
     println!(
-        "wrote {}: {examples} test digits, each as original / input (hidden pixels chequered) / completion",
-        args.out.display()
+        "wrote {}: {examples} test {}, each as original / input (hidden pixels chequered) / completion",
+        args.out.display(),
+        crate::data::known::image_noun(&dataset.name)
     );
 
     if args.score_images == 0 {

@@ -44,6 +44,11 @@ pub struct WindowArgs {
     /// `fashion-mnist` (Debian's dataset-fashion-mnist package) or `mnist`.
     #[arg(long, global = true)]
     pub data: Option<PathBuf>,
+    /// Binarise the dataset once at half intensity (grey levels of 128 or more become white, the
+    /// rest black), as PyDeep and several papers binarise MNIST, instead of the grey images: for
+    /// train, eval, sample, inpaint, probe and bench, not the window.
+    #[arg(long, global = true)]
+    pub thresholded: bool,
     /// Open the window with training paused.
     #[arg(long)]
     pub paused: bool,
@@ -124,20 +129,24 @@ pub enum Subcommands {
     Probe(ProbeArgs),
 }
 
-/// `--data`: a folder of IDX files or a known dataset's name (`fashion-mnist`, `mnist`); none is
-/// the embedded MNIST.
-pub fn load_dataset(data: Option<&Path>) -> Result<Dataset> {
-    let source = data.map_or(DatasetSource::Embedded, |argument| {
+/// The dataset `--data` names: a folder of IDX files or a known dataset (`fashion-mnist`, `mnist`);
+/// none is the embedded MNIST. Thresholded at half intensity with `--thresholded`.
+pub fn load_dataset(window: &WindowArgs) -> Result<Dataset> {
+    let source = window.data.as_deref().map_or(DatasetSource::Embedded, |argument| {
         DatasetSource::from_argument(argument, Path::new(known::FASHION_MNIST_DIR))
     });
-    match &source {
-        DatasetSource::Embedded => source.load().context("the embedded MNIST is unreadable"),
+    let mut dataset = match &source {
+        DatasetSource::Embedded => source.load().context("the embedded MNIST is unreadable")?,
         // Its errors name the dataset or the file already.
-        DatasetSource::Known(_) => Ok(source.load()?),
+        DatasetSource::Known(_) => source.load()?,
         DatasetSource::Folder(dir) => {
-            source.load().with_context(|| format!("cannot read the dataset in {}", dir.display()))
+            source.load().with_context(|| format!("cannot read the dataset in {}", dir.display()))?
         }
+    };
+    if window.thresholded {
+        dataset.threshold();
     }
+    Ok(dataset)
 }
 
 /// `--threads`: a whole number up to [`MAX_THREADS`] (0 means all cores, as leaving it out does).

@@ -33,7 +33,7 @@ pub fn run_probe(args: &ProbeArgs, window: &WindowArgs) -> Result<ExitCode> {
     config.validate().context("bad --epochs")?;
     let model = crate::io::load_model(&args.model).with_context(|| format!("cannot load {}", args.model.display()))?;
     model.require_binary("`rbm-lab probe`")?;
-    let dataset = load_dataset(window.data.as_deref())?;
+    let dataset = load_dataset(window)?;
     let nv = model.rbm.n_visible();
     if dataset.pixels_per_image() != nv {
         bail!("the model has {nv} visible units but the dataset's images have {} pixels", dataset.pixels_per_image());

@@ -120,7 +120,7 @@ pub fn run_sample(args: &SampleArgs, window: &WindowArgs) -> Result<()> {
             (0..count * nv).map(|_| rng.random::<f32>()).collect()
         }
         StartArg::TestDigits => {
-            let dataset = load_dataset(window.data.as_deref())?;
+            let dataset = load_dataset(window)?;
             if dataset.pixels_per_image() != nv {
                 bail!(
                     "the dataset's images have {} pixels but the model has {nv} visible units",

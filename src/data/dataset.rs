@@ -82,6 +82,13 @@ impl ImageSet {
     }
 }
 
+/// The grey level from which [`Dataset::threshold`] makes a pixel white: 128 / 255 = 0.502, the
+/// first level at or above half intensity.
+pub const THRESHOLD: u8 = 128;
+
+/// What [`Dataset::threshold`] appends to the dataset's name ("MNIST (thresholded)").
+pub const THRESHOLDED_SUFFIX: &str = " (thresholded)";
+
 /// A training set and a test set of equally sized greyscale images.
 ///
 /// When a folder has no test files, the last `min(10 000, count / 6)` training images are moved
@@ -199,6 +206,26 @@ impl Dataset {
         Ok(dataset)
     }
 
+    /// Binarises every image once, train and test alike: a pixel of [`THRESHOLD`] or more becomes
+    /// 255, the rest 0 (PyDeep's and several papers' "binarised MNIST": intensity ≥ 0.5). The
+    /// name gets [`THRESHOLDED_SUFFIX`], so models trained on it say so. Drawing binary pixels
+    /// from these images, as `--binarize` and the evaluation do, then gives these images exactly.
+    pub fn threshold(&mut self) {
+        for set in [&mut self.train, &mut self.test] {
+            for p in &mut set.pixels {
+                *p = if *p >= THRESHOLD { 255 } else { 0 };
+            }
+        }
+        if !self.name.ends_with(THRESHOLDED_SUFFIX) {
+            self.name.push_str(THRESHOLDED_SUFFIX);
+        }
+    }
+
+    /// Whether [`Dataset::threshold`] made this dataset (by its name).
+    pub fn is_thresholded(&self) -> bool {
+        self.name.ends_with(THRESHOLDED_SUFFIX)
+    }
+
     /// Pixels in one image (rows × cols), the number of visible units a model needs.
     pub fn pixels_per_image(&self) -> usize {
         self.rows * self.cols
@@ -295,6 +322,32 @@ mod tests {
         assert!(found(TRAIN_IMAGES).ends_with("train-images-idx3-ubyte.gz"));
         touch("train-images-idx3-ubyte");
         assert!(found(TRAIN_IMAGES).ends_with("train-images-idx3-ubyte"));
+    }
+
+    /// 127 goes to 0 and 128 to 255 in both sets; the name says so once, however often it is applied;
+    /// and the binarisation used by the evaluation reproduces the thresholded pixels exactly.
+    #[test]
+    fn thresholding_splits_at_128_and_survives_binarising() {
+        let images = |pixels: Vec<u8>| ImageArray { count: 2, rows: 1, cols: 4, pixels };
+        let mut dataset = Dataset::from_arrays(
+            "MNIST",
+            images(vec![0, 1, 127, 128, 129, 200, 254, 255]),
+            vec![0, 1],
+            Some((images(vec![127, 128, 64, 192, 0, 255, 100, 150]), vec![1, 0])),
+        )
+        .unwrap();
+        assert!(!dataset.is_thresholded());
+        dataset.threshold();
+        assert_eq!(dataset.train.pixels, [0, 0, 0, 255, 255, 255, 255, 255]);
+        assert_eq!(dataset.test.pixels, [0, 255, 0, 255, 0, 255, 0, 255]);
+        dataset.threshold();
+        assert_eq!(dataset.name, "MNIST (thresholded)");
+        assert!(dataset.is_thresholded());
+        for seed in 0..20 {
+            let binary = crate::model::eval::binarise(&dataset.test.pixels, seed);
+            let expected: Vec<f32> = dataset.test.pixels.iter().map(|&p| f32::from(p) / 255.0).collect();
+            assert_eq!(binary, expected);
+        }
     }
 
     #[test]

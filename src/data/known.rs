@@ -27,10 +27,11 @@ pub const FASHION_MNIST_CLASSES: [&str; 10] =
     ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 
 /// The name of class `class` of the dataset shown as `dataset_name`: Fashion-MNIST's clothing
-/// names, else the label's number (MNIST's labels are the digits themselves).
+/// names, else the label's number (MNIST's labels are the digits themselves). Thresholding keeps
+/// the classes.
 pub fn class_name(dataset_name: &str, class: usize) -> String {
     match FASHION_MNIST_CLASSES.get(class) {
-        Some(name) if dataset_name == FASHION_MNIST => (*name).to_string(),
+        Some(name) if unthresholded(dataset_name) == FASHION_MNIST => (*name).to_string(),
         _ => class.to_string(),
     }
 }
@@ -38,7 +39,12 @@ pub fn class_name(dataset_name: &str, class: usize) -> String {
 /// What the images of the dataset shown as `dataset_name` are, in a caption: "digits" for MNIST,
 /// "images" for any other dataset.
 pub fn image_noun(dataset_name: &str) -> &'static str {
-    if dataset_name == MNIST { "digits" } else { "images" }
+    if unthresholded(dataset_name) == MNIST { "digits" } else { "images" }
+}
+
+/// The name of the dataset a thresholded one was made from ([`super::Dataset::threshold`]).
+fn unthresholded(dataset_name: &str) -> &str {
+    dataset_name.strip_suffix(super::THRESHOLDED_SUFFIX).unwrap_or(dataset_name)
 }
 
 /// What identifies a dataset's contents: its shape and a CRC-32 (IEEE) of its training pixels,

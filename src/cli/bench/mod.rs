@@ -104,7 +104,7 @@ impl BenchPlan {
 
 pub fn run_bench(args: &BenchArgs, window: &WindowArgs) -> Result<()> {
     let plan = BenchPlan::from_args(args)?;
-    let dataset = load_dataset(window.data.as_deref())?;
+    let dataset = load_dataset(window)?;
     let pool = MathPool::new(default_threads(window.threads));
     println!(
         "rbm-lab bench: {} threads, {} s per timed segment, dataset {} ({} training images)",

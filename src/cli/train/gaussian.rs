@@ -46,7 +46,7 @@ pub(super) fn run_train_gaussian(args: &TrainArgs, window: &WindowArgs) -> Resul
     let config = args.config(&gaussian::default_config());
     let spec = args.spec(&ModelSpec::default());
     gaussian::check_config(&config)?;
-    let dataset = Arc::new(load_dataset(window.data.as_deref())?);
+    let dataset = Arc::new(load_dataset(window)?);
     let nv = dataset.pixels_per_image();
     spec.validate_with(&config, nv)?;
     let images = dataset.train.count;
@@ -67,7 +67,7 @@ pub(super) fn run_train_gaussian(args: &TrainArgs, window: &WindowArgs) -> Resul
     let mut order: Vec<usize> = (0..images).collect();
     say(&format!(
         "training a Gaussian–Bernoulli RBM {nv}x{} on {} ({images} images, standardised per pixel) for {} epochs, \
-         {} {}-{}, lr {}, {} threads",
+         {} {}-{}, lr {}, {}",
         spec.n_hidden,
         dataset.name,
         args.epochs,
@@ -75,7 +75,7 @@ pub(super) fn run_train_gaussian(args: &TrainArgs, window: &WindowArgs) -> Resul
         crate::cli::command_line_name(config.method),
         config.k,
         config.learning_rate,
-        threads.0
+        super::threads_phrase(threads.0)
     ));
     let signals = StopSignals::install().context("cannot catch Ctrl+C and termination signals")?;
     let started = std::time::Instant::now();

@@ -215,7 +215,7 @@ pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<ExitCode> {
         file.require_binary("`rbm-lab train --resume`")?;
         check_resume_arguments(args, path, file)?;
     }
-    let dataset = Arc::new(load_dataset(window.data.as_deref())?);
+    let dataset = Arc::new(load_dataset(window)?);
     let threads = default_threads(window.threads);
     let pool = MathPool::new(threads);
     let (mut run, how) = match resumed {
@@ -267,12 +267,12 @@ pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<ExitCode> {
     }
     let with_labels = run.labels().map_or(String::new(), |l| format!(" with {} label units", l.classes()));
     say(&format!(
-        "{how}: {}x{}{with_labels} on {} ({} images), {} threads",
+        "{how}: {}x{}{with_labels} on {} ({} images), {}",
         run.rbm().n_visible(),
         run.rbm().n_hidden(),
         dataset.name,
         run.images_per_epoch(),
-        run.pool().threads().0
+        threads_phrase(run.pool().threads().0)
     ));
     let signals = StopSignals::install().context("cannot catch Ctrl+C and termination signals")?;
     let mut checkpoints = Checkpoints::new(checkpoint_path, checkpoint_every);
@@ -317,6 +317,11 @@ pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<ExitCode> {
         progress.started.elapsed().as_secs_f64()
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// "1 thread", "2 threads": the math threads in the line that starts a run.
+fn threads_phrase(threads: usize) -> String {
+    if threads == 1 { "1 thread".to_string() } else { format!("{threads} threads") }
 }
 
 /// With --resume, the model's shape and seed are the file's: arguments that say otherwise are a
