@@ -80,12 +80,13 @@ impl ControlPanel {
         });
         ui.add_space(6.0);
         ui.label("Applied at the next batch:");
+        // The model training now, not the next Reset's: a Gaussian one has no binary choices.
+        let binary = self.model_visible == VisibleType::Binary;
         let c = &mut self.config;
         ui.add(egui::Slider::new(&mut c.learning_rate, 1e-5..=10.0).logarithmic(true).text("learning rate"))
             .on_hover_text("Step size of each update (tutorial: 0.005); too large and training diverges");
         ui.add(egui::Slider::new(&mut c.k, 1..=50).text("CD-k"))
             .on_hover_text("Gibbs steps between the data and the negative sample (tutorial: 10)");
-        let binary = self.model_visible == VisibleType::Binary;
         if binary {
             ui.add_enabled(
                 c.sampling == VisibleSampling::NoisyMeanField,
@@ -139,7 +140,6 @@ impl ControlPanel {
         }
         let c = &mut self.config;
         let swaps = &self.swap_history;
-        let binary = self.model_visible == VisibleType::Binary;
         egui::CollapsingHeader::new("Method").default_open(false).show(ui, |ui| method_ui(ui, c, swaps, binary));
         if self.config != self.sent && self.config.validate().is_ok() {
             self.sent = self.config.clone();

@@ -16,6 +16,13 @@ use crate::trainer::TrainerOptions;
 
 /// Opens the window with the command line's settings and returns when it closes.
 pub fn run(window: &WindowArgs) -> anyhow::Result<()> {
+    // Refused before anything starts.
+    if window.thresholded {
+        anyhow::bail!(
+            "--thresholded is for the command-line tools (train, eval, sample, inpaint, probe, bench); \
+             the window trains on the grey images (Controls > binary data draws binary pixels from them)"
+        );
+    }
     let stats_every = window.stats_every;
     let look = window.look;
     let ui_nice = window.ui_nice;
@@ -27,12 +34,6 @@ pub fn run(window: &WindowArgs) -> anyhow::Result<()> {
     };
     // Before the window lowers its own priority: evaluations and file jobs start from here.
     crate::threads::start_launcher()?;
-    if window.thresholded {
-        anyhow::bail!(
-            "--thresholded is for the command-line tools (train, eval, sample, inpaint, probe, bench); \
-             the window trains on the grey images (Controls > binary data draws binary pixels from them)"
-        );
-    }
     let dataset = Arc::new(load_dataset(window)?);
     let sessions = session::for_window(window.session_dir.clone(), window.fresh, window.paused);
     // While the last session is offered, training waits for the answer.

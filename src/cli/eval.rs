@@ -69,7 +69,7 @@ pub fn run_eval(args: &EvalArgs, window: &WindowArgs) -> Result<ExitCode> {
     // A model trained on thresholded images is measured on thresholded test images, and one
     // trained on grey (or drawn binary) images on binary images drawn from the grey ones: the two
     // test sets give log-likelihoods several nats apart.
-    let trained_thresholded = model.metadata.dataset.ends_with(crate::data::THRESHOLDED_SUFFIX);
+    let trained_thresholded = crate::data::is_thresholded_name(&model.metadata.dataset);
     if trained_thresholded != dataset.is_thresholded() {
         let advice = if trained_thresholded {
             "add --thresholded to evaluate it on the images it learned"

@@ -89,6 +89,11 @@ pub const THRESHOLD: u8 = 128;
 /// What [`Dataset::threshold`] appends to the dataset's name ("MNIST (thresholded)").
 pub const THRESHOLDED_SUFFIX: &str = " (thresholded)";
 
+/// Whether a dataset's name (also as a model's metadata keeps it) is that of a thresholded set.
+pub fn is_thresholded_name(name: &str) -> bool {
+    name.ends_with(THRESHOLDED_SUFFIX)
+}
+
 /// A training set and a test set of equally sized greyscale images.
 ///
 /// When a folder has no test files, the last `min(10 000, count / 6)` training images are moved
@@ -223,7 +228,7 @@ impl Dataset {
 
     /// Whether [`Dataset::threshold`] made this dataset (by its name).
     pub fn is_thresholded(&self) -> bool {
-        self.name.ends_with(THRESHOLDED_SUFFIX)
+        is_thresholded_name(&self.name)
     }
 
     /// Pixels in one image (rows × cols), the number of visible units a model needs.

@@ -10,7 +10,7 @@ mod error;
 mod idx;
 pub mod known;
 
-pub use dataset::{Dataset, ImageSet, THRESHOLD, THRESHOLDED_SUFFIX};
+pub use dataset::{Dataset, ImageSet, THRESHOLD, THRESHOLDED_SUFFIX, is_thresholded_name};
 pub use error::IdxError;
 pub use idx::{ImageArray, MAX_DATA_BYTES, parse_idx_images, parse_idx_labels, read_idx_images, read_idx_labels};
 pub use known::{DatasetSource, KnownDataset};
