@@ -355,6 +355,16 @@ mod tests {
         }
     }
 
+    /// Thresholding keeps what the images are and their class names.
+    #[test]
+    fn a_thresholded_set_keeps_its_image_noun_and_class_names() {
+        use super::super::known::{class_name, image_noun};
+        assert_eq!(image_noun("MNIST (thresholded)"), "digits");
+        assert_eq!(class_name("Fashion-MNIST (thresholded)", 9), "Ankle boot");
+        assert_eq!(image_noun("fashion (thresholded)"), "images");
+        assert!(is_thresholded_name("MNIST (thresholded)") && !is_thresholded_name("MNIST"));
+    }
+
     #[test]
     fn folder_name_resolves_dot() {
         let dir = tempfile::tempdir().unwrap();
