@@ -118,10 +118,17 @@ pub struct ColumnEntries {
     shape: (usize, usize),
 }
 
+/// Nonzero fraction of a left operand at or below which the sparse products are used. Their flop
+/// rate is about half the dense kernels' (a loaded slice of the right operand serves one output
+/// row, where `gemm`'s register tile reuses it across six), so they win clearly below about a
+/// third of the entries: MNIST's grey images (19% nonzero) and binary states, not Fashion-MNIST's
+/// grey images (about half nonzero).
+pub const MAX_DENSITY: f64 = 0.3;
+
 impl ColumnEntries {
     /// The most nonzero values, as a fraction of the matrix, that the lists take: a denser
     /// matrix is refused by [`ColumnEntries::fill`] (the dense product is faster for it anyway).
-    pub const MAX_DENSITY: f64 = 0.15;
+    pub const MAX_DENSITY: f64 = MAX_DENSITY;
 
     /// The entries of `a` (row-major, `rows` x `width`), column by column, if at most
     /// [`ColumnEntries::MAX_DENSITY`] of its values are nonzero; `false` (and nothing kept)
@@ -308,24 +315,40 @@ mod kernels {
                 // that every output row reuses the chunk from there; each row's partial sums wait
                 // in `out` between chunks, which keeps the order of the additions.
                 let chunk = (24 * 1024 / (4 * B)).max(1);
+                let chunks = k.div_ceil(chunk);
+                // Where each row's entries of each chunk begin (the same for every column block).
+                let mut bounds = Vec::with_capacity(rows * (chunks + 1));
+                for r in 0..rows {
+                    let (columns, _) = entries.row(r);
+                    let base = entries.starts[r];
+                    let mut e = 0;
+                    bounds.push(base);
+                    for c in 0..chunks {
+                        let end = ((c + 1) * chunk).min(k);
+                        while e < columns.len() && (columns[e] as usize) < end {
+                            e += 1;
+                        }
+                        bounds.push(base + e);
+                    }
+                }
                 for_blocks::<B>(n, |start, len| {
-                    let mut first = 0;
-                    while first < k {
-                        let end = (first + chunk).min(k);
+                    for c in 0..chunks {
                         for r in 0..rows {
-                            let (columns, values) = entries.row(r);
-                            let lo = columns.partition_point(|&c| (c as usize) < first);
-                            let hi = lo + columns[lo..].partition_point(|&c| (c as usize) < end);
+                            let (lo, hi) = (bounds[r * (chunks + 1) + c], bounds[r * (chunks + 1) + c + 1]);
                             if lo == hi {
                                 continue;
                             }
+                            let (columns, values) = (&entries.columns[lo..hi], &entries.values[lo..hi]);
                             let row = &mut out[r * n + start..r * n + start + len];
-                            let mut acc = [0f32; B];
-                            acc[..len].copy_from_slice(row);
-                            accumulate_block::<B, K>(&mut acc, len, &columns[lo..hi], &values[lo..hi], w, n, start);
-                            row.copy_from_slice(&acc[..len]);
+                            if let Ok(acc) = <&mut [f32; B]>::try_from(&mut *row) {
+                                accumulate_block::<B, K>(acc, len, columns, values, w, n, start);
+                            } else {
+                                let mut acc = [0f32; B];
+                                acc[..len].copy_from_slice(row);
+                                accumulate_block::<B, K>(&mut acc, len, columns, values, w, n, start);
+                                row.copy_from_slice(&acc[..len]);
+                            }
                         }
-                        first = end;
                     }
                 });
             }
@@ -379,7 +402,11 @@ mod kernels {
         start: usize,
     ) {
         // Indices increase, so the entries whose whole block fits come first.
-        let whole = indices.partition_point(|&index| index as usize * n + start + B <= m.len());
+        let fits = |index: u32| index as usize * n + start + B <= m.len();
+        let whole = match indices.last() {
+            Some(&last) if !fits(last) => indices.partition_point(|&index| fits(index)),
+            _ => indices.len(),
+        };
         K::accumulate(acc, &indices[..whole], &values[..whole], m, n, start);
         for (&index, &x) in indices[whole..].iter().zip(&values[whole..]) {
             let offset = index as usize * n + start;

@@ -213,7 +213,7 @@ pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<ExitCode> {
         // Gaussian–Bernoulli files hold no training state to resume from (the window still
         // continues training from their weights).
         file.require_binary("`rbm-lab train --resume`")?;
-        check_resume_arguments(args, path, file)?;
+        check_resume_arguments(args, window.thresholded, path, file)?;
     }
     let dataset = Arc::new(load_dataset(window)?);
     let threads = default_threads(window.threads);
@@ -324,9 +324,9 @@ fn threads_phrase(threads: usize) -> String {
     if threads == 1 { "1 thread".to_string() } else { format!("{threads} threads") }
 }
 
-/// With --resume, the model's shape and seed are the file's: arguments that say otherwise are a
-/// mistake rather than something to override.
-fn check_resume_arguments(args: &TrainArgs, path: &Path, file: &ModelFile) -> Result<()> {
+/// With --resume, the model's shape, seed and kind of images are the file's: arguments that say
+/// otherwise are a mistake rather than something to override.
+fn check_resume_arguments(args: &TrainArgs, thresholded: bool, path: &Path, file: &ModelFile) -> Result<()> {
     let spec = ModelSpec { n_hidden: file.rbm.n_hidden(), ..file.metadata.spec.clone() };
     let asked = args.spec(&spec);
     let differs = |flag: &str, given: String, saved: String| -> Result<()> {
@@ -342,6 +342,18 @@ fn check_resume_arguments(args: &TrainArgs, path: &Path, file: &ModelFile) -> Re
     differs("hidden", asked.n_hidden.to_string(), spec.n_hidden.to_string())?;
     differs("seed", asked.seed.to_string(), spec.seed.to_string())?;
     differs("init", command_line_name(asked.initialisation), command_line_name(spec.initialisation))?;
+    let dataset = &file.metadata.dataset;
+    match (crate::data::is_thresholded_name(dataset), thresholded) {
+        (true, false) => {
+            bail!("{} was trained on {dataset}; add --thresholded to continue it on the same images", path.display())
+        }
+        (false, true) => bail!(
+            "--thresholded: {} was trained on the grey images of {dataset}; leave the flag out to continue it on \
+             the same images",
+            path.display()
+        ),
+        _ => {}
+    }
     if args.labels && spec.label_classes == 0 {
         bail!("--labels: {} was trained without label units, which cannot be added to it", path.display());
     }
@@ -404,11 +416,20 @@ mod tests {
         let metadata = ModelMetadata::new("MNIST", 28, 28, TrainingConfig::default(), spec);
         let file = ModelFile::new(Rbm::zeros(784, 16), metadata);
         let path = Path::new("run.safetensors");
-        let error = check_resume_arguments(&train_args(&["--epochs", "2", "--init", "hinton"]), path, &file)
+        let error = check_resume_arguments(&train_args(&["--epochs", "2", "--init", "hinton"]), false, path, &file)
             .expect_err("refused")
             .to_string();
         assert!(error.starts_with("--init hinton differs from the resumed model's xavier"), "{error}");
-        assert!(check_resume_arguments(&train_args(&["--epochs", "2", "--init", "xavier"]), path, &file).is_ok());
+        let fine = train_args(&["--epochs", "2", "--init", "xavier"]);
+        assert!(check_resume_arguments(&fine, false, path, &file).is_ok());
+        // The kind of images is the file's too: grey images with the flag, thresholded without.
+        let error = check_resume_arguments(&fine, true, path, &file).expect_err("refused").to_string();
+        assert!(error.starts_with("--thresholded: run.safetensors was trained on the grey images of MNIST"), "{error}");
+        let mut thresholded = file.clone();
+        thresholded.metadata.dataset = format!("MNIST{}", crate::data::THRESHOLDED_SUFFIX);
+        let error = check_resume_arguments(&fine, false, path, &thresholded).expect_err("refused").to_string();
+        assert!(error.contains("trained on MNIST (thresholded); add --thresholded"), "{error}");
+        assert!(check_resume_arguments(&fine, true, path, &thresholded).is_ok());
         let asked = train_args(&["--sampling", "probabilities", "--method", "pcd", "--lr-schedule", "exponential"]);
         let config = asked.config(&TrainingConfig::default());
         assert_eq!(

@@ -137,9 +137,8 @@ pub(in crate::model) struct SparsePlan {
 
 impl SparsePlan {
     /// Nonzero fraction at or below which a product's left operand goes through the sparse
-    /// kernels. Their flop rate is about a third of the dense kernels' (no reuse of a loaded row
-    /// of W across output rows), so they win clearly only below about a sixth of the entries.
-    pub const MAX_DENSITY: f64 = 0.15;
+    /// kernels ([`sparse::MAX_DENSITY`]).
+    pub const MAX_DENSITY: f64 = sparse::MAX_DENSITY;
 
     /// The plan for a step on data rows `data` (V wide) whose positive hidden probabilities will
     /// be judged later ([`SparsePlan::with_hidden`]).

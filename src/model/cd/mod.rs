@@ -87,9 +87,11 @@ pub struct CdWorkspace {
     mean_pk: Vec<f32>,
     /// The last step's subnormal census, while counting is on.
     census: Option<SubnormalCensus>,
-    /// Whether this step's weight update reads the visible rows as sparse (uncentered) rows; then,
-    /// with centering, `outer_sums` holds Σ_b c_b (p_b − λ) for the rank-one correction −μ ⊗ that.
-    sparse_outer: bool,
+    /// How many of the stacked rows (from the first) this step's weight update reads as sparse
+    /// (uncentered) rows: none, the data rows (the chains' rows then go through the dense
+    /// product), or all. With centering and all rows sparse, `outer_sums` holds
+    /// Σ_b c_b (p_b − λ) for the rank-one correction −μ ⊗ that.
+    sparse_outer_rows: usize,
     outer_sums: Vec<f32>,
     /// The sparse update's visible rows, column by column.
     outer_entries: sparse::ColumnEntries,
@@ -129,7 +131,7 @@ impl CdWorkspace {
             mean_p0: vec![0.0; n_hidden],
             mean_pk: vec![0.0; n_hidden],
             census: None,
-            sparse_outer: false,
+            sparse_outer_rows: 0,
             outer_sums: vec![0.0; n_hidden],
             outer_entries: sparse::ColumnEntries::default(),
             #[cfg(test)]
@@ -410,7 +412,7 @@ impl CdWorkspace {
         }
 
         let stats = StepStats { reconstruction_l1: l1, rows, learning_rate: lr, momentum };
-        self.prepare_outer_products(rows, chain_rows, config, plan.chain_visible);
+        self.prepare_outer_products(rows, chain_rows, config, plan);
         if self.census.is_some() {
             self.count_update_operands(rows + chain_rows);
         }

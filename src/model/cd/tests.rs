@@ -65,7 +65,7 @@ fn training_bytes_covers_what_training_holds() {
         ws.data_mut(batch).iter_mut().enumerate().for_each(|(i, x)| *x = f32::from((i + step) % 11 == 0));
         ws.step(&mut rbm, &config, batch, Threads(1));
     }
-    assert!(ws.sparse_outer, "the binary data took the sparse update");
+    assert_eq!(ws.sparse_outer_rows, batch + config.particles(), "the binary data and chains took the sparse update");
     let sparse_held = ws.outer_entries.bytes() + sparse::scratch_bytes();
     assert!(sparse_held > 0 && sparse_held <= lists, "lists hold {sparse_held} bytes, estimate {lists}");
 }
@@ -87,7 +87,11 @@ fn sparse_products_give_the_dense_step_to_rounding() {
         ..TrainingConfig::default()
     };
     let cd3 = TrainingConfig { k: 3, method: GradientMethod::Cd, centering: false, momentum: 0.0, ..pcd.clone() };
-    for config in [pcd, cd3] {
+    // The tutorial's algorithm: sparse data, dense reconstructions (sigmoid plus Gaussian noise),
+    // so only the data rows of the update go sparse.
+    let tutorial = TrainingConfig { batch_size: batch, k: 1, learning_rate: 0.05, ..TrainingConfig::default() };
+    for config in [pcd, cd3, tutorial] {
+        let tutorial = config.sampling != VisibleSampling::Bernoulli;
         for threads in [Threads(1), Threads(2)] {
             let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(5);
             // Biases of −3 keep the units mostly off, so the chains' visible states are sparse
@@ -107,9 +111,11 @@ fn sparse_products_give_the_dense_step_to_rounding() {
                         .for_each(|(i, x)| *x = f32::from((i * 7 + step) % 9 == 0));
                     ws.step(model, &config, batch, threads);
                 }
-                plans.push(ws.sparse_outer);
+                plans.push(ws.sparse_outer_rows);
             }
-            assert_eq!(plans, [true, false], "the sparse run took the sparse update");
+            let chains = if config.method == GradientMethod::Cd { batch } else { config.particles() };
+            let sparse_rows = if tutorial { batch } else { batch + chains };
+            assert_eq!(plans, [sparse_rows, 0], "the sparse run took the sparse update");
             let values = |m: &Rbm| -> Vec<f32> {
                 m.weights_slice().iter().chain(m.visible_bias()).chain(m.hidden_bias()).copied().collect()
             };

@@ -3,6 +3,7 @@
 //! weight decay, the sparsity penalty and centering (formulas in the module header of
 //! [`super`]).
 
+use super::chain::SparsePlan;
 use super::{CdWorkspace, Velocity};
 use crate::model::config::TrainingConfig;
 use crate::model::linalg::{self, Threads};
@@ -13,30 +14,38 @@ impl CdWorkspace {
     /// Turns the stacked buffers into [v0−μ; −s(v_k−μ)] and [p0−λ; pk−λ] with s = rows/chains,
     /// so that one product with alpha = lr/rows gives lr(⟨·⟩_data − ⟨·⟩_model).
     ///
-    /// With `sparse` (binary visible rows), the visible rows stay uncentered, [v0; −s·v_k], so that
-    /// the sparse product can skip their zeros; the centering then enters as the rank-one term
-    /// −μ (Σ_b c_b (p_b − λ))ᵀ with c_b = 1 for the data rows and −s for the chains, since
+    /// When the data and the chains' visible states are sparse together (binary rows), the
+    /// visible rows stay uncentered, [v0; −s·v_k], so that the sparse product can skip their
+    /// zeros; the centering then enters as the rank-one term −μ (Σ_b c_b (p_b − λ))ᵀ with c_b = 1
+    /// for the data rows and −s for the chains, since
     /// Σ_b c_b (v_b − μ)(p_b − λ)ᵀ = Σ_b c_b v_b (p_b − λ)ᵀ − μ Σ_b c_b (p_b − λ)ᵀ.
+    /// When only the data is sparse (grey images with dense reconstructions) and there is no
+    /// centering, the data rows go through the sparse product and the chains' through the dense.
     pub(super) fn prepare_outer_products(
         &mut self,
         rows: usize,
         chain_rows: usize,
         config: &TrainingConfig,
-        sparse: bool,
+        plan: SparsePlan,
     ) {
         let (nv, nh) = (self.n_visible, self.n_hidden);
         if config.centering && self.visible_offset.is_none() {
             self.visible_offset = Some(self.mean_v0.clone());
         }
-        // The chains' states were not judged by the step's plan: the update goes sparse only if
-        // the data and chain rows together are (a whole-batch figure, so the same on any thread
+        // The chains' states were not judged by the step's plan: the update reads them sparse only
+        // if the data and chain rows together are (a whole-batch figure, so the same on any thread
         // count).
-        let sparse = sparse && {
-            let nonzero = |x: &[f32]| x.iter().filter(|&&v| v != 0.0).count();
+        let nonzero = |x: &[f32]| x.iter().filter(|&&v| v != 0.0).count();
+        let sparse = plan.chain_visible && {
             let count = nonzero(&self.stacked_visible[..rows * nv]) + nonzero(&self.chain_visible[..chain_rows * nv]);
             count as f64 <= sparse::ColumnEntries::MAX_DENSITY * ((rows + chain_rows) * nv) as f64
         };
-        self.sparse_outer = sparse;
+        let sparse_data = !sparse && plan.data && !config.centering;
+        self.sparse_outer_rows = match (sparse, sparse_data) {
+            (true, _) => rows + chain_rows,
+            (false, true) => rows,
+            (false, false) => 0,
+        };
         let scale = rows as f32 / chain_rows as f32;
         let (data_v, negative_v) = self.stacked_visible.split_at_mut(rows * nv);
         let negative_v = &mut negative_v[..chain_rows * nv];
@@ -75,10 +84,16 @@ impl CdWorkspace {
             }
             _ => negative_v.iter_mut().zip(chain_v).for_each(|(d, s)| *d = -scale * s),
         }
-        if sparse {
-            let stacked_rows = rows + chain_rows;
-            let filled = self.outer_entries.fill(&self.stacked_visible[..stacked_rows * nv], stacked_rows, nv);
-            debug_assert!(filled, "the caller checked the density");
+        let sparse_rows = self.sparse_outer_rows;
+        if sparse_rows > 0 {
+            let filled = self.outer_entries.fill(&self.stacked_visible[..sparse_rows * nv], sparse_rows, nv);
+            // All rows: their density was checked above against the lists' limit. The data rows
+            // alone were judged by the plan with its own arithmetic; should the lists refuse them
+            // at the very limit, the uncentered rows go through the dense product, as they are.
+            debug_assert!(filled || sparse_rows == rows, "the caller checked the density");
+            if !filled {
+                self.sparse_outer_rows = 0;
+            }
         }
     }
 
@@ -104,25 +119,27 @@ impl CdWorkspace {
             (Some(mu), true) => Some((&mu[..], &self.outer_sums[..])),
             _ => None,
         };
+        let sparse_rows = self.sparse_outer_rows;
         let update = |(index, w_rows): (usize, &mut [f32])| {
             let count = w_rows.len() / nh;
             let first = index * w_block;
-            if self.sparse_outer {
+            if sparse_rows > 0 {
                 let (a, b) = (&self.outer_entries, stacked_hidden);
                 sparse::add_outer_products(w_rows, (first, count), a, b, nh, alpha, correction);
-                return;
             }
-            linalg::add_outer_products_columns(
-                w_rows,
-                count,
-                nh,
-                &stacked_visible[first..],
-                nv,
-                stacked_hidden,
-                stacked_rows,
-                alpha,
-                Threads(1),
-            );
+            if sparse_rows < stacked_rows {
+                linalg::add_outer_products_columns(
+                    w_rows,
+                    count,
+                    nh,
+                    &stacked_visible[sparse_rows * nv + first..],
+                    nv,
+                    &stacked_hidden[sparse_rows * nh..],
+                    stacked_rows - sparse_rows,
+                    alpha,
+                    Threads(1),
+                );
+            }
         };
         if parts > 1 {
             use rayon::prelude::*;
