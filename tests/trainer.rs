@@ -238,6 +238,39 @@ fn a_model_of_the_wrong_size_is_refused_and_the_current_one_kept() {
     assert!(trainer.shutdown(Duration::from_secs(2)));
 }
 
+#[test]
+fn a_model_trained_on_thresholded_images_is_loaded_with_a_word_on_the_images_it_meets() {
+    use rbm_lab::data::THRESHOLDED_SUFFIX;
+    use rbm_lab::io::{ModelFile, ModelMetadata};
+    use rbm_lab::model::Rbm;
+    let mut trainer = TrainerHandle::spawn(mnist(), small_options()).unwrap();
+    let mut seen = Seen::default();
+    let spec = small_options().spec;
+    let loaded = |seen: &mut Seen, trainer: &TrainerHandle, dataset: &str| -> String {
+        let metadata = ModelMetadata::new(dataset, 28, 28, TrainingConfig::default(), spec.clone());
+        seen.updates.clear();
+        trainer.send(Command::LoadModel(Box::new(ModelFile::new(Rbm::zeros(784, spec.n_hidden), metadata))));
+        seen.wait_until(trainer, Duration::from_secs(5), "the load", |s| {
+            s.updates
+                .iter()
+                .any(|u| matches!(u, Update::ModelReplaced { description, .. } if description.starts_with("loaded")))
+        });
+        seen.updates
+            .iter()
+            .find_map(|u| match u {
+                Update::ModelReplaced { description, .. } => Some(description.clone()),
+                _ => None,
+            })
+            .expect("a description")
+    };
+    let thresholded = loaded(&mut seen, &trainer, &format!("MNIST{THRESHOLDED_SUFFIX}"));
+    assert!(thresholded.contains("on MNIST (thresholded)"), "{thresholded}");
+    assert!(thresholded.contains("the window trains and evaluates it on the grey images"), "{thresholded}");
+    let grey = loaded(&mut seen, &trainer, "MNIST");
+    assert!(!grey.contains("grey images"), "{grey}");
+    assert!(trainer.shutdown(Duration::from_secs(2)));
+}
+
 /// Steps `batches` batches and waits until the trainer has seen `samples` samples in all.
 fn step_batches(seen: &mut Seen, trainer: &TrainerHandle, batches: usize, samples: u64) {
     for _ in 0..batches {

@@ -4,7 +4,7 @@
 //! The trainer calls its waker each time it publishes; [`FramePacer::wake`] turns the first call
 //! after a frame into one repaint request, due one frame interval after that frame began, and the
 //! calls after it into nothing. Every frame the window draws under a software renderer is CPU time
-//! taken from training, so there it starts at 30 frames/s; with a GPU at 60.
+//! taken from training, so there it starts at 15 frames/s; with a GPU at 60.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -20,7 +20,7 @@ pub const MAX_FRAMES_PER_SECOND: u32 = 60;
 /// How often the window's trainer publishes: often enough for the fastest rate.
 pub const PUBLISH_INTERVAL: Duration = Duration::from_micros(1_000_000 / MAX_FRAMES_PER_SECOND as u64);
 /// The starting rate with a software renderer (each frame is CPU time taken from training).
-pub const SOFTWARE_RENDERER_RATE: u32 = 30;
+pub const SOFTWARE_RENDERER_RATE: u32 = 15;
 /// The starting rate with a GPU.
 pub const GPU_RATE: u32 = 60;
 /// Where the person's choice is kept between runs (eframe's storage).
@@ -234,19 +234,19 @@ mod tests {
         let ctx = egui::Context::default();
         let mut rate = FrameRate::new(&ctx);
         rate.start(SOFTWARE_RENDERER_RATE, None);
-        assert_eq!(rate.frames_per_second(), 30);
-        assert_eq!(rate.interval(), Duration::from_micros(33_333));
+        assert_eq!(rate.frames_per_second(), 15);
+        assert_eq!(rate.interval(), Duration::from_micros(66_666));
         let mut storage = Memory::default();
         rate.save(&mut storage);
         assert!(storage.0.is_empty(), "no choice made: nothing kept");
-        rate.choose(15);
+        rate.choose(30);
         rate.save(&mut storage);
 
         let mut next = FrameRate::new(&ctx);
         next.start(GPU_RATE, None);
         next.restore(Some(&storage));
-        assert_eq!(next.frames_per_second(), 15);
-        assert_eq!(next.interval(), Duration::from_micros(66_666));
+        assert_eq!(next.frames_per_second(), 30);
+        assert_eq!(next.interval(), Duration::from_micros(33_333));
         let mut forced = FrameRate::new(&ctx);
         forced.start(GPU_RATE, Some(24));
         forced.restore(Some(&storage));

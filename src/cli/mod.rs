@@ -76,7 +76,7 @@ pub struct WindowArgs {
     #[arg(long, default_value_t = crate::app::software_render::DEFAULT_UI_NICE, value_parser = clap::value_parser!(i32).range(0..=19))]
     pub ui_nice: i32,
     /// Frames per second while training, for this run (View > Frame rate while training; default
-    /// 30 when OpenGL renders on the CPU, 60 with a GPU). Input still redraws at once.
+    /// 15 when OpenGL renders on the CPU, 60 with a GPU). Input still redraws at once.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=crate::app::frame_rate::MAX_FRAMES_PER_SECOND as i64))]
     pub fps: Option<u32>,
     /// File dialogs: "system" (the desktop's), "builtin" (rbm-lab's own, in the window), or "auto":

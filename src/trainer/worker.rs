@@ -231,6 +231,12 @@ impl Worker {
                 if let Continuation::FreshState(why) = continuation {
                     description.push_str(&format!("; training continues with a fresh optimiser state: {why}"));
                 }
+                if crate::data::is_thresholded_name(&dataset) {
+                    description.push_str(
+                        "; the window trains and evaluates it on the grey images (`rbm-lab eval --thresholded` \
+                         measures it on the thresholded ones)",
+                    );
+                }
                 self.model_replaced(description, Some(self.run.config().clone()));
             }
             Err(e) => self.outbox.event(Update::Error(TrainerError::LoadRefused(e))),

@@ -9,7 +9,7 @@
 //!   frames that change that texture;
 //! - the UI and llvmpipe threads get a lower priority (`renice`, `--ui-nice`);
 //! - the light look (`look`: square corners, no shadows, the batch loss line not anti-aliased) is
-//!   on unless `--look full`; and the frame rate while training starts at 30 frames/s rather than
+//!   on unless `--look full`; and the frame rate while training starts at 15 frames/s rather than
 //!   60 (`super::frame_rate`).
 //!
 //! With a GPU (or egui_kittest's wgpu) none of this runs: no programs, no font override, no
