@@ -89,8 +89,8 @@ pub struct CdWorkspace {
     census: Option<SubnormalCensus>,
     /// How many of the stacked rows (from the first) this step's weight update reads as sparse
     /// (uncentered) rows: none, the data rows (the chains' rows then go through the dense
-    /// product), or all. With centering and all rows sparse, `outer_sums` holds
-    /// Σ_b c_b (p_b − λ) for the rank-one correction −μ ⊗ that.
+    /// product), or all. With centering, `outer_sums` holds Σ_b c_b (p_b − λ) over those rows
+    /// for the rank-one correction −μ ⊗ that.
     sparse_outer_rows: usize,
     outer_sums: Vec<f32>,
     /// The sparse update's visible rows, column by column.

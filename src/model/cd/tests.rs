@@ -90,7 +90,9 @@ fn sparse_products_give_the_dense_step_to_rounding() {
     // The tutorial's algorithm: sparse data, dense reconstructions (sigmoid plus Gaussian noise),
     // so only the data rows of the update go sparse.
     let tutorial = TrainingConfig { batch_size: batch, k: 1, learning_rate: 0.05, ..TrainingConfig::default() };
-    for config in [pcd, cd3, tutorial] {
+    // And with centering and momentum, whose correction then covers the data rows alone.
+    let centered_tutorial = TrainingConfig { centering: true, momentum: 0.9, ..tutorial.clone() };
+    for config in [pcd, cd3, tutorial, centered_tutorial] {
         let tutorial = config.sampling != VisibleSampling::Bernoulli;
         for threads in [Threads(1), Threads(2)] {
             let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(5);

@@ -19,8 +19,9 @@ impl CdWorkspace {
     /// zeros; the centering then enters as the rank-one term −μ (Σ_b c_b (p_b − λ))ᵀ with c_b = 1
     /// for the data rows and −s for the chains, since
     /// Σ_b c_b (v_b − μ)(p_b − λ)ᵀ = Σ_b c_b v_b (p_b − λ)ᵀ − μ Σ_b c_b (p_b − λ)ᵀ.
-    /// When only the data is sparse (grey images with dense reconstructions) and there is no
-    /// centering, the data rows go through the sparse product and the chains' through the dense.
+    /// When only the data is sparse (grey images with dense reconstructions), the data rows go
+    /// through the sparse product, uncentered, and the chains' through the dense one; with
+    /// centering, `outer_sums` then holds Σ_data (p_b − λ) alone.
     pub(super) fn prepare_outer_products(
         &mut self,
         rows: usize,
@@ -40,7 +41,9 @@ impl CdWorkspace {
             let count = nonzero(&self.stacked_visible[..rows * nv]) + nonzero(&self.chain_visible[..chain_rows * nv]);
             count as f64 <= sparse::ColumnEntries::MAX_DENSITY * ((rows + chain_rows) * nv) as f64
         };
-        let sparse_data = !sparse && plan.data && !config.centering;
+        // The data rows alone: listed now, while they hold the data as it is (the lists take them
+        // or not; the rows are centered below only if they go through the dense product).
+        let sparse_data = !sparse && plan.data && self.outer_entries.fill(&self.stacked_visible[..rows * nv], rows, nv);
         self.sparse_outer_rows = match (sparse, sparse_data) {
             (true, _) => rows + chain_rows,
             (false, true) => rows,
@@ -69,8 +72,10 @@ impl CdWorkspace {
                 }
             }
             (Some(mu), true) => {
-                for row in data_v.chunks_exact_mut(nv) {
-                    row.iter_mut().zip(mu).for_each(|(x, m)| *x -= m);
+                if !sparse_data {
+                    for row in data_v.chunks_exact_mut(nv) {
+                        row.iter_mut().zip(mu).for_each(|(x, m)| *x -= m);
+                    }
                 }
                 for (dst, src) in negative_v.chunks_exact_mut(nv).zip(chain_v.chunks_exact(nv)) {
                     for ((d, s), m) in dst.iter_mut().zip(src).zip(mu) {
@@ -78,22 +83,25 @@ impl CdWorkspace {
                     }
                 }
                 let lambda = &self.hidden_offset;
-                for row in self.stacked_hidden[..(rows + chain_rows) * nh].chunks_exact_mut(nh) {
+                let hidden = &mut self.stacked_hidden[..(rows + chain_rows) * nh];
+                for row in hidden.chunks_exact_mut(nh) {
                     row.iter_mut().zip(lambda).for_each(|(x, l)| *x -= l);
+                }
+                if sparse_data {
+                    // The rank-one correction of the uncentered data rows: −μ (Σ_data (p_b − λ))ᵀ.
+                    let sums = &mut self.outer_sums;
+                    sums.iter_mut().for_each(|x| *x = 0.0);
+                    for row in hidden[..rows * nh].chunks_exact(nh) {
+                        sums.iter_mut().zip(row).for_each(|(s, x)| *s += x);
+                    }
                 }
             }
             _ => negative_v.iter_mut().zip(chain_v).for_each(|(d, s)| *d = -scale * s),
         }
-        let sparse_rows = self.sparse_outer_rows;
-        if sparse_rows > 0 {
-            let filled = self.outer_entries.fill(&self.stacked_visible[..sparse_rows * nv], sparse_rows, nv);
-            // All rows: their density was checked above against the lists' limit. The data rows
-            // alone were judged by the plan with its own arithmetic; should the lists refuse them
-            // at the very limit, the uncentered rows go through the dense product, as they are.
-            debug_assert!(filled || sparse_rows == rows, "the caller checked the density");
-            if !filled {
-                self.sparse_outer_rows = 0;
-            }
+        if sparse {
+            let stacked_rows = rows + chain_rows;
+            let filled = self.outer_entries.fill(&self.stacked_visible[..stacked_rows * nv], stacked_rows, nv);
+            debug_assert!(filled, "the caller checked the density");
         }
     }
 
