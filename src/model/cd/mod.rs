@@ -369,11 +369,13 @@ impl CdWorkspace {
         let (w, b_v, b_h) = rbm.parameters_mut();
         // Each h → v product through W itself makes the gemm crate gather W's strided columns;
         // with two or more per block, one transpose per step is cheaper (that gather was ~20% of a
-        // CD-10 step in the profile; with one per block, as in CD-1, the gather is cheaper).
+        // CD-10 step in the profile; with one per block, as in CD-1, the gather is cheaper). A
+        // single chain row needs no gather at all (h Wᵀ is then a dot product with each row of
+        // W), and there the transpose, a pass over W for each sample, was a third of the step.
         let plan = SparsePlan::for_data(&self.stacked_visible[..rows * nv], nv, nh, config);
         #[cfg(test)]
         let plan = if self.dense_only { SparsePlan::default() } else { plan };
-        let transpose = k >= 2 || all_chains > chain_rows;
+        let transpose = (k >= 2 || all_chains > chain_rows) && all_chains >= 2;
         if transpose {
             linalg::transpose_into(w, nv, nh, &mut self.weights_transposed, threads);
         }
