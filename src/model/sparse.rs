@@ -67,6 +67,8 @@ impl Entries {
 #[derive(Default)]
 struct Scratch {
     entries: Entries,
+    /// Where each row's entries of each chunk of the right operand begin (see `kernels`).
+    bounds: Vec<usize>,
 }
 
 thread_local! {
@@ -92,8 +94,9 @@ pub fn affine(out: &mut [f32], a: &[f32], rows: usize, w: &[f32], k: usize, n: u
     SCRATCH.with_borrow_mut(|scratch| {
         for (out, a) in out[..rows * n].chunks_mut(group * n).zip(a[..rows * k].chunks(group * k)) {
             let rows = a.len() / k.max(1);
-            scratch.entries.fill_rows(a, rows, k);
-            kernels::run(kernels::Job::Affine { out, entries: &scratch.entries, rows, w, k, n });
+            let Scratch { entries, bounds } = scratch;
+            entries.fill_rows(a, rows, k);
+            kernels::run(kernels::Job::Affine { out, entries, bounds, rows, w, k, n });
         }
     });
 }
@@ -103,10 +106,13 @@ const SCRATCH_ENTRIES: usize = 1 << 16;
 
 /// Bytes [`affine`]'s lists may hold on each thread for an operand `width` wide: a group of rows
 /// of about [`SCRATCH_ENTRIES`] values (one row if wider), 8 bytes each, with the spare row and
-/// the doubling of growth.
+/// the doubling of growth; and the chunk bounds of the group's rows (the most chunks are those of
+/// the widest block kernel).
 pub fn affine_scratch_bytes(width: usize) -> u128 {
     let group = SCRATCH_ENTRIES.max(width) as u128;
-    2 * 8 * (group + width as u128) + 8 * (SCRATCH_ENTRIES as u128 + 1)
+    let group_rows = (SCRATCH_ENTRIES / width.max(1)).max(1) as u128;
+    let chunks = width.div_ceil(kernels::chunk_rows(kernels::WIDEST_BLOCK)) as u128;
+    2 * 8 * (group + width as u128) + 8 * (SCRATCH_ENTRIES as u128 + 1) + 2 * 8 * group_rows * (chunks + 1)
 }
 
 /// The nonzero entries of a matrix's columns, built once per weight update on the calling thread
@@ -216,7 +222,7 @@ pub fn add_outer_products(
 
 /// Bytes this thread's scratch for [`affine`] holds.
 pub fn scratch_bytes() -> usize {
-    SCRATCH.with_borrow(|scratch| scratch.entries.bytes())
+    SCRATCH.with_borrow(|scratch| scratch.entries.bytes() + 8 * scratch.bounds.capacity())
 }
 
 mod kernels {
@@ -228,6 +234,8 @@ mod kernels {
         Affine {
             out: &'a mut [f32],
             entries: &'a Entries,
+            /// Scratch for the chunk bounds of each row.
+            bounds: &'a mut Vec<usize>,
             rows: usize,
             w: &'a [f32],
             k: usize,
@@ -252,6 +260,16 @@ mod kernels {
         #[cfg(target_arch = "x86_64")]
         Avx2Fma,
         Baseline,
+    }
+
+    /// The widest column block of any kernel (AVX-512's).
+    pub(super) const WIDEST_BLOCK: usize = 128;
+
+    /// Rows of the right operand per chunk for blocks of `block` columns: the chunk's block slices
+    /// fit the first-level cache (24 KiB).
+    pub(super) const fn chunk_rows(block: usize) -> usize {
+        let rows = 24 * 1024 / (4 * block);
+        if rows == 0 { 1 } else { rows }
     }
 
     pub(super) fn isa() -> Isa {
@@ -310,14 +328,15 @@ mod kernels {
     #[inline(always)]
     fn run_generic<const B: usize, K: Accumulate<B>>(job: Job<'_>) {
         match job {
-            Job::Affine { out, entries, rows, w, k, n } => {
-                // Rows of w in chunks whose block slices fit the first-level cache (24 KiB), so
-                // that every output row reuses the chunk from there; each row's partial sums wait
-                // in `out` between chunks, which keeps the order of the additions.
-                let chunk = (24 * 1024 / (4 * B)).max(1);
+            Job::Affine { out, entries, bounds, rows, w, k, n } => {
+                // Rows of w in chunks whose block slices fit the first-level cache, so that every
+                // output row reuses the chunk from there; each row's partial sums wait in `out`
+                // between chunks, which keeps the order of the additions.
+                let chunk = chunk_rows(B);
                 let chunks = k.div_ceil(chunk);
                 // Where each row's entries of each chunk begin (the same for every column block).
-                let mut bounds = Vec::with_capacity(rows * (chunks + 1));
+                bounds.clear();
+                bounds.reserve_exact(rows * (chunks + 1));
                 for r in 0..rows {
                     let (columns, _) = entries.row(r);
                     let base = entries.starts[r];

@@ -175,7 +175,7 @@ impl CdWorkspace {
     /// most that much, a few hundred KiB for images up to 256x256).
     fn sparse_list_bytes(stacked_rows: usize, n_visible: usize, n_hidden: usize) -> u128 {
         sparse::ColumnEntries::max_bytes(stacked_rows, n_visible)
-            + sparse::affine_scratch_bytes(n_visible.max(n_hidden))
+            + sparse::affine_scratch_bytes(n_visible).max(sparse::affine_scratch_bytes(n_hidden))
     }
 
     pub fn capacity(&self) -> usize {

@@ -68,11 +68,12 @@ fn affine_matches_the_dense_sum_on_every_instruction_set() {
         for isa in supported_isas() {
             let mut out = vec![f32::NAN; rows * n];
             SCRATCH.with_borrow_mut(|scratch| {
-                scratch.entries.fill_rows(&a, rows, k);
+                let Scratch { entries, bounds } = scratch;
+                entries.fill_rows(&a, rows, k);
                 for row in out.chunks_exact_mut(n) {
                     row.copy_from_slice(&bias);
                 }
-                kernels::run_on(isa, Job::Affine { out: &mut out, entries: &scratch.entries, rows, w: &w, k, n });
+                kernels::run_on(isa, Job::Affine { out: &mut out, entries, bounds, rows, w: &w, k, n });
             });
             close(&out, &want, &format!("{isa:?} {rows}x{k}x{n}"));
         }
