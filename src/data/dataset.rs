@@ -221,7 +221,7 @@ impl Dataset {
                 *p = if *p >= THRESHOLD { 255 } else { 0 };
             }
         }
-        if !self.name.ends_with(THRESHOLDED_SUFFIX) {
+        if !self.is_thresholded() {
             self.name.push_str(THRESHOLDED_SUFFIX);
         }
     }

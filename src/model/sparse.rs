@@ -132,12 +132,8 @@ pub struct ColumnEntries {
 pub const MAX_DENSITY: f64 = 0.3;
 
 impl ColumnEntries {
-    /// The most nonzero values, as a fraction of the matrix, that the lists take: a denser
-    /// matrix is refused by [`ColumnEntries::fill`] (the dense product is faster for it anyway).
-    pub const MAX_DENSITY: f64 = MAX_DENSITY;
-
     /// The entries of `a` (row-major, `rows` x `width`), column by column, if at most
-    /// [`ColumnEntries::MAX_DENSITY`] of its values are nonzero; `false` (and nothing kept)
+    /// [`MAX_DENSITY`] of its values are nonzero; `false` (and nothing kept)
     /// otherwise. Two passes over `a`: the counts per column, then the entries in place.
     pub fn fill(&mut self, a: &[f32], rows: usize, width: usize) -> bool {
         self.shape = (0, 0);
@@ -157,7 +153,7 @@ impl ColumnEntries {
             entries.starts[c + 1] += entries.starts[c];
         }
         let total = entries.starts[width];
-        if total as f64 > Self::MAX_DENSITY * a.len() as f64 {
+        if total as f64 > MAX_DENSITY * a.len() as f64 {
             return false;
         }
         entries.columns.clear();
@@ -187,10 +183,10 @@ impl ColumnEntries {
     }
 
     /// Bytes the lists of a `rows` x `width` matrix may hold: 8 per entry up to
-    /// [`ColumnEntries::MAX_DENSITY`] of the values, and the column starts. Saturates.
+    /// [`MAX_DENSITY`] of the values, and the column starts. Saturates.
     pub fn max_bytes(rows: usize, width: usize) -> u128 {
         let values = rows as u128 * width as u128;
-        let entries = (values as f64 * Self::MAX_DENSITY).ceil() as u128;
+        let entries = (values as f64 * MAX_DENSITY).ceil() as u128;
         8 * entries + 16 * (width as u128 + 1)
     }
 }

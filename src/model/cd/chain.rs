@@ -133,23 +133,22 @@ pub(in crate::model) struct SparsePlan {
     pub chain_visible: bool,
     /// The chains' binary hidden states (their products need Wᵀ).
     pub chain_hidden: bool,
+    /// Nonzero values among the data rows, as counted for `data` (the weight update reuses it).
+    pub data_nonzeros: usize,
 }
 
 impl SparsePlan {
-    /// Nonzero fraction at or below which a product's left operand goes through the sparse
-    /// kernels ([`sparse::MAX_DENSITY`]).
-    pub const MAX_DENSITY: f64 = sparse::MAX_DENSITY;
-
     /// The plan for a step on data rows `data` (V wide) whose positive hidden probabilities will
     /// be judged later ([`SparsePlan::with_hidden`]).
     pub fn for_data(data: &[f32], nv: usize, nh: usize, config: &TrainingConfig) -> Self {
         let usable = sparse::supports(nv.max(nh)) && !data.is_empty();
-        let nonzero_fraction = || data.iter().filter(|&&x| x != 0.0).count() as f64 / data.len() as f64;
-        let sparse_data = usable && nonzero_fraction() <= Self::MAX_DENSITY;
+        let data_nonzeros = if usable { data.iter().filter(|&&x| x != 0.0).count() } else { 0 };
+        let sparse_data = usable && data_nonzeros as f64 / data.len() as f64 <= sparse::MAX_DENSITY;
         Self {
             data: sparse_data,
             chain_visible: sparse_data && config.sampling == VisibleSampling::Bernoulli,
             chain_hidden: false,
+            data_nonzeros,
         }
     }
 
@@ -158,7 +157,7 @@ impl SparsePlan {
     pub fn with_hidden(self, p0: &[f32], nh: usize) -> Self {
         let usable = sparse::supports(nh) && !p0.is_empty();
         let mean = || p0.iter().map(|&p| p as f64).sum::<f64>() / p0.len() as f64;
-        Self { chain_hidden: usable && mean() <= Self::MAX_DENSITY, ..self }
+        Self { chain_hidden: usable && mean() <= sparse::MAX_DENSITY, ..self }
     }
 }
 

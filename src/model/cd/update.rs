@@ -36,10 +36,9 @@ impl CdWorkspace {
         // The chains' states were not judged by the step's plan: the update reads them sparse only
         // if the data and chain rows together are (a whole-batch figure, so the same on any thread
         // count).
-        let nonzero = |x: &[f32]| x.iter().filter(|&&v| v != 0.0).count();
         let sparse = plan.chain_visible && {
-            let count = nonzero(&self.stacked_visible[..rows * nv]) + nonzero(&self.chain_visible[..chain_rows * nv]);
-            count as f64 <= sparse::ColumnEntries::MAX_DENSITY * ((rows + chain_rows) * nv) as f64
+            let chain_nonzeros = self.chain_visible[..chain_rows * nv].iter().filter(|&&v| v != 0.0).count();
+            (plan.data_nonzeros + chain_nonzeros) as f64 <= sparse::MAX_DENSITY * ((rows + chain_rows) * nv) as f64
         };
         // The data rows alone: listed now, while they hold the data as it is (the lists take them
         // or not; the rows are centered below only if they go through the dense product).
