@@ -77,8 +77,44 @@ fn a_gaussian_model_trains_reproducibly_evaluates_and_samples() {
     // Commands made for binary models refuse it and say why.
     let inpaint = rbm_lab("1", &["inpaint", &one, "--mask", "bottom-half", "--out", &path("inpaint.png")]);
     assert!(!inpaint.status.success() && text(&inpaint).contains("Gaussian"), "{}", text(&inpaint));
-    let resume = rbm_lab("1", &["train", "--epochs", "3", "--out", &path("more.safetensors"), "--resume", &one]);
-    assert!(!resume.status.success() && text(&resume).contains("Gaussian"), "{}", text(&resume));
+}
+
+/// A Gaussian–Bernoulli run keeps its work as a binary one does: it resumes from its file (from the
+/// weights, with fresh chains, and says so), checks the resume's arguments against the file, and
+/// a divergence leaves the model before the failing batch in a file that resumes.
+#[test]
+fn a_gaussian_run_resumes_and_keeps_its_last_good_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let (first, more) = (path("first.safetensors"), path("more.safetensors"));
+    let run = rbm_lab("1", &["train", "--visible", "gaussian", "--hidden", "8", "--epochs", "1", "--out", &first]);
+    assert!(run.status.success(), "{}", text(&run));
+    assert!(text(&run).contains("with Gaussian visibles"), "{}", text(&run));
+
+    let resume = rbm_lab("1", &["train", "--epochs", "3", "--out", &more, "--resume", &first]);
+    let said = text(&resume);
+    assert!(resume.status.success(), "{said}");
+    assert!(said.contains("resuming") && said.contains("no exact resume"), "{said}");
+    assert!(said.contains("epoch 3/3: mean squared reconstruction error"), "{said}");
+    let file = load_model(Path::new(&more)).unwrap();
+    assert_eq!(file.metadata.spec.visible, VisibleType::Gaussian);
+    assert_eq!(file.metadata.epochs_trained, 3.0);
+    let (_, standardisation) = file.gaussian_model().expect("variances and standardisation");
+    let (_, saved) = load_model(Path::new(&first)).unwrap().gaussian_model().map(|(m, s)| (m, s.clone())).unwrap();
+    assert!(standardisation == &saved, "the file's standardisation is kept, not recomputed");
+
+    let binary = rbm_lab("1", &["train", "--visible", "binary", "--epochs", "3", "--out", &more, "--resume", &first]);
+    assert!(!binary.status.success(), "{}", text(&binary));
+    assert!(text(&binary).contains("--visible binary differs from the resumed model's gaussian"), "{}", text(&binary));
+
+    let (wild, kept) = (path("wild.safetensors"), path("wild.last-good.safetensors"));
+    let diverged = rbm_lab("1", &["train", "--visible", "gaussian", "--hidden", "8", "--lr", "10", "--out", &wild]);
+    let said = text(&diverged);
+    assert!(!diverged.status.success() && said.contains("training diverged"), "{said}");
+    assert!(said.contains(&kept) && !Path::new(&wild).exists(), "{said}");
+    let file = load_model(Path::new(&kept)).unwrap();
+    let (model, _) = file.gaussian_model().expect("a Gaussian model");
+    assert!(model.rbm().weights_slice().iter().all(|w| w.is_finite()));
 }
 
 #[test]

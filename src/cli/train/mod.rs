@@ -2,7 +2,9 @@
 //!
 //! The run is a [`TrainingRun`] driven on this thread, batch after batch, until the model has
 //! exactly `--epochs` epochs: the same arguments give the same file, byte for byte, whatever the
-//! machine's speed. The file carries the run's training state, so `--resume` continues it exactly.
+//! machine's speed. The file carries the run's training state, so `--resume` continues it exactly
+//! (a labelled or Gaussian–Bernoulli model's file has none: those continue from their weights and
+//! position with fresh chains, and say so).
 //! Nothing is lost on the way: the destination is checked before the first batch; SIGINT, SIGTERM
 //! and SIGHUP save the run where it is (exit status 130, 143, 129); checkpoints beside `--out`
 //! bound what a kill -9 or a power cut can take; a divergence or a failed final save leaves the
@@ -10,10 +12,8 @@
 //!
 //! Beside this file: `report.rs`, what the person sees while the run goes on (the progress bar and
 //! the epoch lines), and `saving.rs`, how the run's work is kept (checkpoints, a fallback file
-//! when the wanted one cannot be written, the command that resumes), and `gaussian.rs`, the run of a
-//! Gaussian–Bernoulli model (`--visible gaussian`).
+//! when the wanted one cannot be written, the command that resumes).
 
-pub(crate) mod gaussian;
 mod report;
 mod saving;
 
@@ -186,11 +186,8 @@ pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<ExitCode> {
     if args.epochs == 0 {
         bail!("--epochs must be at least 1");
     }
-    if args.visible == Some(VisibleType::Gaussian) {
-        if args.labels {
-            bail!("--labels needs binary visibles: label units beside Gaussian visibles are not a model rbm-lab has");
-        }
-        return gaussian::run_train_gaussian(args, window);
+    if args.visible == Some(VisibleType::Gaussian) && args.labels {
+        bail!("--labels needs binary visibles: label units beside Gaussian visibles are not a model rbm-lab has");
     }
     let checkpoint_every = match args.checkpoint_every {
         Some(minutes) if !(minutes.is_finite() && (0.0..=1e6).contains(&minutes)) => {
@@ -210,9 +207,6 @@ pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<ExitCode> {
         None => None,
     };
     if let Some((path, file)) = &resumed {
-        // Gaussian–Bernoulli files hold no training state to resume from (the window still
-        // continues training from their weights).
-        file.require_binary("`rbm-lab train --resume`")?;
         check_resume_arguments(args, window.thresholded, path, file)?;
     }
     let dataset = Arc::new(load_dataset(window)?);
@@ -220,15 +214,19 @@ pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<ExitCode> {
     let pool = MathPool::new(threads);
     let (mut run, how) = match resumed {
         Some((path, file)) => {
+            let visible = file.metadata.spec.visible;
             let base = if file.metadata.training.validate().is_ok() {
                 file.metadata.training.clone()
             } else {
-                TrainingConfig::default()
+                default_config(visible)
             };
             let config = args.config(&base);
             config.validate_for(file.rbm.n_visible(), file.rbm.n_hidden())?;
             if file.labels.is_some() {
                 crate::model::labels::train::check_config(&config).map_err(anyhow::Error::msg)?;
+            }
+            if visible == VisibleType::Gaussian {
+                crate::model::gaussian::check_config(&config)?;
             }
             let from = file.metadata.epochs_trained;
             let (mut run, continuation) = TrainingRun::from_file(dataset.clone(), file, pool)?;
@@ -245,7 +243,8 @@ pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<ExitCode> {
             (run, how)
         }
         None => {
-            let (config, mut spec) = (args.config(&TrainingConfig::default()), args.spec(&ModelSpec::default()));
+            let mut spec = args.spec(&ModelSpec::default());
+            let config = args.config(&default_config(spec.visible));
             if args.labels {
                 spec.label_classes = dataset.train.labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0);
             }
@@ -265,7 +264,11 @@ pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<ExitCode> {
     if let Some(labels) = run.labels() {
         crate::model::labels::check_targets(labels, &dataset.train.labels)?;
     }
-    let with_labels = run.labels().map_or(String::new(), |l| format!(" with {} label units", l.classes()));
+    let with_labels = match (run.labels(), run.gaussian()) {
+        (Some(labels), _) => format!(" with {} label units", labels.classes()),
+        (None, Some(_)) => " with Gaussian visibles (images standardised per pixel)".to_owned(),
+        (None, None) => String::new(),
+    };
     say(&format!(
         "{how}: {}x{}{with_labels} on {} ({} images), {}",
         run.rbm().n_visible(),
@@ -326,6 +329,15 @@ fn threads_phrase(threads: usize) -> String {
 
 /// With --resume, the model's shape, seed and kind of images are the file's: arguments that say
 /// otherwise are a mistake rather than something to override.
+/// The settings a fresh run of visibles `visible` starts from (Gaussian visibles need a smaller
+/// learning rate and CD-1).
+fn default_config(visible: VisibleType) -> TrainingConfig {
+    match visible {
+        VisibleType::Gaussian => crate::model::gaussian::default_config(),
+        VisibleType::Binary => TrainingConfig::default(),
+    }
+}
+
 fn check_resume_arguments(args: &TrainArgs, thresholded: bool, path: &Path, file: &ModelFile) -> Result<()> {
     let spec = ModelSpec { n_hidden: file.rbm.n_hidden(), ..file.metadata.spec.clone() };
     let asked = args.spec(&spec);
@@ -342,6 +354,7 @@ fn check_resume_arguments(args: &TrainArgs, thresholded: bool, path: &Path, file
     differs("hidden", asked.n_hidden.to_string(), spec.n_hidden.to_string())?;
     differs("seed", asked.seed.to_string(), spec.seed.to_string())?;
     differs("init", command_line_name(asked.initialisation), command_line_name(spec.initialisation))?;
+    differs("visible", command_line_name(asked.visible), command_line_name(spec.visible))?;
     let dataset = &file.metadata.dataset;
     match (crate::data::is_thresholded_name(dataset), thresholded) {
         (true, false) => {

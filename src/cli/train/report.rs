@@ -41,6 +41,7 @@ pub(super) struct ProgressReport {
     done: u64,
     rate_window: (Instant, u64),
     epoch_started: (Instant, u64),
+    loss_name: &'static str,
 }
 
 impl ProgressReport {
@@ -63,6 +64,13 @@ impl ProgressReport {
             done,
             rate_window: (now, done),
             epoch_started: (now, done),
+            // A Gaussian–Bernoulli step reports its squared reconstruction error in standardised
+            // units; the binary steps their L1 loss.
+            loss_name: if run.gaussian().is_some() {
+                "mean squared reconstruction error (standardised)"
+            } else {
+                "mean L1"
+            },
         }
     }
 
@@ -80,8 +88,9 @@ impl ProgressReport {
             let (since, from) = self.epoch_started;
             let rate = (self.done - from) as f64 / now.duration_since(since).as_secs_f64().max(1e-9);
             let mut line = format!(
-                "epoch {}/{epochs}: mean L1 {:.5}, lr {}, {rate:.0} samples/s",
+                "epoch {}/{epochs}: {} {:.5}, lr {}, {rate:.0} samples/s",
                 finished.epoch + 1,
+                self.loss_name,
                 finished.mean_loss,
                 report.learning_rate
             );
