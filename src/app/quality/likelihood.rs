@@ -79,14 +79,16 @@ impl QualityView {
                     plot.points(Points::new(run.name.as_str(), points).radius(3.0).color(run.color));
                     plot.line(Line::new(run.name.as_str(), PlotPoints::Borrowed(&run.points)).color(run.color));
                 }
-                plot.points(Points::new(test_name, PlotPoints::from(test.clone())).radius(4.0));
-                plot.line(Line::new(test_name, PlotPoints::from(test)));
-                plot.points(Points::new(train_name, PlotPoints::from(train)).radius(3.0));
+                plot.points(Points::new(test_name, PlotPoints::from(test.clone())).radius(4.0).color(TEST_COLOUR));
+                plot.line(Line::new(test_name, PlotPoints::from(test)).color(TEST_COLOUR));
+                plot.points(Points::new(train_name, PlotPoints::from(train)).radius(3.0).color(TRAIN_COLOUR));
                 for e in &shown {
                     let (low, high) = e.test_interval();
                     if low.is_finite() && high.is_finite() {
                         plot.line(
-                            Line::new(test_name, PlotPoints::from(vec![[e.epoch, low], [e.epoch, high]])).width(2.0),
+                            Line::new(test_name, PlotPoints::from(vec![[e.epoch, low], [e.epoch, high]]))
+                                .width(2.0)
+                                .color(TEST_COLOUR),
                         );
                     }
                 }
@@ -98,9 +100,16 @@ impl QualityView {
     }
 }
 
+// Each series has one colour, given here: egui_plot would give every item of a series (points,
+// line, interval bars) a colour of its own, and the legend would show only the first.
+const TEST_COLOUR: egui::Color32 = egui::Color32::from_rgb(90, 150, 230);
+const TRAIN_COLOUR: egui::Color32 = egui::Color32::from_rgb(110, 190, 110);
+const RAISE_COLOUR: egui::Color32 = egui::Color32::from_rgb(230, 160, 60);
+const AIS_SAME_IMAGES_COLOUR: egui::Color32 = egui::Color32::from_rgb(190, 120, 220);
+
 /// RAISE's bands and their ends, drawn into `plot`.
 fn raise_bands(plot: &mut egui_plot::PlotUi<'_>, bands: &[RaiseBand]) {
-    let band_color = egui::Color32::from_rgba_unmultiplied(230, 160, 60, 90);
+    let band_color = RAISE_COLOUR.gamma_multiply(0.35);
     for band in bands {
         let name = format!("RAISE–AIS band ({} images)", band.images);
         let ends = vec![[band.epoch, band.raise_bound], [band.epoch, band.ais_estimate]];
@@ -111,12 +120,14 @@ fn raise_bands(plot: &mut egui_plot::PlotUi<'_>, bands: &[RaiseBand]) {
         plot.points(
             Points::new("RAISE: lower bound", PlotPoints::from(ends(|b| b.raise_bound)))
                 .shape(egui_plot::MarkerShape::Up)
-                .radius(5.0),
+                .radius(5.0)
+                .color(RAISE_COLOUR),
         );
         plot.points(
             Points::new("AIS: estimate, same images", PlotPoints::from(ends(|b| b.ais_estimate)))
                 .shape(egui_plot::MarkerShape::Down)
-                .radius(5.0),
+                .radius(5.0)
+                .color(AIS_SAME_IMAGES_COLOUR),
         );
     }
 }

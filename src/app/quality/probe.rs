@@ -107,10 +107,13 @@ impl QualityView {
                 .x_axis_label("training samples")
                 .height((ui.available_height() - 60.0).max(80.0));
             self.render.show_plot(ui, plot, |plot| {
-                plot.points(Points::new("on p(h|v)", PlotPoints::from(points.clone())).radius(4.0));
-                plot.line(Line::new("on p(h|v)", PlotPoints::from(points)));
+                // One colour per series (egui_plot would colour the points and the line apart).
+                let hidden = egui::Color32::from_rgb(90, 150, 230);
+                plot.points(Points::new("on p(h|v)", PlotPoints::from(points.clone())).radius(4.0).color(hidden));
+                plot.line(Line::new("on p(h|v)", PlotPoints::from(points)).color(hidden));
                 if let Some(b) = baseline {
-                    plot.hline(HLine::new("raw pixels", 100.0 * b.accuracy.rate()));
+                    let pixels = egui::Color32::from_rgb(230, 160, 60);
+                    plot.hline(HLine::new("raw pixels", 100.0 * b.accuracy.rate()).color(pixels));
                 }
             });
             if let Some(latest) = self.probes.last() {
