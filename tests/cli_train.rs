@@ -293,8 +293,11 @@ fn a_terminated_and_resumed_tutorial_run_equals_an_uninterrupted_one() {
 fn a_second_ctrl_c_exits_at_once_without_writing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("never.safetensors");
-    // One batch of 1,000 images an epoch on a large model: both signals come while a batch runs.
-    let args = train_args(&["--epochs", "50", "--hidden", "800", "--batch", "1000", "--out", path_str(&out)]);
+    // One batch of 1,000 images an epoch on a large model with long chains: a batch takes about
+    // a second on one thread (longer under load), so both signals, 50 ms apart, come while the
+    // second batch runs, and the first cannot be answered by a finished batch and a write.
+    let args =
+        train_args(&["--epochs", "50", "--hidden", "800", "--batch", "1000", "--k", "30", "--out", path_str(&out)]);
     let done = run_and_signal(&args, "epoch 1/50", &["INT", "INT"], Duration::from_millis(50));
     assert_eq!(done.status.code(), Some(130), "{}", done.stderr);
     assert!(!out.exists(), "nothing written");
