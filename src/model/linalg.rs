@@ -1,6 +1,10 @@
 //! Dense f32 matrix products on row-major slices, backed by the `gemm` crate (AVX2/AVX-512 kernels,
 //! optional rayon threads). The three shapes the RBM needs are spelled out as functions so that every
 //! call site states its shapes and the unsafe strided call lives in one place.
+//!
+//! On the few x86 CPUs where `gemm` would panic (see [`gemm_runs_here`]) the same products run
+//! through the `matrixmultiply` crate on one thread: slower, and as reproducible (a product's bits
+//! never depend on the thread count there).
 
 use gemm::Parallelism;
 
@@ -24,18 +28,102 @@ struct Strides {
 /// The element types of the products: f32 for training, f64 for the evaluation's free energies.
 pub trait Scalar: Copy + Send + Sync + 'static {
     const ONE: Self;
+    const ZERO: Self;
+
+    /// `c = alpha a b + beta c` through `matrixmultiply` (m x k times k x n, strides in elements).
+    ///
+    /// # Safety
+    /// As `matrixmultiply::sgemm`: every strided element of `a`, `b` and `c` lies in its
+    /// allocation, and `c` aliases neither `a` nor `b`.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn portable_gemm(
+        mkn: (usize, usize, usize),
+        alpha: Self,
+        a: (*const Self, isize, isize),
+        b: (*const Self, isize, isize),
+        beta: Self,
+        c: (*mut Self, isize, isize),
+    );
 }
 impl Scalar for f32 {
     const ONE: Self = 1.0;
+    const ZERO: Self = 0.0;
+
+    unsafe fn portable_gemm(
+        (m, k, n): (usize, usize, usize),
+        alpha: f32,
+        a: (*const f32, isize, isize),
+        b: (*const f32, isize, isize),
+        beta: f32,
+        c: (*mut f32, isize, isize),
+    ) {
+        // SAFETY: the caller's contract is sgemm's.
+        unsafe { matrixmultiply::sgemm(m, k, n, alpha, a.0, a.1, a.2, b.0, b.1, b.2, beta, c.0, c.1, c.2) }
+    }
 }
 impl Scalar for f64 {
     const ONE: Self = 1.0;
+    const ZERO: Self = 0.0;
+
+    unsafe fn portable_gemm(
+        (m, k, n): (usize, usize, usize),
+        alpha: f64,
+        a: (*const f64, isize, isize),
+        b: (*const f64, isize, isize),
+        beta: f64,
+        c: (*mut f64, isize, isize),
+    ) {
+        // SAFETY: the caller's contract is dgemm's.
+        unsafe { matrixmultiply::dgemm(m, k, n, alpha, a.0, a.1, a.2, b.0, b.1, b.2, beta, c.0, c.1, c.2) }
+    }
 }
 
-/// The kernels the `gemm` crate runs the products with on this CPU, by its own dispatch rule
+/// Whether the `gemm` crate's products can run on this CPU. Its dispatch (gemm-common's
+/// `gemm_def!`) picks its x86-v4 kernels when the CPU has AVX-512F and its x86-v3 kernels when it
+/// has FMA, then unwraps the whole feature set of that level (pulp's `V4`: AVX-512F/BW/CD/DQ/VL;
+/// `V3`: AVX2, FMA, BMI1/2, LZCNT, …), so a CPU with FMA but not AVX2 (AMD's Piledriver, or a
+/// virtual machine that hides AVX2) or with AVX-512F alone (Xeon Phi) would panic in the first
+/// product. On those the products go to [`Scalar::portable_gemm`].
+pub fn gemm_runs_here() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static RUNS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *RUNS.get_or_init(|| {
+            #[cfg(feature = "avx512")]
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return pulp::x86::V4::try_new().is_some();
+            }
+            !std::arch::is_x86_feature_detected!("fma") || pulp::x86::V3::try_new().is_some()
+        })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    true
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Sends this thread's products to [`Scalar::portable_gemm`], so that tests check that path
+    /// on any CPU.
+    static FORCE_PORTABLE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this product goes to the `gemm` crate ([`gemm_runs_here`]).
+fn use_gemm() -> bool {
+    #[cfg(test)]
+    if FORCE_PORTABLE.get() {
+        return false;
+    }
+    gemm_runs_here()
+}
+
+/// The kernels the products run with on this CPU: the `gemm` crate's by its own dispatch rule
 /// (gemm-common's `gemm_def!`): "AVX-512" when the build has its x86-v4 kernels (feature `avx512`)
-/// and the CPU has AVX-512F, else "AVX2+FMA" when it has FMA, "NEON" on aarch64, else "scalar".
+/// and the CPU has AVX-512F, else "AVX2+FMA" when it has FMA, "NEON" on aarch64, else "scalar";
+/// or "matrixmultiply" where `gemm` cannot run ([`gemm_runs_here`]).
 pub fn gemm_instruction_set() -> &'static str {
+    if !gemm_runs_here() {
+        return "matrixmultiply";
+    }
     #[cfg(target_arch = "x86_64")]
     {
         if cfg!(feature = "avx512") && std::arch::is_x86_feature_detected!("avx512f") {
@@ -74,6 +162,21 @@ fn gemm_strided<T: Scalar>(
     if k > 0 {
         assert!((last(lhs_strides, m, k) as usize) < lhs.len(), "lhs too small");
         assert!((last(rhs_strides, k, n) as usize) < rhs.len(), "rhs too small");
+    }
+    if !use_gemm() {
+        let beta = if accumulate { T::ONE } else { T::ZERO };
+        // SAFETY: as below.
+        unsafe {
+            T::portable_gemm(
+                (m, k, n),
+                alpha,
+                (lhs.as_ptr(), lhs_strides.row, lhs_strides.col),
+                (rhs.as_ptr(), rhs_strides.row, rhs_strides.col),
+                beta,
+                (dst.as_mut_ptr(), n as isize, 1),
+            )
+        };
+        return;
     }
     // SAFETY: the asserts above keep every strided access inside the slices; dst does not alias
     // lhs or rhs because it is borrowed mutably.
@@ -262,6 +365,15 @@ mod tests {
 
     #[test]
     fn products_match_naive_loops() {
+        // Through `gemm`, and through the portable products of CPUs `gemm` cannot run on.
+        for portable in [false, true] {
+            FORCE_PORTABLE.set(portable);
+            products_match_naive_loops_on_this_path();
+        }
+        FORCE_PORTABLE.set(false);
+    }
+
+    fn products_match_naive_loops_on_this_path() {
         let (m, k, n) = (5, 7, 3);
         let a = pattern(m * k, 0.1);
         let w = pattern(k * n, 0.7);
