@@ -24,13 +24,14 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rbm_lab::app::runs::{KeptRuns, Run, RunLikelihood, RunSettings, Thumbnail};
 use rbm_lab::app::session::{
     Bounded, ChainSettings, DatasetSource, PREVIOUS_SESSION_FILE, SESSION_KEY, SavedEvaluation, SavedGaussianDensity,
-    SavedLoss, SavedMarker, SavedMonitor, SavedRaise, SavedTab, Session, SessionOptions, SessionSettings, SessionState,
-    SessionStore, decode_session, encode_session,
+    SavedLoss, SavedMarker, SavedMonitor, SavedProbe, SavedRaise, SavedTab, Session, SessionOptions, SessionSettings,
+    SessionState, SessionStore, decode_session, encode_session,
 };
 use rbm_lab::app::{RbmLabApp, Tab};
 use rbm_lab::io::{ModelFile, ModelMetadata, load_model, model_to_bytes, model_to_bytes_with_entries};
+use rbm_lab::model::probe::Accuracy;
 use rbm_lab::model::{MathPool, ModelSpec, Rbm, TrainingConfig, VisibleSampling};
-use rbm_lab::quality::{Evaluation, MonitorPoint};
+use rbm_lab::quality::{Evaluation, MonitorPoint, ProbeMeasurement};
 use rbm_lab::trainer::{ChainStart, Command, LossPoint, TrainerSide, TrainingRun, Update};
 
 /// A model file with its training state, after `batches` batches of the tutorial's training.
@@ -113,6 +114,14 @@ fn full_session(model: ModelFile) -> Session {
                 tab: SavedTab::Quality,
             },
             runs: kept_runs(),
+            probes: Bounded(vec![SavedProbe {
+                samples_seen: 96_000,
+                epoch: 1.6,
+                n_hidden: 64,
+                correct: 7,
+                total: 9,
+                per_class: Bounded(vec![(3, 4), (0, 0), (4, 5)]),
+            }]),
         },
     }
 }
@@ -151,7 +160,7 @@ fn a_session_round_trips_through_its_file_which_also_opens_as_a_model() {
     assert_eq!(path, store.path());
 
     let back = store.read().expect("readable").expect("there");
-    assert_eq!(back, session, "model, training state, history, monitors, evaluations and settings");
+    assert_eq!(back, session, "model, training state, history, monitors, evaluations, probes and settings");
     assert_eq!(back.state.runs, kept_runs(), "the runs table");
     assert_eq!(model_to_bytes(&back.model).expect("encodable"), model_to_bytes(&session.model).expect("encodable"));
     assert!(back.state.evaluations.0[1].log_z_high.is_infinite() && back.state.monitors.0[0].free_energy_gap.is_nan());
@@ -190,6 +199,12 @@ fn damaged_newer_and_oversized_sessions_are_refused_with_what_is_wrong() {
     assert!(error(&bad_rate).contains("training settings are invalid"), "{}", error(&bad_rate));
     let long_label = with_edited_json(&session, |json| json["loss"]["markers"][0]["label"] = "x".repeat(500).into());
     assert!(error(&long_label).contains("label"), "{}", error(&long_label));
+    let bad_probe = with_edited_json(&session, |json| json["probes"][0]["correct"] = 8.into());
+    assert!(error(&bad_probe).contains("probe's counts do not add up"), "{}", error(&bad_probe));
+    let no_probes = with_edited_json(&session, |json| {
+        json.as_object_mut().expect("an object").remove("probes");
+    });
+    assert!(decode_session(&no_probes).expect("a session from before probes were kept").state.probes.0.is_empty());
     let bad_run = with_edited_json(&session, |json| json["runs"]["earlier"][0]["n_hidden"] = 0.into());
     assert!(error(&bad_run).contains("runs table: run 1: a 784x0 model"), "{}", error(&bad_run));
     // Writing refuses what reading would refuse.
@@ -337,6 +352,13 @@ fn lab_with_history(store: &SessionStore, samples_seen: u64) -> (Harness<'static
         raise: None,
         gaussian: None,
     });
+    app.quality.probes.push(ProbeMeasurement {
+        samples_seen: 64,
+        epoch: 0.5,
+        n_hidden: HIDDEN,
+        accuracy: Accuracy { correct: 3, total: 4, per_class: vec![(1, 1), (2, 3)] },
+        baseline: None,
+    });
     app.tab = Tab::Quality;
     app.chains.count = 5;
     app.chains.start = ChainStart::Noise;
@@ -403,6 +425,8 @@ fn closing_keeps_the_session_and_continue_brings_all_of_it_back() {
     assert_eq!(b.quality.monitors, a.quality.monitors);
     assert_eq!(b.quality.evaluations.len(), 1);
     assert_eq!(b.quality.evaluations[0].log_z_low, f64::NEG_INFINITY);
+    assert_eq!(b.quality.probes.len(), 1, "the linear probe's result");
+    assert_eq!((b.quality.probes[0].samples_seen, &b.quality.probes[0].accuracy), (64, &a.quality.probes[0].accuracy));
     assert_eq!(b.tab, Tab::Quality);
     assert_eq!((b.chains.count, b.chains.start, b.chains.steps_per_second), (5, ChainStart::Noise, 40.0));
     assert_eq!(b.controls.spec.seed, 77);

@@ -11,14 +11,15 @@ use serde::{Deserialize, Serialize};
 use super::{SESSION_KEY, SESSION_VERSION, SessionError};
 use crate::app::Tab;
 use crate::app::loss_plot::{MAX_BATCH_POINTS, MAX_EPOCH_MEANS, MAX_MARKERS};
-use crate::app::quality::MAX_MONITOR_POINTS;
+use crate::app::quality::{MAX_MONITOR_POINTS, MAX_PROBES};
 use crate::app::runs::KeptRuns;
 use crate::data::Dataset;
 use crate::io::{ModelFile, labelled_model_from_bytes, metadata_entry};
 use crate::limits::{MAX_GIBBS_CHAINS, MAX_MARKER_LABEL_CHARS, MAX_SESSION_EVALUATIONS};
+use crate::model::probe::Accuracy;
 use crate::model::raise::RaiseEstimate;
 use crate::model::{ModelSpec, TrainingConfig, VisibleSampling};
-use crate::quality::{Evaluation, GaussianDensity, MonitorPoint};
+use crate::quality::{Evaluation, GaussianDensity, MonitorPoint, ProbeMeasurement};
 use crate::trainer::ChainStart;
 
 /// Where the window trained.
@@ -230,6 +231,68 @@ pub struct SavedRaise {
 
 convert_both_ways!(SavedRaise <-> RaiseEstimate { images, runs, bound, low, high, log_z_estimate });
 
+/// Classes a probe's result may count (labels are bytes).
+const MAX_PROBE_CLASSES: usize = 256;
+
+/// One linear probe's result ([`ProbeMeasurement`]), in the session's own layout. The raw-pixel
+/// baseline is not kept: the next probe measures it again.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SavedProbe {
+    pub samples_seen: u64,
+    #[serde(with = "any_f64")]
+    pub epoch: f64,
+    pub n_hidden: usize,
+    pub correct: usize,
+    pub total: usize,
+    /// (correct, images) of each class, by label.
+    pub per_class: Bounded<(usize, usize), MAX_PROBE_CLASSES>,
+}
+
+impl From<&ProbeMeasurement> for SavedProbe {
+    fn from(probe: &ProbeMeasurement) -> Self {
+        let ProbeMeasurement { samples_seen, epoch, n_hidden, accuracy, baseline: _ } = probe;
+        let Accuracy { correct, total, per_class } = accuracy;
+        Self {
+            samples_seen: *samples_seen,
+            epoch: *epoch,
+            n_hidden: *n_hidden,
+            correct: *correct,
+            total: *total,
+            per_class: Bounded(per_class.iter().take(MAX_PROBE_CLASSES).copied().collect()),
+        }
+    }
+}
+
+impl From<&SavedProbe> for ProbeMeasurement {
+    fn from(probe: &SavedProbe) -> Self {
+        let SavedProbe { samples_seen, epoch, n_hidden, correct, total, per_class } = probe;
+        Self {
+            samples_seen: *samples_seen,
+            epoch: *epoch,
+            n_hidden: *n_hidden,
+            accuracy: Accuracy { correct: *correct, total: *total, per_class: per_class.0.clone() },
+            baseline: None,
+        }
+    }
+}
+
+impl SavedProbe {
+    /// Counts that a probe can give: no class with more right than it has images, and the classes
+    /// adding up to the totals.
+    fn check(&self) -> Result<(), String> {
+        let classes = &self.per_class.0;
+        let (correct, images) =
+            classes.iter().fold((0usize, 0usize), |(c, n), &(cc, cn)| (c.saturating_add(cc), n.saturating_add(cn)));
+        if classes.iter().any(|&(c, n)| c > n) || correct != self.correct || images != self.total {
+            return Err(format!(
+                "a linear probe's counts do not add up ({} of {} right, classes {classes:?})",
+                self.correct, self.total
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Compared bit for bit, so that NaN equals NaN (a round trip must give back what was written).
 macro_rules! bitwise_eq {
     ($type:ty: $($float:ident),* ; $($other:ident),*) => {
@@ -245,6 +308,7 @@ bitwise_eq!(SavedEvaluation: epoch, log_z, log_z_low, log_z_high, test_log_likel
     n_hidden, exact, images, runs, betas, raise, gaussian);
 bitwise_eq!(SavedRaise: bound, low, high, log_z_estimate; images, runs);
 bitwise_eq!(SavedGaussianDensity: test_standardised, train_standardised;);
+bitwise_eq!(SavedProbe: epoch; samples_seen, n_hidden, correct, total, per_class);
 
 /// The Gibbs chain panel's settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -317,6 +381,9 @@ pub struct SessionState {
     /// The runs table (absent in sessions written before it existed).
     #[serde(default)]
     pub runs: KeptRuns,
+    /// The linear probes' results, oldest first (absent in sessions written before they were kept).
+    #[serde(default)]
+    pub probes: Bounded<SavedProbe, MAX_PROBES>,
 }
 
 impl SessionState {
@@ -352,6 +419,7 @@ impl SessionState {
         {
             return bad("its dataset folder is an empty path".into());
         }
+        self.probes.0.iter().try_for_each(SavedProbe::check).or_else(bad)?;
         self.runs.check().or_else(|e| bad(format!("its runs table: {e}")))
     }
 }

@@ -13,7 +13,7 @@ use super::keeper::{Offer, PendingRestore, Phase, Report};
 use crate::app::RbmLabApp;
 use crate::app::loss_plot::ConfigMarker;
 use crate::data::Dataset;
-use crate::quality::{Evaluation, MonitorPoint};
+use crate::quality::{Evaluation, MonitorPoint, ProbeMeasurement};
 use crate::trainer::{ChainCommand, Command};
 
 /// Visible units of the embedded MNIST's 28x28 images: a session on a folder that has gone can
@@ -210,6 +210,7 @@ impl RbmLabApp {
         self.last_marker_at = None;
         self.quality.monitors = state.monitors.0.iter().map(MonitorPoint::from).collect();
         self.quality.evaluations = state.evaluations.0.iter().map(Evaluation::from).collect();
+        self.quality.probes = state.probes.0.iter().map(ProbeMeasurement::from).collect();
         self.runs.restore(&state.runs);
         self.saves.continued(samples_seen, state.unsaved_samples);
         if state.settings.config != self.controls.config {

@@ -10,7 +10,7 @@ use crossbeam_channel::{Receiver, Sender};
 use egui_plot::PlotPoint;
 
 use super::format::{
-    Bounded, ChainSettings, DatasetSource, SavedEvaluation, SavedLoss, SavedMarker, SavedMonitor, Session,
+    Bounded, ChainSettings, DatasetSource, SavedEvaluation, SavedLoss, SavedMarker, SavedMonitor, SavedProbe, Session,
     SessionSettings, SessionState,
 };
 use super::store::SessionStore;
@@ -148,6 +148,7 @@ impl RbmLabApp {
                 ),
             },
             monitors: Bounded(self.quality.monitors.iter().map(SavedMonitor::from).collect()),
+            probes: Bounded(self.quality.probes.iter().map(SavedProbe::from).collect()),
             evaluations: Bounded(
                 evaluations[evaluations.len().saturating_sub(MAX_SESSION_EVALUATIONS)..]
                     .iter()
