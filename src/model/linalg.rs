@@ -35,7 +35,6 @@ pub trait Scalar: Copy + Send + Sync + 'static {
     /// # Safety
     /// As `matrixmultiply::sgemm`: every strided element of `a`, `b` and `c` lies in its
     /// allocation, and `c` aliases neither `a` nor `b`.
-    #[allow(clippy::too_many_arguments)]
     unsafe fn portable_gemm(
         mkn: (usize, usize, usize),
         alpha: Self,

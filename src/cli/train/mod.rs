@@ -327,8 +327,6 @@ fn threads_phrase(threads: usize) -> String {
     if threads == 1 { "1 thread".to_string() } else { format!("{threads} threads") }
 }
 
-/// With --resume, the model's shape, seed and kind of images are the file's: arguments that say
-/// otherwise are a mistake rather than something to override.
 /// The settings a fresh run of visibles `visible` starts from (Gaussian visibles need a smaller
 /// learning rate and CD-1).
 fn default_config(visible: VisibleType) -> TrainingConfig {
@@ -338,6 +336,8 @@ fn default_config(visible: VisibleType) -> TrainingConfig {
     }
 }
 
+/// With --resume, the model's shape, seed, visible units and kind of images are the file's:
+/// arguments that say otherwise are a mistake rather than something to override.
 fn check_resume_arguments(args: &TrainArgs, thresholded: bool, path: &Path, file: &ModelFile) -> Result<()> {
     let spec = ModelSpec { n_hidden: file.rbm.n_hidden(), ..file.metadata.spec.clone() };
     let asked = args.spec(&spec);
