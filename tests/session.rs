@@ -394,6 +394,7 @@ fn closing_keeps_the_session_and_continue_brings_all_of_it_back() {
     second.run_steps(2);
     second.get_by_label("Continue where you left off");
     second.get_by_label_contains("784x16 model trained for");
+    second.get_by_label("The loss plot, the monitors, the evaluation, the linear probe and the settings come back.");
     assert!(!sent(&side).contains(&"Start".to_string()), "training waits for the answer");
     second.get_by_label("Continue").click();
     second.run_steps(2);

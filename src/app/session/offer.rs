@@ -44,11 +44,16 @@ pub(super) fn offer_ui(ui: &mut egui::Ui, offer: &Offer, loading: bool) -> Optio
             "Without its training state (the trainer did not answer when the window closed): training \
              continues from its last weights with a fresh optimiser state."
         });
-        ui.label(match state.evaluations.0.len() {
-            0 => "The loss plot, the monitors and the settings come back.".to_string(),
-            1 => "The loss plot, the monitors, the evaluation and the settings come back.".to_string(),
-            n => format!("The loss plot, the monitors, {n} evaluations and the settings come back."),
-        });
+        let counted = |n: usize, one: &str, many: &str| match n {
+            0 => None,
+            1 => Some(format!("the {one}")),
+            n => Some(format!("{n} {many}")),
+        };
+        let parts: Vec<String> = std::iter::once("the monitors".to_string())
+            .chain(counted(state.evaluations.0.len(), "evaluation", "evaluations"))
+            .chain(counted(state.probes.0.len(), "linear probe", "linear probes"))
+            .collect();
+        ui.label(format!("The loss plot, {} and the settings come back.", parts.join(", ")));
         if let Some(error) = &offer.error {
             ui.add_space(4.0);
             ui.colored_label(egui::Color32::from_rgb(220, 80, 60), error);
