@@ -24,8 +24,8 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rbm_lab::app::runs::{KeptRuns, Run, RunLikelihood, RunSettings, Thumbnail};
 use rbm_lab::app::session::{
     Bounded, ChainSettings, DatasetSource, PREVIOUS_SESSION_FILE, SESSION_KEY, SavedEvaluation, SavedGaussianDensity,
-    SavedLoss, SavedMarker, SavedMonitor, SavedProbe, SavedRaise, SavedTab, Session, SessionOptions, SessionSettings,
-    SessionState, SessionStore, decode_session, encode_session,
+    SavedLoss, SavedMarker, SavedMonitor, SavedProbe, SavedRaise, SavedSwapPoint, SavedSwaps, SavedTab, Session,
+    SessionOptions, SessionSettings, SessionState, SessionStore, decode_session, encode_session,
 };
 use rbm_lab::app::{RbmLabApp, Tab};
 use rbm_lab::io::{ModelFile, ModelMetadata, load_model, model_to_bytes, model_to_bytes_with_entries};
@@ -114,6 +114,13 @@ fn full_session(model: ModelFile) -> Session {
                 tab: SavedTab::Quality,
             },
             runs: kept_runs(),
+            swaps: SavedSwaps {
+                betas: Bounded(vec![1.0, 0.8, 0.6]),
+                points: Bounded(vec![
+                    SavedSwapPoint { epoch: 0.5, rates: Bounded(vec![0.4, 0.3]) },
+                    SavedSwapPoint { epoch: 1.0, rates: Bounded(vec![0.35, 0.25]) },
+                ]),
+            },
             probes: Bounded(vec![SavedProbe {
                 samples_seen: 96_000,
                 epoch: 1.6,
@@ -201,10 +208,14 @@ fn damaged_newer_and_oversized_sessions_are_refused_with_what_is_wrong() {
     assert!(error(&long_label).contains("label"), "{}", error(&long_label));
     let bad_probe = with_edited_json(&session, |json| json["probes"][0]["correct"] = 8.into());
     assert!(error(&bad_probe).contains("probe's counts do not add up"), "{}", error(&bad_probe));
-    let no_probes = with_edited_json(&session, |json| {
+    let bad_swaps = with_edited_json(&session, |json| json["swaps"]["points"][1]["rates"] = serde_json::json!([0.3]));
+    assert!(error(&bad_swaps).contains("swap-rate history's pairs"), "{}", error(&bad_swaps));
+    let older = with_edited_json(&session, |json| {
         json.as_object_mut().expect("an object").remove("probes");
+        json.as_object_mut().expect("an object").remove("swaps");
     });
-    assert!(decode_session(&no_probes).expect("a session from before probes were kept").state.probes.0.is_empty());
+    let older = decode_session(&older).expect("a session from before probes and swap rates were kept");
+    assert!(older.state.probes.0.is_empty() && older.state.swaps.points.0.is_empty());
     let bad_run = with_edited_json(&session, |json| json["runs"]["earlier"][0]["n_hidden"] = 0.into());
     assert!(error(&bad_run).contains("runs table: run 1: a 784x0 model"), "{}", error(&bad_run));
     // Writing refuses what reading would refuse.
@@ -352,6 +363,8 @@ fn lab_with_history(store: &SessionStore, samples_seen: u64) -> (Harness<'static
         raise: None,
         gaussian: None,
     });
+    app.controls.swap_history.push(0.25, &[1.0, 0.7], &[0.45]);
+    app.controls.swap_history.push(0.5, &[1.0, 0.7], &[0.4]);
     app.quality.probes.push(ProbeMeasurement {
         samples_seen: 64,
         epoch: 0.5,
@@ -427,6 +440,8 @@ fn closing_keeps_the_session_and_continue_brings_all_of_it_back() {
     assert_eq!(b.quality.evaluations.len(), 1);
     assert_eq!(b.quality.evaluations[0].log_z_low, f64::NEG_INFINITY);
     assert_eq!(b.quality.probes.len(), 1, "the linear probe's result");
+    assert_eq!(b.controls.swap_history, a.controls.swap_history, "parallel tempering's swap rates");
+    assert_eq!(b.controls.swap_history.points.len(), 2);
     assert_eq!((b.quality.probes[0].samples_seen, &b.quality.probes[0].accuracy), (64, &a.quality.probes[0].accuracy));
     assert_eq!(b.tab, Tab::Quality);
     assert_eq!((b.chains.count, b.chains.start, b.chains.steps_per_second), (5, ChainStart::Noise, 40.0));

@@ -13,9 +13,10 @@ use crate::app::Tab;
 use crate::app::loss_plot::{MAX_BATCH_POINTS, MAX_EPOCH_MEANS, MAX_MARKERS};
 use crate::app::quality::{MAX_MONITOR_POINTS, MAX_PROBES};
 use crate::app::runs::KeptRuns;
+use crate::app::swap_plot::{MAX_SWAP_POINTS, SwapHistory, SwapPoint};
 use crate::data::Dataset;
 use crate::io::{ModelFile, labelled_model_from_bytes, metadata_entry};
-use crate::limits::{MAX_GIBBS_CHAINS, MAX_MARKER_LABEL_CHARS, MAX_SESSION_EVALUATIONS};
+use crate::limits::{MAX_GIBBS_CHAINS, MAX_MARKER_LABEL_CHARS, MAX_SESSION_EVALUATIONS, MAX_TEMPERATURES};
 use crate::model::probe::Accuracy;
 use crate::model::raise::RaiseEstimate;
 use crate::model::{ModelSpec, TrainingConfig, VisibleSampling};
@@ -293,6 +294,60 @@ impl SavedProbe {
     }
 }
 
+/// Parallel tempering's swap rates over training ([`SwapHistory`]), in the session's own layout.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SavedSwaps {
+    /// The ladder's inverse temperatures, 1 first (empty when unknown).
+    pub betas: Bounded<f64, MAX_TEMPERATURES>,
+    pub points: Bounded<SavedSwapPoint, MAX_SWAP_POINTS>,
+}
+
+/// The rate of each neighbouring pair, coldest first, at `epoch`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SavedSwapPoint {
+    pub epoch: f64,
+    pub rates: Bounded<f64, MAX_TEMPERATURES>,
+}
+
+impl From<&SwapHistory> for SavedSwaps {
+    fn from(history: &SwapHistory) -> Self {
+        let SwapHistory { points, betas } = history;
+        let point = |p: &SwapPoint| SavedSwapPoint { epoch: p.epoch, rates: Bounded(p.rates.clone()) };
+        Self { betas: Bounded(betas.clone()), points: Bounded(points.iter().map(point).collect()) }
+    }
+}
+
+impl From<&SavedSwaps> for SwapHistory {
+    fn from(saved: &SavedSwaps) -> Self {
+        let SavedSwaps { betas, points } = saved;
+        let point = |p: &SavedSwapPoint| SwapPoint { epoch: p.epoch, rates: p.rates.0.clone() };
+        Self { points: points.0.iter().map(point).collect(), betas: betas.0.clone() }
+    }
+}
+
+impl SavedSwaps {
+    /// What the window's history can hold: one pair count throughout, matching the ladder when it
+    /// is known, rates in [0, 1], inverse temperatures in (0, 1], finite epochs.
+    fn check(&self) -> Result<(), String> {
+        let (betas, points) = (&self.betas.0, &self.points.0);
+        let pairs = points.first().map_or(0, |p| p.rates.0.len());
+        if points.iter().any(|p| p.rates.0.len() != pairs || p.rates.0.is_empty())
+            || (!betas.is_empty() && !points.is_empty() && betas.len() != pairs + 1)
+        {
+            return Err("the swap-rate history's pairs do not match its ladder".into());
+        }
+        if !betas.iter().all(|b| *b > 0.0 && *b <= 1.0)
+            || !points.iter().flat_map(|p| &p.rates.0).all(|r| (0.0..=1.0).contains(r))
+        {
+            return Err("the swap-rate history has rates outside [0, 1] or β outside (0, 1]".into());
+        }
+        if !points.iter().all(|p| p.epoch.is_finite()) {
+            return Err("the swap-rate history has an epoch that is not a number".into());
+        }
+        Ok(())
+    }
+}
+
 /// Compared bit for bit, so that NaN equals NaN (a round trip must give back what was written).
 macro_rules! bitwise_eq {
     ($type:ty: $($float:ident),* ; $($other:ident),*) => {
@@ -384,6 +439,9 @@ pub struct SessionState {
     /// The linear probes' results, oldest first (absent in sessions written before they were kept).
     #[serde(default)]
     pub probes: Bounded<SavedProbe, MAX_PROBES>,
+    /// Parallel tempering's swap rates (absent in sessions written before they were kept).
+    #[serde(default)]
+    pub swaps: SavedSwaps,
 }
 
 impl SessionState {
@@ -420,6 +478,7 @@ impl SessionState {
             return bad("its dataset folder is an empty path".into());
         }
         self.probes.0.iter().try_for_each(SavedProbe::check).or_else(bad)?;
+        self.swaps.check().or_else(bad)?;
         self.runs.check().or_else(|e| bad(format!("its runs table: {e}")))
     }
 }

@@ -45,7 +45,8 @@ use crate::io::ModelFileError;
 pub use dates::{describe_age, utc_minutes, utc_stamp};
 pub use format::{
     Bounded, ChainSettings, DatasetSource, SavedEvaluation, SavedGaussianDensity, SavedLoss, SavedMarker, SavedMonitor,
-    SavedProbe, SavedRaise, SavedTab, Session, SessionSettings, SessionState, decode_session, encode_session,
+    SavedProbe, SavedRaise, SavedSwapPoint, SavedSwaps, SavedTab, Session, SessionSettings, SessionState,
+    decode_session, encode_session,
 };
 pub use keeper::{Offer, SessionKeeper, SessionOptions, for_window, will_offer};
 pub use saving::AutosaveClock;

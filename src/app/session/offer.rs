@@ -12,6 +12,7 @@ use super::format::{DatasetSource, Session};
 use super::keeper::{Offer, PendingRestore, Phase, Report};
 use crate::app::RbmLabApp;
 use crate::app::loss_plot::ConfigMarker;
+use crate::app::swap_plot::SwapHistory;
 use crate::data::Dataset;
 use crate::quality::{Evaluation, MonitorPoint, ProbeMeasurement};
 use crate::trainer::{ChainCommand, Command};
@@ -216,6 +217,7 @@ impl RbmLabApp {
         self.quality.monitors = state.monitors.0.iter().map(MonitorPoint::from).collect();
         self.quality.evaluations = state.evaluations.0.iter().map(Evaluation::from).collect();
         self.quality.probes = state.probes.0.iter().map(ProbeMeasurement::from).collect();
+        self.controls.swap_history = SwapHistory::from(&state.swaps);
         self.runs.restore(&state.runs);
         self.saves.continued(samples_seen, state.unsaved_samples);
         if state.settings.config != self.controls.config {

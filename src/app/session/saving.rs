@@ -10,8 +10,8 @@ use crossbeam_channel::{Receiver, Sender};
 use egui_plot::PlotPoint;
 
 use super::format::{
-    Bounded, ChainSettings, DatasetSource, SavedEvaluation, SavedLoss, SavedMarker, SavedMonitor, SavedProbe, Session,
-    SessionSettings, SessionState,
+    Bounded, ChainSettings, DatasetSource, SavedEvaluation, SavedLoss, SavedMarker, SavedMonitor, SavedProbe,
+    SavedSwaps, Session, SessionSettings, SessionState,
 };
 use super::store::SessionStore;
 use super::{CLOSE_WAIT, SESSION_VERSION, WRITE_WAIT};
@@ -149,6 +149,7 @@ impl RbmLabApp {
             },
             monitors: Bounded(self.quality.monitors.iter().map(SavedMonitor::from).collect()),
             probes: Bounded(self.quality.probes.iter().map(SavedProbe::from).collect()),
+            swaps: SavedSwaps::from(&self.controls.swap_history),
             evaluations: Bounded(
                 evaluations[evaluations.len().saturating_sub(MAX_SESSION_EVALUATIONS)..]
                     .iter()
