@@ -11,7 +11,7 @@ use super::frame_rate::{GPU_RATE, PUBLISH_INTERVAL, SOFTWARE_RENDERER_RATE};
 use super::session;
 use super::software_render::{SoftwareRender, look};
 use crate::cli::{FileDialogArg, LookArg, WindowArgs, default_threads, load_dataset};
-use crate::model::{ModelSpec, VisibleType};
+use crate::model::ModelSpec;
 use crate::trainer::TrainerOptions;
 
 /// Opens the window with the command line's settings and returns when it closes.
@@ -39,8 +39,7 @@ pub fn run(window: &WindowArgs) -> anyhow::Result<()> {
     // While the last session is offered, training waits for the answer.
     let offer = sessions.as_ref().is_some_and(|(store, options)| session::will_offer(store, options));
     let visible = window.window_visible.unwrap_or_default();
-    let config =
-        if visible == VisibleType::Gaussian { crate::model::gaussian::default_config() } else { Default::default() };
+    let config = visible.default_config();
     let options = TrainerOptions {
         spec: ModelSpec { n_hidden: window.window_hidden as usize, visible, ..ModelSpec::default() },
         config,

@@ -218,7 +218,7 @@ pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<ExitCode> {
             let base = if file.metadata.training.validate().is_ok() {
                 file.metadata.training.clone()
             } else {
-                default_config(visible)
+                visible.default_config()
             };
             let config = args.config(&base);
             config.validate_for(file.rbm.n_visible(), file.rbm.n_hidden())?;
@@ -244,7 +244,7 @@ pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<ExitCode> {
         }
         None => {
             let mut spec = args.spec(&ModelSpec::default());
-            let config = args.config(&default_config(spec.visible));
+            let config = args.config(&spec.visible.default_config());
             if args.labels {
                 spec.label_classes = dataset.train.labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0);
             }
@@ -325,15 +325,6 @@ pub fn run_train(args: &TrainArgs, window: &WindowArgs) -> Result<ExitCode> {
 /// "1 thread", "2 threads": the math threads in the line that starts a run.
 fn threads_phrase(threads: usize) -> String {
     if threads == 1 { "1 thread".to_string() } else { format!("{threads} threads") }
-}
-
-/// The settings a fresh run of visibles `visible` starts from (Gaussian visibles need a smaller
-/// learning rate and CD-1).
-fn default_config(visible: VisibleType) -> TrainingConfig {
-    match visible {
-        VisibleType::Gaussian => crate::model::gaussian::default_config(),
-        VisibleType::Binary => TrainingConfig::default(),
-    }
 }
 
 /// With --resume, the model's shape, seed, visible units and kind of images are the file's:

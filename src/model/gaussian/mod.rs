@@ -57,6 +57,15 @@ pub enum VisibleType {
 impl VisibleType {
     /// Every value, in the order the window and the command line list them.
     pub const ALL: [VisibleType; 2] = [VisibleType::Binary, VisibleType::Gaussian];
+
+    /// The settings a fresh run of these visibles starts from: the tutorial's for binary units,
+    /// [`default_config`] (a smaller learning rate and CD-1) for Gaussian ones.
+    pub fn default_config(self) -> super::TrainingConfig {
+        match self {
+            VisibleType::Binary => super::TrainingConfig::default(),
+            VisibleType::Gaussian => default_config(),
+        }
+    }
 }
 
 /// The smallest variance σ² a Gaussian visible may take, in standardised units. Without a floor
